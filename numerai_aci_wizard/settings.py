@@ -1,0 +1,512 @@
+"""Every answer the wizard asks for, as one typed model, and the rule for each.
+
+Pure on purpose: the wizard's inputs, the headless CLI and the settings loader all call
+the same ``check_*`` functions (``str -> reason | None``), so a value is judged by one
+rule wherever it was typed. Values are trimmed before they are judged: a key pasted
+with a trailing newline is accepted, not rejected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from .image_ref import ImageRefError, parse_image_ref
+
+Check = Callable[[str], "str | None"]
+TriggerMode = Literal["api-connection", "managed-identity"]
+TRIGGER_MODES: tuple[str, ...] = ("api-connection", "managed-identity")
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+
+MEMORY_MIN_GB, MEMORY_MAX_GB = 0.5, 16.0
+CPU_MIN, CPU_MAX = 0.1, 4.0
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_KEY_CHARS_RE = re.compile(r"^[A-Z0-9]+$")
+_LOCATION_RE = re.compile(r"^[a-z][a-z0-9]{1,39}$")
+_HUB_USER_RE = re.compile(r"^[a-z0-9]{4,30}$")
+_WORKFLOW_RE = re.compile(r"^[A-Za-z0-9_.()-]+$")
+
+
+def clean(value: str) -> str:
+    """What every rule sees: the value without pasted whitespace around it."""
+    return value.strip()
+
+
+# --- Numerai ---------------------------------------------------------------------------
+
+
+def _check_numerai_key(value: str, label: str, length: int) -> str | None:
+    v = clean(value)
+    if not v:
+        return f"enter your Numerai {label} (numer.ai > Account > API keys)"
+    if len(v) != length:
+        return f"a Numerai {label} has {length} characters; this has {len(v)}"
+    if not _KEY_CHARS_RE.match(v):
+        bad = next(c for c in v if not ("A" <= c <= "Z" or "0" <= c <= "9"))
+        hint = " (keys are upper case)" if bad.isalpha() else ""
+        return f"'{bad}' is not allowed: a {label} has only capital letters A-Z and digits{hint}"
+    return None
+
+
+def check_public_id(value: str) -> str | None:
+    return _check_numerai_key(value, "public ID", 32)
+
+
+def check_secret_key(value: str) -> str | None:
+    return _check_numerai_key(value, "secret key", 64)
+
+
+def _check_uuid(value: str, what: str, where: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return f"enter the {what} ({where})"
+    if _UUID_RE.match(v):
+        return None
+    if re.fullmatch(r"[0-9a-fA-F]{32}", v):
+        return f"the {what} needs its hyphens: 8-4-4-4-12 hex digits"
+    if len(v) != 36:
+        return f"a {what} has 36 characters (8-4-4-4-12 hex digits); this has {len(v)}"
+    bad = next((c for c in v if c not in "0123456789abcdefABCDEF-"), None)
+    if bad is not None:
+        return f"'{bad}' is not a hex digit: a {what} looks like 8-4-4-4-12 hex digits"
+    return f"the hyphens are misplaced: a {what} looks like 8-4-4-4-12 hex digits"
+
+
+def check_model_id(value: str) -> str | None:
+    return _check_uuid(value, "model ID", "numer.ai > Models > the model's ... menu > Copy ID")
+
+
+def check_model_name(value: str) -> str | None:
+    return None if len(clean(value)) <= 100 else "a model name has at most 100 characters"
+
+
+# --- Azure -----------------------------------------------------------------------------
+
+
+def check_subscription_id(value: str) -> str | None:
+    return _check_uuid(value, "subscription ID", "portal.azure.com > Subscriptions")
+
+
+def check_location(value: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return "choose an Azure region, e.g. eastus or westeurope"
+    if _LOCATION_RE.match(v):
+        return None
+    short = re.sub(r"[^a-z0-9]", "", v.lower())
+    if short != v and _LOCATION_RE.match(short):
+        return f"use the region's short name: {short}"
+    return "a region's name is lowercase letters and digits, e.g. eastus or westeurope"
+
+
+def check_resource_group(value: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return "enter a resource group name, e.g. numerai-rg"
+    if len(v) > 90:
+        return f"a resource group name has at most 90 characters; this has {len(v)}"
+    bad = next((c for c in v if not (c.isalnum() or c in "_-.()")), None)
+    if bad is not None:
+        shown = "a space" if bad == " " else f"'{bad}'"
+        return f"{shown} is not allowed: use letters, digits, '_', '-', '.', '(' and ')'"
+    if v.endswith("."):
+        return "a resource group name cannot end with '.'"
+    return None
+
+
+def check_container_group(value: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return "enter a container instance name, e.g. numerai-predict"
+    if len(v) > 63:
+        return f"a container instance name has at most 63 characters; this has {len(v)}"
+    if v != v.lower():
+        return "a container instance name must be lowercase"
+    bad = next((c for c in v if not (c.isascii() and (c.isalnum() or c == "-"))), None)
+    if bad is not None:
+        shown = "a space" if bad == " " else f"'{bad}'"
+        return f"{shown} is not allowed: use lowercase letters, digits and '-'"
+    if v.startswith("-") or v.endswith("-"):
+        return "a container instance name cannot start or end with '-'"
+    if "--" in v:
+        return "a container instance name cannot contain '--'"
+    return None
+
+
+def check_logic_app(value: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return "enter a Logic App name, e.g. startaci"
+    if len(v) > 43:
+        return f"a Logic App name has at most 43 characters; this has {len(v)}"
+    if not _WORKFLOW_RE.match(v):
+        bad = next(c for c in v if not (c.isascii() and (c.isalnum() or c in "_.()-")))
+        shown = "a space" if bad == " " else f"'{bad}'"
+        return f"{shown} is not allowed: use letters, digits, '-', '_', '.', '(' and ')'"
+    return None
+
+
+def _check_decimal(value: str, what: str, unit: str, low: float, high: float) -> str | None:
+    v = clean(value)
+    if not v:
+        return f"enter the {what}, e.g. {low:g}-{high:g}{unit}"
+    try:
+        number = float(v.replace(",", ".")) if v.count(",") == 1 and "." not in v else float(v)
+    except ValueError:
+        return f"'{v}' is not a number"
+    if math.isnan(number) or math.isinf(number):
+        return f"'{v}' is not a number"
+    if number < low or number > high:
+        return f"the {what} must be between {low:g} and {high:g}{unit}"
+    if abs(round(number, 1) - number) > 1e-9:
+        return f"the {what} goes in steps of 0.1{unit} (e.g. {round(number, 1):g})"
+    return None
+
+
+def check_memory(value: str, maximum: float = MEMORY_MAX_GB) -> str | None:
+    """Memory in GB. ``maximum`` is the region's real limit once known."""
+    return _check_decimal(value, "memory", " GB", MEMORY_MIN_GB, maximum)
+
+
+def check_cpu(value: str, maximum: float = CPU_MAX) -> str | None:
+    return _check_decimal(value, "CPU count", " vCPU", CPU_MIN, maximum)
+
+
+def parse_decimal(value: str | float) -> float:
+    """The number a ``check_memory``/``check_cpu``-approved text stands for."""
+    if isinstance(value, int | float):
+        return float(value)
+    v = clean(value)
+    return float(v.replace(",", ".")) if v.count(",") == 1 and "." not in v else float(v)
+
+
+def check_trigger(value: str) -> str | None:
+    v = clean(value)
+    if v in TRIGGER_MODES:
+        return None
+    return f"choose one of: {', '.join(TRIGGER_MODES)}"
+
+
+def check_arm_endpoint(value: str) -> str | None:
+    v = clean(value)
+    if not v:
+        return None
+    if not v.startswith("https://"):
+        return "the ARM endpoint must be an https:// URL (Azure refuses tokens over http)"
+    host = v[len("https://") :].split("/", 1)[0]
+    if not host or any(c.isspace() for c in v):
+        return "the ARM endpoint must look like https://management.azure.com"
+    return None
+
+
+# --- Docker ----------------------------------------------------------------------------
+
+
+def check_image(value: str) -> str | None:
+    try:
+        parse_image_ref(value)
+    except ImageRefError as exc:
+        return str(exc)
+    return None
+
+
+def check_hub_username(value: str) -> str | None:
+    """A Docker Hub account name (4-30 lowercase letters and digits)."""
+    v = clean(value)
+    if not v:
+        return "enter your Docker Hub username"
+    if "@" in v:
+        return "use your Docker Hub username, not your e-mail address"
+    if v != v.lower() and _HUB_USER_RE.match(v.lower()):
+        return "Docker Hub usernames are lowercase"
+    if not 4 <= len(v) <= 30:
+        return f"a Docker Hub username has 4-30 characters; this has {len(v)}"
+    if not _HUB_USER_RE.match(v):
+        return "a Docker Hub username has only lowercase letters and digits"
+    return None
+
+
+def check_registry_username(value: str) -> str | None:
+    """A username for any other registry (ACR, GHCR, self-hosted): only non-empty."""
+    v = clean(value)
+    if not v:
+        return "enter the registry username"
+    if any(c.isspace() for c in v):
+        return "a registry username cannot contain spaces"
+    return None
+
+
+def check_username_field(value: str) -> str | None:
+    """The saved username: may be empty (a public image); who needs it is judged in validate()."""
+    return check_registry_username(value) if clean(value) else None
+
+
+def check_password(value: str) -> str | None:
+    return None if clean(value) else "enter the registry password or access token"
+
+
+def check_optional_text(value: str) -> str | None:
+    return None
+
+
+# --- The model -------------------------------------------------------------------------
+
+
+@dataclass
+class NumeraiSettings:
+    model_id: str = ""
+    model_name: str = ""
+    register_webhook: bool = True
+
+
+@dataclass
+class AzureSettings:
+    subscription_id: str = ""
+    location: str = ""
+    resource_group: str = "numerai-rg"
+    container_group: str = "numerai-predict"
+    memory_gb: float = 2.0
+    cpu: float = 1.0
+    trigger: str = "api-connection"
+    logic_app: str = "startaci"
+    arm_endpoint: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        return (self.arm_endpoint or DEFAULT_ARM_ENDPOINT).rstrip("/")
+
+
+@dataclass
+class DockerSettings:
+    image: str = ""
+    username: str = ""
+    build: bool = True
+    context: str = ""
+    base_image: str = ""
+    pull: bool = True
+
+
+@dataclass
+class RunSettings:
+    stop_after_create: bool = True
+
+
+@dataclass
+class SecretsSettings:
+    keyring: bool = False
+
+
+@dataclass
+class Settings:
+    """Every non-secret answer. Secrets live in :class:`Secrets` and are never saved."""
+
+    numerai: NumeraiSettings = field(default_factory=NumeraiSettings)
+    azure: AzureSettings = field(default_factory=AzureSettings)
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
+
+    def get(self, key: str) -> Any:
+        section, name = key.split(".")
+        return getattr(getattr(self, section), name)
+
+    def set(self, key: str, value: Any) -> None:
+        section, name = key.split(".")
+        setattr(getattr(self, section), name, value)
+
+    def copy(self) -> Settings:
+        return Settings(**{f.name: replace(getattr(self, f.name)) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            f.name: {g.name: getattr(getattr(self, f.name), g.name) for g in fields(getattr(self, f.name))}
+            for f in fields(self)
+        }
+
+
+@dataclass
+class Secrets:
+    """Values that are never written anywhere: held in memory only."""
+
+    numerai_public_id: str = ""
+    numerai_secret_key: str = ""
+    docker_password: str = ""
+
+    def values(self) -> list[str]:
+        return [v for v in (self.numerai_public_id, self.numerai_secret_key, self.docker_password) if v]
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        shown = {f.name: ("***" if getattr(self, f.name) else "") for f in fields(self)}
+        return f"Secrets({shown})"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: where it lives, how it is typed in, which rule judges it."""
+
+    key: str
+    label: str
+    kind: type
+    check: Check
+    flag: str
+    env: tuple[str, ...]
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def default_env(self) -> str:
+        return "NUMERAI_ACI_" + self.key.replace(".", "_").upper()
+
+    @property
+    def envs(self) -> tuple[str, ...]:
+        return (*self.env, self.default_env)
+
+
+def _bool_check(value: str) -> str | None:
+    return None if clean(value).lower() in _BOOLS else "answer true or false"
+
+
+_BOOLS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
+
+FIELDS: tuple[Field, ...] = (
+    Field("numerai.model_id", "Numerai model ID", str, check_model_id, "--model-id", ("NUMERAI_MODEL_ID",),
+          "the model's UUID (numer.ai > Models)"),
+    Field("numerai.model_name", "Model name", str, check_model_name, "--model-name", (), "display only"),
+    Field("numerai.register_webhook", "Register the webhook with Numerai", bool, _bool_check,
+          "--register-webhook", (), "set the model's compute webhook to the Logic App's URL"),
+    Field("azure.subscription_id", "Azure subscription ID", str, check_subscription_id, "--subscription",
+          ("AZURE_SUBSCRIPTION_ID",), "the subscription to create resources in"),
+    Field("azure.location", "Azure region", str, check_location, "--location", (), "e.g. eastus"),
+    Field("azure.resource_group", "Resource group", str, check_resource_group, "--resource-group", (),
+          "created if missing"),
+    Field("azure.container_group", "Container instance name", str, check_container_group,
+          "--container-group", (), "the container group (and container) name"),
+    Field("azure.memory_gb", "Memory (GB)", float, check_memory, "--memory", (), "e.g. 2 or 2.5"),
+    Field("azure.cpu", "CPU (vCPU)", float, check_cpu, "--cpu", (), "e.g. 1"),
+    Field("azure.trigger", "How the Logic App starts the container", str, check_trigger, "--trigger", (),
+          "api-connection (one sign-in in the portal) or managed-identity (needs Owner)",
+          TRIGGER_MODES),
+    Field("azure.logic_app", "Logic App name", str, check_logic_app, "--logic-app", (), "default startaci"),
+    Field("azure.arm_endpoint", "ARM endpoint", str, check_arm_endpoint, "--arm-endpoint",
+          ("AZURE_RESOURCE_MANAGER_ENDPOINT",), "default https://management.azure.com"),
+    Field("docker.image", "Image", str, check_image, "--image", (), "registry/path:tag, e.g. myuser/numerai-predict:latest"),
+    Field("docker.username", "Registry username", str, check_username_field, "--docker-username",
+          ("DOCKER_USERNAME",), "Docker Hub (or registry) username"),
+    Field("docker.build", "Build a new image", bool, _bool_check, "--build", (),
+          "false: use the existing image as it is"),
+    Field("docker.context", "Build context", str, check_optional_text, "--context", (),
+          "a folder with a Dockerfile; empty: the bundled image/"),
+    Field("docker.base_image", "Base image", str, check_optional_text, "--base-image", (),
+          "passed as build arg BASE_IMAGE"),
+    Field("docker.pull", "Pull a newer base image", bool, _bool_check, "--pull", (), "like docker build --pull"),
+    Field("run.stop_after_create", "Stop the container after create", bool, _bool_check,
+          "--stop-after-create", (), "false: let the first run go ahead now"),
+    Field("secrets.keyring", "Remember secrets in the OS keyring", bool, _bool_check, "--keyring", (),
+          "opt in to the OS keyring"),
+)
+FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class SecretField:
+    name: str
+    label: str
+    env: str
+    check: Check
+
+
+SECRET_FIELDS: tuple[SecretField, ...] = (
+    SecretField("numerai_public_id", "Numerai public ID", "NUMERAI_PUBLIC_ID", check_public_id),
+    SecretField("numerai_secret_key", "Numerai secret key", "NUMERAI_SECRET_KEY", check_secret_key),
+    SecretField("docker_password", "Registry password or token", "DOCKER_PASSWORD", check_password),
+)
+
+
+def coerce(key: str, raw: Any) -> tuple[Any, str | None]:
+    """Turn a raw value (TOML-typed, or text from env/CLI/TUI) into the field's type.
+
+    Returns ``(value, None)`` or ``(raw, reason)``. Integers are accepted for decimals.
+    """
+    spec = FIELD_BY_KEY[key]
+    if spec.kind is bool:
+        if isinstance(raw, bool):
+            return raw, None
+        if isinstance(raw, str) and clean(raw).lower() in _BOOLS:
+            return _BOOLS[clean(raw).lower()], None
+        return raw, "answer true or false"
+    if spec.kind is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            return raw, "expected a number"
+        reason = spec.check(str(raw))
+        return (raw, reason) if reason else (parse_decimal(raw), None)
+    if not isinstance(raw, str):
+        return raw, "expected text"
+    value = clean(raw)
+    return value, spec.check(value)
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        spec = FIELD_BY_KEY.get(self.key)
+        return spec.label if spec else self.key
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.reason}"
+
+
+def validate(settings: Settings, limits: tuple[float, float] | None = None) -> list[Problem]:
+    """Every problem in ``settings``; ``limits`` is the region's (max memory GB, max CPU)."""
+    problems: list[Problem] = []
+    for spec in FIELDS:
+        value = settings.get(spec.key)
+        if spec.kind is bool:
+            continue
+        reason = spec.check(str(value))
+        if reason:
+            problems.append(Problem(spec.key, reason))
+    if limits:
+        for key, check, maximum in (
+            ("azure.memory_gb", check_memory, limits[0]),
+            ("azure.cpu", check_cpu, limits[1]),
+        ):
+            if not any(p.key == key for p in problems) and (reason := check(str(settings.get(key)), maximum)):
+                problems.append(Problem(key, f"{reason} in {settings.azure.location}"))
+    problems.extend(_image_problems(settings))
+    return problems
+
+
+def needs_registry_login(settings: Settings) -> bool:
+    """A build pushes, so it must log in; an existing image needs credentials only if private."""
+    return settings.docker.build or bool(settings.docker.username)
+
+
+def _image_problems(settings: Settings) -> list[Problem]:
+    try:
+        ref = parse_image_ref(settings.docker.image)
+    except ImageRefError:
+        return []
+    out: list[Problem] = []
+    username = settings.docker.username
+    if ref.is_docker_hub and (username or settings.docker.build):
+        if reason := check_hub_username(username):
+            out.append(Problem("docker.username", reason))
+        elif settings.docker.build and ref.namespace == "library":
+            out.append(
+                Problem("docker.image", f"push to your own account: {username}/{ref.path}:{ref.tag_or_latest}")
+            )
+    elif not ref.is_docker_hub and settings.docker.build and (reason := check_registry_username(username)):
+        out.append(Problem("docker.username", reason))
+    return out
+
+
+def problems_for(problems: list[Problem], key: str) -> str | None:
+    return next((p.reason for p in problems if p.key == key), None)

@@ -1,0 +1,47 @@
+"""Root fixtures. Every module in tests/fixtures/ is a pytest plugin (real local servers:
+dockerd + registry, the ARM server, the Numerai server), loaded here so each can be
+owned and grown on its own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    f"tests.fixtures.{p.stem}"
+    for p in sorted((Path(__file__).parent / "fixtures").glob("*.py"))
+    if p.stem != "__init__"
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the developer's real config, state, keyring or docker config,
+    and no secret leaks in from the developer's environment."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_DATA_HOME", "data"),
+        ("DOCKER_CONFIG", "docker-config"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    for var in (
+        "NUMERAI_PUBLIC_ID",
+        "NUMERAI_SECRET_KEY",
+        "NUMERAI_MODEL_ID",
+        "DOCKER_USERNAME",
+        "DOCKER_PASSWORD",
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",
+        "AZURE_SUBSCRIPTION_ID",
+        "NUMERAI_API_URL",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith("NUMERAI_ACI_"):
+            monkeypatch.delenv(var, raising=False)
