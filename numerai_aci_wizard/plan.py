@@ -1,0 +1,365 @@
+"""Desired settings vs what exists in Azure -> one action per resource, with a human reason.
+
+Pure on purpose (no Azure import): the plan is what ``plan --json`` prints, what the
+wizard shows before it writes anything, and what ``apply`` follows, so it must be
+testable from plain data. Computing a plan changes nothing.
+
+ARM refuses to change CPU, memory, restart policy, OS type or network profile of a
+container group in place (409 InvalidContainerGroupUpdate): those plan a *recreate*
+(delete + create with the same name). Secure values are never returned by ARM, so a
+fingerprint of the secrets is kept in a tag on the group: a key change plans an
+update and nothing else does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .image_ref import ImageRefError, parse_image_ref
+from .services import logic_workflow
+from .settings import Secrets, Settings
+
+MANAGED_BY_TAG = "managed-by"
+MANAGED_BY_VALUE = "numerai-aci-wizard"
+FINGERPRINT_TAG = "numerai-aci-wizard-secrets"
+SECURE_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_ID")
+API_URL_ENV = "NUMERAI_API_URL"
+RESTART_NEVER = "Never"
+LINUX = "Linux"
+#: "Azure Container Instances Contributor Role": containerGroups/* and reads, nothing else.
+ACI_CONTRIBUTOR_ROLE = "5d977122-f97e-4b4d-a52f-6b43003ddb4d"
+
+RESOURCES = (
+    "resource_group",
+    "container_group",
+    "api_connection",
+    "workflow",
+    "role_assignment",
+    "webhook",
+    "image",
+)
+ACTIONS = ("create", "update", "recreate", "keep", "delete")
+
+
+@dataclass(frozen=True)
+class Action:
+    resource: str
+    name: str
+    action: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``plan --json`` shape of DESIGN.md."""
+        return {"actions": [asdict(a) for a in self.actions]}
+
+    @property
+    def changes(self) -> list[Action]:
+        return [a for a in self.actions if a.action != "keep"]
+
+    def for_resource(self, resource: str) -> Action | None:
+        return next((a for a in self.actions if a.resource == resource), None)
+
+
+# --- What exists (pure data, filled by the Azure service) -----------------------------
+
+
+@dataclass(frozen=True)
+class ObservedResourceGroup:
+    name: str
+    location: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObservedContainerGroup:
+    name: str
+    location: str = ""
+    image: str = ""
+    cpu: float = 0.0
+    memory_gb: float = 0.0
+    restart_policy: str = RESTART_NEVER
+    os_type: str = LINUX
+    container_name: str = ""
+    container_count: int = 1
+    registry_server: str | None = None
+    registry_username: str | None = None
+    #: name -> plain value, or None for a secure value (ARM never returns those)
+    env: dict[str, str | None] = field(default_factory=dict)
+    provisioning_state: str = ""
+    #: instance view state: Running, Succeeded, Stopped, Terminated, Failed, ...
+    state: str = ""
+    has_ip_address: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.env))
+
+
+@dataclass(frozen=True)
+class ObservedConnection:
+    id: str
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedWorkflow:
+    id: str
+    definition: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    identity_type: str | None = None
+    principal_id: str | None = None
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedRoleAssignment:
+    id: str
+    name: str
+    principal_id: str = ""
+    role_definition_id: str = ""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What exists in the resource group (None: missing)."""
+
+    resource_group: ObservedResourceGroup | None = None
+    container_group: ObservedContainerGroup | None = None
+    connection: ObservedConnection | None = None
+    workflow: ObservedWorkflow | None = None
+    role_assignment: ObservedRoleAssignment | None = None
+
+
+# --- What we want -----------------------------------------------------------------------
+
+
+def secrets_fingerprint(secrets: Secrets, model_id: str) -> str:
+    """sha256 over the secure values + model id, first 16 hex: tells a key change apart."""
+    digest = hashlib.sha256()
+    for value in (
+        secrets.numerai_public_id,
+        secrets.numerai_secret_key,
+        model_id.strip(),
+        secrets.docker_password,
+    ):
+        digest.update(value.strip().encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DesiredGroup:
+    name: str
+    image: str
+    cpu: float
+    memory_gb: float
+    registry_server: str | None
+    registry_username: str | None
+    env_names: tuple[str, ...]
+    plain_env: dict[str, str]
+
+
+def desired_group(settings: Settings, environ: dict[str, str] | None = None) -> DesiredGroup:
+    """The container group the settings ask for. NUMERAI_API_URL is passed on only when
+    the tool itself runs with it (a proxy or a test server)."""
+    env = os.environ if environ is None else environ
+    username = settings.docker.username.strip()
+    server = None
+    if username:
+        try:
+            server = parse_image_ref(settings.docker.image).credential_server
+        except ImageRefError:
+            server = None
+    plain = {API_URL_ENV: env[API_URL_ENV]} if env.get(API_URL_ENV) else {}
+    return DesiredGroup(
+        name=settings.azure.container_group,
+        image=settings.docker.image.strip(),
+        cpu=float(settings.azure.cpu),
+        memory_gb=float(settings.azure.memory_gb),
+        registry_server=server,
+        registry_username=username or None,
+        env_names=tuple(sorted((*SECURE_ENV, *plain))),
+        plain_env=plain,
+    )
+
+
+def role_definition_id(subscription_id: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ACI_CONTRIBUTOR_ROLE}"
+
+
+# --- The plan ---------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _group_action(
+    settings: Settings, group: ObservedContainerGroup | None, fingerprint: str | None
+) -> Action:
+    name = settings.azure.container_group
+    want = desired_group(settings)
+    if group is None:
+        return Action(
+            "container_group",
+            name,
+            "create",
+            f"{want.image}, {_num(want.cpu)} vCPU, {_num(want.memory_gb)} GB",
+        )
+    recreate: list[str] = []
+    if abs(group.memory_gb - want.memory_gb) > 1e-9:
+        recreate.append(f"memory {_num(group.memory_gb)} -> {_num(want.memory_gb)} GB")
+    if abs(group.cpu - want.cpu) > 1e-9:
+        recreate.append(f"CPU {_num(group.cpu)} -> {_num(want.cpu)} vCPU")
+    if group.restart_policy != RESTART_NEVER:
+        recreate.append(f"restart policy {group.restart_policy} -> {RESTART_NEVER}")
+    if group.os_type != LINUX:
+        recreate.append(f"OS {group.os_type} -> {LINUX}")
+    if group.has_ip_address:
+        recreate.append("remove its public IP address")
+    if (
+        group.location
+        and settings.azure.location
+        and group.location.replace(" ", "").lower() != (settings.azure.location.lower())
+    ):
+        recreate.append(f"region {group.location} -> {settings.azure.location}")
+    if group.container_count != 1 or (group.container_name and group.container_name != name):
+        recreate.append(f"one container named {name}")
+    if recreate:
+        return Action(
+            "container_group",
+            name,
+            "recreate",
+            "; ".join(recreate) + ": ARM cannot change it in place",
+        )
+    if group.provisioning_state.lower() == "failed":
+        return Action(
+            "container_group", name, "recreate", "its last deployment failed: ARM cannot update it"
+        )
+    update: list[str] = []
+    if group.image != want.image:
+        update.append(f"image {group.image or '?'} -> {want.image}")
+    if (group.registry_server or None) != want.registry_server or (
+        group.registry_username or None
+    ) != (want.registry_username):
+        update.append(f"registry credentials for {want.registry_server or 'no registry'}")
+    if group.env_names != want.env_names or any(
+        group.env.get(k) != v for k, v in want.plain_env.items()
+    ):
+        update.append("environment variables")
+    if fingerprint is not None and group.tags.get(FINGERPRINT_TAG) != fingerprint:
+        update.append("Numerai keys, model id or registry password changed")
+    if update:
+        return Action("container_group", name, "update", "; ".join(update))
+    return Action(
+        "container_group",
+        name,
+        "keep",
+        f"{group.image}, {_num(group.cpu)} vCPU, {_num(group.memory_gb)} GB as asked",
+    )
+
+
+def _workflow_action(settings: Settings, workflow: ObservedWorkflow | None) -> Action:
+    a = settings.azure
+    mode = a.trigger
+    name = a.logic_app
+    if workflow is None:
+        return Action("workflow", name, "create", f"Logic App with an HTTP trigger ({mode})")
+    reasons = logic_workflow.definition_differences(
+        workflow.definition,
+        logic_workflow.definition(mode, a.subscription_id, a.resource_group, a.container_group),
+    )
+    want_params = logic_workflow.workflow_parameters(
+        mode, a.subscription_id, a.resource_group, a.location
+    )
+    if mode == logic_workflow.API_CONNECTION and logic_workflow.connections_differ(
+        workflow.parameters, want_params
+    ):
+        reasons.append("the $connections binding differs")
+    if (
+        mode == logic_workflow.MANAGED_IDENTITY
+        and (workflow.identity_type or "").lower() != "systemassigned"
+    ):
+        reasons.append("needs a system-assigned identity")
+    if reasons:
+        return Action("workflow", name, "update", "; ".join(reasons))
+    return Action("workflow", name, "keep", "definition unchanged")
+
+
+def compute_plan(
+    settings: Settings, observed: Observed, secrets_fingerprint: str | None = None
+) -> Plan:
+    """Azure resources only; the pipeline appends the ``image`` and ``webhook`` actions."""
+    a = settings.azure
+    actions: list[Action] = []
+    rg = observed.resource_group
+    if rg is None:
+        actions.append(Action("resource_group", a.resource_group, "create", f"in {a.location}"))
+    else:
+        ours = rg.tags.get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
+        actions.append(
+            Action(
+                "resource_group",
+                a.resource_group,
+                "keep",
+                "exists" + (" (created by this tool)" if ours else ""),
+            )
+        )
+    group_action = _group_action(settings, observed.container_group, secrets_fingerprint)
+    actions.append(group_action)
+    if a.trigger == logic_workflow.API_CONNECTION:
+        conn = observed.connection
+        if conn is None:
+            actions.append(
+                Action(
+                    "api_connection",
+                    logic_workflow.CONNECTION_NAME,
+                    "create",
+                    "needs one sign-in in the portal",
+                )
+            )
+        else:
+            status = conn.status or "unknown"
+            actions.append(
+                Action(
+                    "api_connection",
+                    logic_workflow.CONNECTION_NAME,
+                    "keep",
+                    f"exists, status {status}",
+                )
+            )
+    workflow_action = _workflow_action(settings, observed.workflow)
+    actions.append(workflow_action)
+    if a.trigger == logic_workflow.MANAGED_IDENTITY:
+        ra = observed.role_assignment
+        wf = observed.workflow
+        principal = wf.principal_id if wf else None
+        role = "Azure Container Instances Contributor Role"
+        if ra is not None and principal and ra.principal_id == principal:
+            actions.append(
+                Action("role_assignment", ra.name, "keep", f"{role} on {a.resource_group}")
+            )
+        else:
+            why = (
+                "for the Logic App's identity" if principal else "for the new Logic App's identity"
+            )
+            actions.append(
+                Action(
+                    "role_assignment", role_assignment_label(settings), "create", f"{role} {why}"
+                )
+            )
+    return Plan(actions)
+
+
+def role_assignment_label(settings: Settings) -> str:
+    """A stable display name until the real (uuid5) name is known from the identity."""
+    return f"{settings.azure.logic_app} -> {settings.azure.resource_group}"

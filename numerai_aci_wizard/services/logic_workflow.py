@@ -1,0 +1,221 @@
+"""The Logic App that Numerai's webhook calls, as plain data.
+
+Pure (no Azure import) so the exact definition we send can be unit-tested and compared
+with what ARM returns: a re-run must see "nothing changed" and write nothing. The two
+trigger modes differ only in the action that starts the container group:
+
+* ``api-connection``: an ``ApiConnection`` action through the managed API ``aci``. The
+  connection is named by the ``@parameters('$connections')['aci']['connectionId']``
+  expression (the original template wrote a literal string, which breaks the binding).
+* ``managed-identity``: an ``Http`` action authenticated with the workflow's
+  system-assigned identity, aimed at the public cloud's ARM whatever endpoint the tool
+  itself used (the workflow runs in Azure, not here).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+API_CONNECTION = "api-connection"
+MANAGED_IDENTITY = "managed-identity"
+
+CONNECTION_NAME = "aci"
+TRIGGER_NAME = "request"
+START_ACTION = "start_container_group"
+RESPONSE_ACTION = "response"
+DEFINITION_SCHEMA = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#"
+PUBLIC_ARM = "https://management.azure.com/"
+#: The ACI api-version the workflow's start call uses (the connector speaks an older one).
+ACI_API_VERSION = "2023-05-01"
+CONNECTOR_ACI_API_VERSION = "2019-12-01"
+
+#: Numerai's webhook body. Nothing is required: Numerai's test button and a manual
+#: trigger send an empty body, which must start the job too.
+NUMERAI_PAYLOAD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "roundNumber": {"type": "integer"},
+        "dataVersion": {"type": "string"},
+        "triggerId": {"type": "string"},
+        "isTest": {"type": "boolean"},
+    },
+}
+
+
+def group_path(subscription_id: str, resource_group: str, container_group: str) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.ContainerInstance/containerGroups/{container_group}"
+    )
+
+
+def connection_id(subscription_id: str, resource_group: str) -> str:
+    """The ``aci`` connection's resource id: deterministic, so the plan needs no lookup."""
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.Web/connections/{CONNECTION_NAME}"
+    )
+
+
+def managed_api_id(subscription_id: str, location: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Web/locations/{location}/managedApis/aci"
+
+
+def connection_body(subscription_id: str, location: str) -> dict[str, Any]:
+    """PUT body of Microsoft.Web/connections/aci (2016-06-01). It starts unauthenticated."""
+    return {
+        "location": location,
+        "properties": {
+            "displayName": CONNECTION_NAME,
+            "api": {"id": managed_api_id(subscription_id, location)},
+        },
+    }
+
+
+def connections_parameter(
+    subscription_id: str, resource_group: str, location: str
+) -> dict[str, Any]:
+    """The workflow's ``$connections`` parameter value binding ``aci`` to our connection."""
+    return {
+        "$connections": {
+            "value": {
+                CONNECTION_NAME: {
+                    "connectionId": connection_id(subscription_id, resource_group),
+                    "connectionName": CONNECTION_NAME,
+                    "id": managed_api_id(subscription_id, location),
+                }
+            }
+        }
+    }
+
+
+def _start_action(
+    mode: str, subscription_id: str, resource_group: str, container_group: str
+) -> dict[str, Any]:
+    if mode == API_CONNECTION:
+        path = (
+            f"/subscriptions/@{{encodeURIComponent('{subscription_id}')}}"
+            f"/resourceGroups/@{{encodeURIComponent('{resource_group}')}}"
+            f"/providers/Microsoft.ContainerInstance/containerGroups/@{{encodeURIComponent('{container_group}')}}"
+            "/start"
+        )
+        return {
+            "type": "ApiConnection",
+            "runAfter": {},
+            "inputs": {
+                "host": {
+                    "connection": {
+                        "name": f"@parameters('$connections')['{CONNECTION_NAME}']['connectionId']"
+                    }
+                },
+                "method": "post",
+                "path": path,
+                "queries": {"x-ms-api-version": CONNECTOR_ACI_API_VERSION},
+            },
+        }
+    if mode == MANAGED_IDENTITY:
+        uri = (
+            PUBLIC_ARM.rstrip("/")
+            + group_path(subscription_id, resource_group, container_group)
+            + f"/start?api-version={ACI_API_VERSION}"
+        )
+        return {
+            "type": "Http",
+            "runAfter": {},
+            "inputs": {
+                "method": "POST",
+                "uri": uri,
+                "authentication": {"type": "ManagedServiceIdentity", "audience": PUBLIC_ARM},
+            },
+        }
+    raise ValueError(f"unknown trigger mode {mode!r}")
+
+
+def definition(
+    mode: str, subscription_id: str, resource_group: str, container_group: str
+) -> dict[str, Any]:
+    """The workflow definition: Request trigger -> start the group -> Response 200.
+
+    Numerai expects a 200; a Request trigger alone answers 202, hence the Response.
+    """
+    parameters: dict[str, Any] = {}
+    if mode == API_CONNECTION:
+        parameters = {"$connections": {"defaultValue": {}, "type": "Object"}}
+    return {
+        "$schema": DEFINITION_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "parameters": parameters,
+        "triggers": {
+            TRIGGER_NAME: {
+                "type": "Request",
+                "kind": "Http",
+                "inputs": {"method": "POST", "schema": copy.deepcopy(NUMERAI_PAYLOAD_SCHEMA)},
+            }
+        },
+        "actions": {
+            START_ACTION: _start_action(mode, subscription_id, resource_group, container_group),
+            RESPONSE_ACTION: {
+                "type": "Response",
+                "kind": "Http",
+                "runAfter": {START_ACTION: ["Succeeded"]},
+                "inputs": {"statusCode": 200, "body": {"started": container_group}},
+            },
+        },
+        "outputs": {},
+    }
+
+
+def workflow_parameters(
+    mode: str, subscription_id: str, resource_group: str, location: str
+) -> dict[str, Any]:
+    """The workflow's ``parameters`` (only the connector mode has any)."""
+    if mode == API_CONNECTION:
+        return connections_parameter(subscription_id, resource_group, location)
+    return {}
+
+
+def _essence(definition_: dict[str, Any] | None) -> dict[str, Any]:
+    """What decides behaviour: triggers, actions and declared parameters.
+
+    ARM may add or reorder bookkeeping keys (contentVersion, outputs, $schema casing);
+    those must not make an unchanged re-run look changed.
+    """
+    d = definition_ or {}
+    return {
+        "triggers": d.get("triggers") or {},
+        "actions": d.get("actions") or {},
+        "parameters": d.get("parameters") or {},
+    }
+
+
+def definition_differences(observed: dict[str, Any] | None, desired: dict[str, Any]) -> list[str]:
+    """Human reasons why ``observed`` differs from ``desired`` (empty: the same)."""
+    have, want = _essence(observed), _essence(desired)
+    reasons: list[str] = []
+    if have["triggers"] != want["triggers"]:
+        reasons.append("the request trigger differs")
+    have_start = (
+        (have["actions"].get(START_ACTION) or {}) if isinstance(have["actions"], dict) else {}
+    )
+    want_start = want["actions"][START_ACTION]
+    if have_start.get("type") != want_start["type"]:
+        was = have_start.get("type") or "missing"
+        reasons.append(f"start action {was} -> {want_start['type']}")
+    elif have_start != want_start:
+        reasons.append("the start action targets a different container group or API")
+    if have["actions"] != want["actions"] and not reasons:
+        reasons.append("the actions differ")
+    if have["parameters"] != want["parameters"] and not reasons:
+        reasons.append("the workflow parameters differ")
+    return reasons
+
+
+def connections_differ(observed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+    """Whether the ``$connections`` binding points elsewhere (ids compared case-insensitively)."""
+
+    def ids(params: dict[str, Any] | None) -> dict[str, str]:
+        value = ((params or {}).get("$connections") or {}).get("value") or {}
+        return {k: str((v or {}).get("connectionId", "")).lower() for k, v in value.items()}
+
+    return ids(observed) != ids(desired)

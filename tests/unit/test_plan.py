@@ -1,0 +1,204 @@
+"""Plans from plain data: what a user sees before anything is written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from numerai_aci_wizard.plan import (
+    FINGERPRINT_TAG,
+    MANAGED_BY_TAG,
+    MANAGED_BY_VALUE,
+    Observed,
+    ObservedConnection,
+    ObservedContainerGroup,
+    ObservedResourceGroup,
+    ObservedRoleAssignment,
+    ObservedWorkflow,
+    compute_plan,
+    desired_group,
+    secrets_fingerprint,
+)
+from numerai_aci_wizard.services import logic_workflow as lw
+from numerai_aci_wizard.settings import Secrets, Settings
+
+SUB = "00000000-0000-0000-0000-000000000001"
+SECRETS = Secrets("A" * 32, "B" * 64, "pw")
+
+
+def make_settings(trigger: str = "api-connection") -> Settings:
+    s = Settings()
+    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+    s.azure.subscription_id = SUB
+    s.azure.location = "eastus"
+    s.azure.memory_gb = 2.5
+    s.azure.cpu = 1.0
+    s.azure.trigger = trigger
+    s.docker.image = "myuser/numerai-predict:latest"
+    s.docker.username = "myuser"
+    return s
+
+
+def existing(settings: Settings, **group_changes: object) -> Observed:
+    """Everything as ``settings`` asks, as observe() would report it."""
+    a = settings.azure
+    fp = secrets_fingerprint(SECRETS, settings.numerai.model_id)
+    group = ObservedContainerGroup(
+        name=a.container_group,
+        location="eastus",
+        image=settings.docker.image,
+        cpu=a.cpu,
+        memory_gb=a.memory_gb,
+        container_name=a.container_group,
+        registry_server="index.docker.io",
+        registry_username="myuser",
+        env={"NUMERAI_PUBLIC_ID": None, "NUMERAI_SECRET_KEY": None, "NUMERAI_MODEL_ID": None},
+        provisioning_state="Succeeded",
+        state="Stopped",
+        tags={FINGERPRINT_TAG: fp},
+    )
+    group = replace(group, **group_changes)
+    wf = ObservedWorkflow(
+        id="wf",
+        definition=lw.definition(a.trigger, SUB, a.resource_group, a.container_group),
+        parameters=lw.workflow_parameters(a.trigger, SUB, a.resource_group, a.location),
+        identity_type="SystemAssigned" if a.trigger == "managed-identity" else None,
+        principal_id="p-1" if a.trigger == "managed-identity" else None,
+    )
+    return Observed(
+        resource_group=ObservedResourceGroup(
+            a.resource_group, "eastus", {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+        ),
+        container_group=group,
+        connection=ObservedConnection("conn", "Connected")
+        if a.trigger == "api-connection"
+        else None,
+        workflow=wf,
+        role_assignment=ObservedRoleAssignment("ra", "ra-name", "p-1")
+        if a.trigger == "managed-identity"
+        else None,
+    )
+
+
+def actions(plan) -> dict[str, str]:  # noqa: ANN001
+    return {a.resource: a.action for a in plan.actions}
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_first_run_creates_everything_of_its_mode(trigger: str) -> None:
+    plan = compute_plan(make_settings(trigger), Observed())
+    expected = {"resource_group": "create", "container_group": "create", "workflow": "create"}
+    expected["api_connection" if trigger == "api-connection" else "role_assignment"] = "create"
+    assert actions(plan) == expected
+    assert plan.to_dict()["actions"][0] == {
+        "resource": "resource_group",
+        "name": "numerai-rg",
+        "action": "create",
+        "reason": "in eastus",
+    }
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_nothing_changed_means_all_keep(trigger: str) -> None:
+    s = make_settings(trigger)
+    plan = compute_plan(s, existing(s), secrets_fingerprint(SECRETS, s.numerai.model_id))
+    assert plan.changes == []
+    assert set(actions(plan).values()) == {"keep"}
+
+
+def test_resize_is_a_recreate_of_the_group_only_with_a_reason() -> None:
+    s = make_settings()
+    observed = existing(s)
+    s.azure.memory_gb = 4.0
+    plan = compute_plan(s, observed)
+    assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "recreate")]
+    assert (
+        plan.for_resource("container_group").reason
+        == "memory 2.5 -> 4 GB: ARM cannot change it in place"
+    )
+
+
+def test_new_image_is_an_update_of_the_group_only() -> None:
+    s = make_settings()
+    observed = existing(s)
+    s.docker.image = "myuser/numerai-predict:v2"
+    plan = compute_plan(s, observed)
+    assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "update")]
+    assert "myuser/numerai-predict:latest -> myuser/numerai-predict:v2" in plan.changes[0].reason
+
+
+def test_key_change_updates_the_group_and_no_fingerprint_means_no_opinion() -> None:
+    s = make_settings()
+    observed = existing(s)
+    other = secrets_fingerprint(Secrets("C" * 32, "B" * 64, "pw"), s.numerai.model_id)
+    assert actions(compute_plan(s, observed, other))["container_group"] == "update"
+    assert actions(compute_plan(s, observed, None))["container_group"] == "keep"
+
+
+def test_fingerprint_is_short_stable_and_depends_on_each_secret() -> None:
+    fp = secrets_fingerprint(SECRETS, "m")
+    assert len(fp) == 16 and fp == secrets_fingerprint(SECRETS, "m")
+    assert fp != secrets_fingerprint(SECRETS, "n")
+    assert fp != secrets_fingerprint(Secrets("A" * 32, "B" * 64, "other"), "m")
+    assert SECRETS.numerai_secret_key not in fp
+
+
+def test_failed_group_and_public_ip_and_restart_policy_recreate() -> None:
+    s = make_settings()
+    assert (
+        actions(compute_plan(s, existing(s, provisioning_state="Failed")))["container_group"]
+        == "recreate"
+    )
+    plan = compute_plan(s, existing(s, has_ip_address=True, restart_policy="Always"))
+    reason = plan.for_resource("container_group").reason
+    assert "restart policy Always -> Never" in reason and "public IP" in reason
+
+
+def test_registry_server_follows_the_image() -> None:
+    s = make_settings()
+    s.docker.image = "registry.example.com:5000/team/model:1"
+    assert desired_group(s, {}).registry_server == "registry.example.com:5000"
+    s.docker.username = ""
+    assert desired_group(s, {}).registry_server is None
+
+
+def test_api_url_env_var_is_passed_on_only_when_set() -> None:
+    s = make_settings()
+    assert "NUMERAI_API_URL" not in desired_group(s, {}).env_names
+    g = desired_group(s, {"NUMERAI_API_URL": "http://127.0.0.1:9/graphql"})
+    assert g.plain_env == {"NUMERAI_API_URL": "http://127.0.0.1:9/graphql"}
+
+
+def test_workflow_pointing_elsewhere_or_mode_switch_is_an_update() -> None:
+    s = make_settings()
+    observed = existing(s)
+    s.azure.container_group = "other-group"
+    assert actions(compute_plan(s, observed))["workflow"] == "update"
+    s = make_settings()
+    observed = existing(s)
+    s.azure.trigger = "managed-identity"
+    plan = compute_plan(s, observed)
+    assert actions(plan)["workflow"] == "update"
+    assert actions(plan)["role_assignment"] == "create"
+
+
+def test_unauthorized_connection_is_kept_not_recreated() -> None:
+    s = make_settings()
+    observed = replace(existing(s), connection=ObservedConnection("c", "Error"))
+    action = compute_plan(s, observed).for_resource("api_connection")
+    assert (action.action, action.reason) == ("keep", "exists, status Error")
+
+
+def test_plan_json_round_trips() -> None:
+    plan = compute_plan(make_settings(), Observed())
+    assert json.loads(json.dumps(plan.to_dict())) == plan.to_dict()
+
+
+def test_plan_module_imports_no_azure() -> None:
+    code = "import sys, numerai_aci_wizard.plan; print(any(m.startswith('azure') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
