@@ -193,7 +193,10 @@ def desired_group(settings: Settings, environ: dict[str, str] | None = None) -> 
 
 
 def role_definition_id(subscription_id: str) -> str:
-    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ACI_CONTRIBUTOR_ROLE}"
+    return (
+        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization"
+        f"/roleDefinitions/{ACI_CONTRIBUTOR_ROLE}"
+    )
 
 
 # --- The plan ---------------------------------------------------------------------------

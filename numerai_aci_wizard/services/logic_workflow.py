@@ -59,7 +59,10 @@ def connection_id(subscription_id: str, resource_group: str) -> str:
 
 
 def managed_api_id(subscription_id: str, location: str) -> str:
-    return f"/subscriptions/{subscription_id}/providers/Microsoft.Web/locations/{location}/managedApis/aci"
+    return (
+        f"/subscriptions/{subscription_id}/providers/Microsoft.Web"
+        f"/locations/{location}/managedApis/aci"
+    )
 
 
 def connection_body(subscription_id: str, location: str) -> dict[str, Any]:

@@ -199,6 +199,9 @@ def test_plan_json_round_trips() -> None:
 
 
 def test_plan_module_imports_no_azure() -> None:
-    code = "import sys, numerai_aci_wizard.plan; print(any(m.startswith('azure') for m in sys.modules))"
+    code = (
+        "import sys, numerai_aci_wizard.plan; "
+        "print(any(m.startswith('azure') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
