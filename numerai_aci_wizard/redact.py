@@ -27,6 +27,11 @@ def register(*values: str) -> None:
         _secrets.update(v.strip() for v in values if v and len(v.strip()) >= _MIN_SECRET_LEN)
 
 
+def known_secrets() -> list[str]:
+    with _lock:
+        return list(_secrets)
+
+
 def forget_all() -> None:
     """Tests only: start from a clean slate."""
     with _lock:

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from .image_ref import ImageRefError, parse_image_ref
@@ -68,11 +69,11 @@ def _check_uuid(value: str, what: str, where: str) -> str | None:
         return None
     if re.fullmatch(r"[0-9a-fA-F]{32}", v):
         return f"the {what} needs its hyphens: 8-4-4-4-12 hex digits"
-    if len(v) != 36:
-        return f"a {what} has 36 characters (8-4-4-4-12 hex digits); this has {len(v)}"
     bad = next((c for c in v if c not in "0123456789abcdefABCDEF-"), None)
     if bad is not None:
         return f"'{bad}' is not a hex digit: a {what} looks like 8-4-4-4-12 hex digits"
+    if len(v) != 36:
+        return f"a {what} has 36 characters (8-4-4-4-12 hex digits); this has {len(v)}"
     return f"the hyphens are misplaced: a {what} looks like 8-4-4-4-12 hex digits"
 
 
@@ -81,7 +82,15 @@ def check_model_id(value: str) -> str | None:
 
 
 def check_model_name(value: str) -> str | None:
-    return None if len(clean(value)) <= 100 else "a model name has at most 100 characters"
+    """Display only, so loose: what Numerai shows (letters, digits, '_'), at most 100 characters."""
+    v = clean(value)
+    if len(v) > 100:
+        return f"a model name has at most 100 characters; this has {len(v)}"
+    bad = next((c for c in v if not (c.isascii() and (c.isalnum() or c in "_-"))), None)
+    if bad is not None:
+        shown = "a space" if bad == " " else f"'{bad}'"
+        return f"{shown} is not allowed: Numerai model names use letters, digits and '_'"
+    return None
 
 
 # --- Azure -----------------------------------------------------------------------------
@@ -249,7 +258,23 @@ def check_password(value: str) -> str | None:
     return None if clean(value) else "enter the registry password or access token"
 
 
-def check_optional_text(value: str) -> str | None:
+def check_base_image(value: str) -> str | None:
+    """Empty keeps the Dockerfile's default base; else any image reference."""
+    return check_image(value) if clean(value) else None
+
+
+def check_context(value: str) -> str | None:
+    """Empty means the bundled image/; else a folder holding a Dockerfile."""
+    v = clean(value)
+    if not v:
+        return None
+    path = Path(v).expanduser()
+    if not path.exists():
+        return f"the folder {v} does not exist"
+    if not path.is_dir():
+        return f"{v} is a file; give the folder that holds the Dockerfile"
+    if not (path / "Dockerfile").is_file():
+        return f"{v} has no Dockerfile"
     return None
 
 
@@ -398,9 +423,9 @@ FIELDS: tuple[Field, ...] = (
           ("DOCKER_USERNAME",), "Docker Hub (or registry) username"),
     Field("docker.build", "Build a new image", bool, _bool_check, "--build", (),
           "false: use the existing image as it is"),
-    Field("docker.context", "Build context", str, check_optional_text, "--context", (),
+    Field("docker.context", "Build context", str, check_context, "--context", (),
           "a folder with a Dockerfile; empty: the bundled image/"),
-    Field("docker.base_image", "Base image", str, check_optional_text, "--base-image", (),
+    Field("docker.base_image", "Base image", str, check_base_image, "--base-image", (),
           "passed as build arg BASE_IMAGE"),
     Field("docker.pull", "Pull a newer base image", bool, _bool_check, "--pull", (), "like docker build --pull"),
     Field("run.stop_after_create", "Stop the container after create", bool, _bool_check,

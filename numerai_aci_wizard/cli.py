@@ -1,0 +1,115 @@
+"""The command line: no subcommand opens the wizard; subcommands run the same pipeline headless.
+
+Kept light at import (argparse and the pure settings only) so ``--help`` is instant;
+each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .settings import FIELDS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+COMMANDS: dict[str, str] = {
+    "plan": "show what deploy would create, change or keep (changes nothing)",
+    "deploy": "build and push the image, provision Azure, register the webhook",
+    "status": "show the container group's state and its last run",
+    "logs": "print the container's logs (--follow while it runs)",
+    "trigger": "ask Numerai to call the webhook now, follow the run, report the submission",
+    "destroy": "remove what deploy created and clear the model's webhook",
+}
+
+_DESCRIPTIONS: dict[str, str] = {
+    "plan": "Compare the settings with what exists on Azure and list, per resource, whether deploy "
+    "would create, update, recreate, keep or delete it, and why. Needs only the Azure sign-in. "
+    "With --json prints exactly one JSON object.",
+    "deploy": "Run the whole setup: build and push the prediction image (skipped when unchanged), "
+    "create or update the resource group, container group, Logic App and its trigger, register "
+    "the webhook with Numerai, and print the webhook URL on its own line. Re-running with "
+    "nothing changed makes no change. Needs the Numerai keys and, to push, the registry password.",
+    "status": "Show the container group's state, size and image, and when its last run started, "
+    "finished and with which exit code.",
+    "logs": "Print the container's logs. Azure keeps only the last ~1,000 lines of a finished run.",
+    "trigger": "Ask Numerai to call the model's webhook (as when a round opens), follow the "
+    "container's logs and report whether a submission landed. Needs the Numerai keys.",
+    "destroy": "Delete the container group, Logic App, API connection and role assignment (and the "
+    "resource group if this tool created it and it is empty), and clear the model's webhook at "
+    "Numerai (skipped with a warning without the Numerai keys).",
+}
+
+_EPILOG = """\
+Secrets are never saved in the settings file. They come from the environment
+(NUMERAI_PUBLIC_ID, NUMERAI_SECRET_KEY, DOCKER_USERNAME, DOCKER_PASSWORD), the OS
+keyring if you opted in, or a prompt.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage, bad settings, missing
+secrets or a capability that is not available."""
+
+
+def _common(command: str) -> argparse.ArgumentParser:
+    """Options every subcommand accepts after its name."""
+    parent = argparse.ArgumentParser(add_help=False)
+    general = parent.add_argument_group("general")
+    general.add_argument("--config", metavar="FILE", type=Path, help="settings file (default: the user config dir)")
+    general.add_argument("--json", action="store_true", help="machine output on stdout, nothing else there")
+    values = parent.add_argument_group("settings (override the settings file and the environment)")
+    for spec in FIELDS:
+        kwargs: dict[str, Any] = {"dest": spec.key.replace(".", "__"), "default": None, "help": spec.help}
+        if spec.kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["metavar"] = "|".join(spec.choices) if spec.choices else spec.key.split(".")[1].upper()
+        values.add_argument(spec.flag, **kwargs)
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numerai-aci-wizard",
+        description="Set up a Numerai prediction pipeline on Azure Container Instances. "
+        "Without a subcommand it opens the interactive wizard, pre-filled from your saved settings.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="settings file for the wizard")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, summary in COMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=_DESCRIPTIONS[name], parents=[_common(name)])
+        if name in ("deploy", "destroy"):
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        if name == "logs":
+            p.add_argument("--follow", "-f", action="store_true", help="keep printing while the container runs")
+            p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+        if name == "trigger":
+            p.add_argument("--no-follow", action="store_true", help="return once Numerai accepted the trigger")
+            p.add_argument("--timeout", type=float, default=1800, metavar="SECONDS", help="how long to follow")
+    return parser
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as options on the command line (None = not given)."""
+    return {spec.key: getattr(args, spec.key.replace(".", "__"), None) for spec in FIELDS}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from .commands import open_wizard
+
+        return open_wizard(args.config)
+    from .commands import run_command
+
+    return run_command(args.command, args, overrides(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Secrets: where they come from, what happens when they are missing, and that they never show."""
+
+from __future__ import annotations
+
+import logging
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from numerai_aci_wizard import redact, secrets
+from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.settings import SECRET_FIELDS, Settings
+
+PUBLIC_ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+SECRET_KEY = "QWERTYUIOPASDFGHJKLZXCVBNM0123456789QWERTYUIOPASDFGHJKLZXCVBNM01"
+ALL = ["numerai_public_id", "numerai_secret_key", "docker_password"]
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real keyring backend that keeps values in memory (the OS ones need a desktop session)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.values.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def _clean_redactor():
+    redact.forget_all()
+    yield
+    redact.forget_all()
+
+
+def test_env_wins_and_pasted_whitespace_is_trimmed() -> None:
+    env = {"NUMERAI_PUBLIC_ID": f" {PUBLIC_ID}\n", "NUMERAI_SECRET_KEY": SECRET_KEY, "DOCKER_PASSWORD": "pw12"}
+    found = secrets.resolve(Settings(), ALL, env=env)
+    assert found.secrets.numerai_public_id == PUBLIC_ID
+    assert set(found.sources.values()) == {"environment"}
+    assert redact.redact(f"id={PUBLIC_ID} pw=pw12") == "id=*** pw=***"
+
+
+def test_missing_secrets_name_the_variables_and_exit_2() -> None:
+    with pytest.raises(WizardError) as info:
+        secrets.resolve(Settings(), ALL, env={"NUMERAI_PUBLIC_ID": PUBLIC_ID})
+    err = info.value
+    assert err.exit_code == 2
+    assert "NUMERAI_SECRET_KEY" in err.hint and "DOCKER_PASSWORD" in err.hint
+    assert "NUMERAI_PUBLIC_ID" not in err.hint
+
+
+def test_an_invalid_env_value_is_named() -> None:
+    with pytest.raises(WizardError, match="NUMERAI_SECRET_KEY is set but invalid: a Numerai secret key has 64"):
+        secrets.resolve(Settings(), ALL, env={"NUMERAI_SECRET_KEY": "short"})
+
+
+def test_prompt_asks_again_with_the_reason() -> None:
+    answers = iter(["abc", PUBLIC_ID.lower(), PUBLIC_ID])
+    reasons: list[str | None] = []
+
+    def ask(field, reason):
+        reasons.append(reason)
+        return next(answers)
+
+    found = secrets.resolve(Settings(), ["numerai_public_id"], env={}, prompt=ask)
+    assert found.secrets.numerai_public_id == PUBLIC_ID and found.sources == {"numerai_public_id": "prompt"}
+    assert reasons[0] is None and "this has 3" in reasons[1] and "upper case" in reasons[2]
+
+
+def test_optional_secrets_are_not_asked_for() -> None:
+    asked = []
+    found = secrets.resolve(
+        Settings(), [], optional=secrets.NUMERAI_KEYS, env={}, prompt=lambda f, r: asked.append(f) or None
+    )
+    assert asked == [] and found.secrets.values() == []
+
+
+def test_which_secrets_each_command_needs() -> None:
+    cfg = Settings()
+    assert secrets.needed_for("deploy", cfg) == ALL
+    cfg.docker.build = False
+    assert secrets.needed_for("deploy", cfg) == ALL[:2]  # public image, no username
+    cfg.docker.username = "me12"
+    assert secrets.needed_for("deploy", cfg) == ALL  # private image
+    assert secrets.needed_for("trigger", cfg) == ALL[:2]
+    for command in ("plan", "status", "logs", "destroy"):
+        assert secrets.needed_for(command, cfg) == []
+
+
+def test_keyring_opt_in_remembers_and_reads(memory_keyring: MemoryKeyring) -> None:
+    cfg = Settings()
+    cfg.secrets.keyring = True
+    env = {"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY, "DOCKER_PASSWORD": "pw12"}
+    first = secrets.resolve(cfg, ALL, env=env)
+    assert "Remembered 3 secrets" in secrets.remember(first.secrets)
+    again = secrets.resolve(cfg, ALL, env={})
+    assert again.secrets == first.secrets and set(again.sources.values()) == {"keyring"}
+    secrets.forget()
+    assert memory_keyring.values == {}
+
+
+def test_keyring_not_consulted_without_opt_in(memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password(secrets.KEYRING_SERVICE, "numerai_public_id", PUBLIC_ID)
+    with pytest.raises(WizardError):
+        secrets.resolve(Settings(), ["numerai_public_id"], env={})
+
+
+def test_no_keyring_backend_says_so_and_falls_back_to_asking() -> None:
+    cfg = Settings()
+    cfg.secrets.keyring = True
+    found = secrets.resolve(cfg, ["numerai_public_id"], env={}, prompt=lambda f, r: PUBLIC_ID)
+    assert found.sources == {"numerai_public_id": "prompt"}
+    assert found.notes == ["Keyring: no OS keyring is available on this machine; secrets will be asked for instead."]
+    assert secrets.remember(found.secrets).startswith("Not remembered")
+
+
+def test_secret_fields_have_env_names_of_the_design() -> None:
+    assert [f.env for f in SECRET_FIELDS] == ["NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "DOCKER_PASSWORD"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://prod-12.eastus.logic.azure.com:443/workflows/abc/triggers/request/paths/invoke"
+        "?api-version=2016-10-01&sp=%2Ftriggers%2Frequest%2Frun&sv=1.0&sig=AbC123-_xyz",
+        "https://x/invoke?sig=AbC123-_xyz&sv=1.0",
+        '{"value": "https://x/invoke?api-version=1&sig=AbC123-_xyz"}',
+    ],
+)
+def test_webhook_signature_is_masked(url: str) -> None:
+    out = redact.redact(url)
+    assert "AbC123-_xyz" not in out and "sig=***" in out
+
+
+def test_auth_headers_are_masked() -> None:
+    assert "SECRETPART" not in redact.redact("Authorization: Token PUBLICPART$SECRETPART")
+
+
+def test_logging_filter_masks_messages_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    redact.register(SECRET_KEY)
+    logger = logging.getLogger("test.redact")
+    handler = redact.install_on(logging.StreamHandler())
+    caplog.handler.addFilter(redact.RedactingFilter())
+    logger.addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redact"):
+            logger.info("key %s and url %s", SECRET_KEY, "https://h/x?sig=abcdef")
+            try:
+                raise RuntimeError(f"failed with {SECRET_KEY}")
+            except RuntimeError:
+                logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    assert SECRET_KEY not in caplog.text and "abcdef" not in caplog.text
+    assert "key *** and url https://h/x?sig=***" in caplog.text

@@ -1,0 +1,172 @@
+"""The settings file: round trip, no secrets, mode, broken files, precedence; the run state."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from numerai_aci_wizard import redact, store
+from numerai_aci_wizard.secrets import resolve as resolve_secrets
+from numerai_aci_wizard.settings import FIELDS, Settings
+
+PUBLIC_ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+SECRET_KEY = "QWERTYUIOPASDFGHJKLZXCVBNM0123456789QWERTYUIOPASDFGHJKLZXCVBNM01"
+PASSWORD = "dckr_pat_Sup3rSecretToken"
+
+
+def _every_field_changed(tmp_path: Path) -> Settings:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    cfg = Settings()
+    cfg.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+    cfg.numerai.model_name = "my_model"
+    cfg.numerai.register_webhook = False
+    cfg.azure.subscription_id = "00000000-0000-0000-0000-000000000001"
+    cfg.azure.location = "westeurope"
+    cfg.azure.resource_group = "rg-numerai"
+    cfg.azure.container_group = "predict-1"
+    cfg.azure.memory_gb = 3.5
+    cfg.azure.cpu = 2.0
+    cfg.azure.trigger = "managed-identity"
+    cfg.azure.logic_app = "start-numerai"
+    cfg.azure.arm_endpoint = "https://127.0.0.1:8443"
+    cfg.docker.image = "127.0.0.1:5000/team/predict:v2"
+    cfg.docker.username = "someone"
+    cfg.docker.build = False
+    cfg.docker.context = str(tmp_path / "ctx")
+    cfg.docker.base_image = "localbase/python:3.11"
+    cfg.docker.pull = False
+    cfg.run.stop_after_create = False
+    cfg.secrets.keyring = True
+    return cfg
+
+
+def test_round_trip_keeps_every_non_secret_field(tmp_path: Path) -> None:
+    cfg = _every_field_changed(tmp_path)
+    defaults = Settings()
+    assert all(cfg.get(f.key) != defaults.get(f.key) for f in FIELDS), "the test must change every field"
+    path = store.save(cfg, tmp_path / "c" / "config.toml")
+    loaded = store.load(path)
+    assert loaded.error is None and loaded.warnings == []
+    assert loaded.settings == cfg
+
+
+def test_no_secret_ever_lands_in_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", PUBLIC_ID)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("DOCKER_PASSWORD", PASSWORD)
+    cfg = _every_field_changed(tmp_path)
+    found = resolve_secrets(cfg, ["numerai_public_id", "numerai_secret_key", "docker_password"])
+    assert found.secrets.values() == [PUBLIC_ID, SECRET_KEY, PASSWORD]
+    path = store.save(cfg, tmp_path / "config.toml")
+    text = path.read_text()
+    for secret in (PUBLIC_ID, SECRET_KEY, PASSWORD):
+        assert secret not in text
+
+
+def test_a_secret_pasted_into_a_setting_is_refused(tmp_path: Path) -> None:
+    redact.register(PASSWORD)
+    cfg = Settings()
+    cfg.numerai.model_name = PASSWORD
+    with pytest.raises(ValueError, match="refusing to write a secret"):
+        store.save(cfg, tmp_path / "config.toml")
+    assert not (tmp_path / "config.toml").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_file_is_private_and_written_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "config.toml"
+    store.save(Settings(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    store.save(Settings(), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]  # no temp file left
+
+
+def test_default_location_is_the_user_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = store.save(Settings())
+    assert path == Path(os.environ["XDG_CONFIG_HOME"]) / "numerai-aci-wizard" / "config.toml"
+    assert store.load().exists
+
+
+def test_design_example_file_loads_with_integer_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[numerai]\nmodel_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"\n'
+        '[azure]\nmemory_gb = 4\ncpu = 2\ntrigger = "managed-identity"\n'
+        '[docker]\nimage = "myuser/numerai-predict:latest"\n'
+    )
+    loaded = store.load(path)
+    assert loaded.warnings == []
+    assert (loaded.settings.azure.memory_gb, loaded.settings.azure.cpu) == (4.0, 2.0)
+    assert isinstance(loaded.settings.azure.memory_gb, float)
+
+
+def test_broken_toml_names_the_line_and_starts_from_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[azure]\nlocation = "eastus"\nmemory_gb = = 2\n')
+    loaded = store.load(path)
+    assert loaded.settings == Settings()
+    assert loaded.error is not None and "line 3" in loaded.error and str(path) in loaded.error
+
+
+def test_bad_value_names_its_line_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[azure]\nlocation = "eastus"\n\nmemory_gb = "lots"\ncpu = 2\n')
+    loaded = store.load(path)
+    assert loaded.settings.azure.location == "eastus" and loaded.settings.azure.cpu == 2.0
+    (warning,) = loaded.warnings
+    assert "line 4" in warning and "'lots' is not a number" in warning
+    assert loaded.raw_invalid == {"azure.memory_gb": "lots"}
+
+
+def test_unknown_keys_warn_not_fail(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[azure]\nlocation = "eastus"\ncolour = "blue"\n[extra]\nx = 1\n')
+    loaded = store.load(path)
+    assert loaded.error is None and loaded.settings.azure.location == "eastus"
+    assert any("line 3" in w and "azure.colour" in w for w in loaded.warnings)
+    assert any("extra.x" in w for w in loaded.warnings)
+
+
+def test_unreadable_file_still_starts(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe[azure]")
+    loaded = store.load(path)
+    assert loaded.error and "starting from the defaults" in loaded.error
+
+
+def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[azure]\nlocation = "westeurope"\nmemory_gb = 3\ncpu = 2\n')
+    env = {"NUMERAI_ACI_AZURE_MEMORY_GB": "4", "NUMERAI_ACI_AZURE_CPU": "3",
+           "AZURE_RESOURCE_MANAGER_ENDPOINT": "https://127.0.0.1:9"}
+    got = store.resolve(path, {"azure.cpu": "1.5", "azure.location": None}, env).settings
+    assert got.azure.location == "westeurope"  # file
+    assert got.azure.memory_gb == 4.0  # env over file
+    assert got.azure.cpu == 1.5  # command line over env
+    assert got.azure.arm_endpoint == "https://127.0.0.1:9"  # the documented variable
+    assert got.azure.resource_group == "numerai-rg"  # default
+
+
+def test_bad_cli_or_env_values_are_reported_by_name(tmp_path: Path) -> None:
+    res = store.resolve(tmp_path / "none.toml", {"azure.memory_gb": "99"}, {"NUMERAI_ACI_AZURE_CPU": "x"})
+    assert res.errors == [
+        "NUMERAI_ACI_AZURE_CPU = 'x': 'x' is not a number",
+        "--memory = '99': the memory must be between 0.5 and 16 GB",
+    ]
+
+
+def test_run_state_round_trip_and_is_per_config(tmp_path: Path) -> None:
+    a = store.state_path(tmp_path / "a.toml")
+    assert a != store.state_path(tmp_path / "b.toml")
+    assert store.state_path(store.default_config_path()).name == "state.json"
+    st = store.RunState(image="x/y:1", context_hash="abc", digest="sha256:" + "0" * 64)
+    st.save(a)
+    assert store.RunState.load(a) == st
+    a.write_text("{not json")
+    assert store.RunState.load(a) == store.RunState()
