@@ -23,9 +23,11 @@ def main() -> int:
         subprocess.run(cmd, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    print(f"{' '.join(cmd)}: median {median:.3f} s over {runs} runs "
-          f"(min {min(times):.3f}, max {max(times):.3f}); target <= 0.300 s: "
-          f"{'OK' if median <= 0.3 else 'OVER'}")
+    print(
+        f"{' '.join(cmd)}: median {median:.3f} s over {runs} runs "
+        f"(min {min(times):.3f}, max {max(times):.3f}); target <= 0.300 s: "
+        f"{'OK' if median <= 0.3 else 'OVER'}"
+    )
     return 0
 
 

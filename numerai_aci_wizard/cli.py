@@ -57,15 +57,25 @@ def _common(command: str) -> argparse.ArgumentParser:
     """Options every subcommand accepts after its name."""
     parent = argparse.ArgumentParser(add_help=False)
     general = parent.add_argument_group("general")
-    general.add_argument("--config", metavar="FILE", type=Path, help="settings file (default: the user config dir)")
-    general.add_argument("--json", action="store_true", help="machine output on stdout, nothing else there")
+    general.add_argument(
+        "--config", metavar="FILE", type=Path, help="settings file (default: the user config dir)"
+    )
+    general.add_argument(
+        "--json", action="store_true", help="machine output on stdout, nothing else there"
+    )
     values = parent.add_argument_group("settings (override the settings file and the environment)")
     for spec in FIELDS:
-        kwargs: dict[str, Any] = {"dest": spec.key.replace(".", "__"), "default": None, "help": spec.help}
+        kwargs: dict[str, Any] = {
+            "dest": spec.key.replace(".", "__"),
+            "default": None,
+            "help": spec.help,
+        }
         if spec.kind is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs["metavar"] = "|".join(spec.choices) if spec.choices else spec.key.split(".")[1].upper()
+            kwargs["metavar"] = (
+                "|".join(spec.choices) if spec.choices else spec.key.split(".")[1].upper()
+            )
         values.add_argument(spec.flag, **kwargs)
     return parent
 
@@ -82,15 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", type=Path, help="settings file for the wizard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, summary in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=_DESCRIPTIONS[name], parents=[_common(name)])
+        p = sub.add_parser(
+            name, help=summary, description=_DESCRIPTIONS[name], parents=[_common(name)]
+        )
         if name in ("deploy", "destroy"):
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         if name == "logs":
-            p.add_argument("--follow", "-f", action="store_true", help="keep printing while the container runs")
+            p.add_argument(
+                "--follow", "-f", action="store_true", help="keep printing while the container runs"
+            )
             p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
         if name == "trigger":
-            p.add_argument("--no-follow", action="store_true", help="return once Numerai accepted the trigger")
-            p.add_argument("--timeout", type=float, default=1800, metavar="SECONDS", help="how long to follow")
+            p.add_argument(
+                "--no-follow", action="store_true", help="return once Numerai accepted the trigger"
+            )
+            p.add_argument(
+                "--timeout", type=float, default=1800, metavar="SECONDS", help="how long to follow"
+            )
     return parser
 
 

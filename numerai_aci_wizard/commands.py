@@ -44,7 +44,9 @@ class Output:
 
 
 class Context:
-    def __init__(self, command: str, args: argparse.Namespace, resolved: Resolved, out: Output) -> None:
+    def __init__(
+        self, command: str, args: argparse.Namespace, resolved: Resolved, out: Output
+    ) -> None:
         self.command = command
         self.args = args
         self.resolved = resolved

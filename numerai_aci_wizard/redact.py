@@ -14,7 +14,9 @@ import threading
 
 MASK = "***"
 _SIG_RE = re.compile(r"((?:[?&]|%26|\\u0026)sig(?:=|%3D))[^&\s\"'<>]+", re.IGNORECASE)
-_AUTH_RE = re.compile(r"((?:Authorization|Token|Bearer)[\"':= ]+)([^\s\"',}]+\$[^\s\"',}]+)", re.IGNORECASE)
+_AUTH_RE = re.compile(
+    r"((?:Authorization|Token|Bearer)[\"':= ]+)([^\s\"',}]+\$[^\s\"',}]+)", re.IGNORECASE
+)
 _MIN_SECRET_LEN = 4
 
 _lock = threading.Lock()

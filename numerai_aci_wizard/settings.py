@@ -25,7 +25,9 @@ DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 MEMORY_MIN_GB, MEMORY_MAX_GB = 0.5, 16.0
 CPU_MIN, CPU_MAX = 0.1, 4.0
 
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 _KEY_CHARS_RE = re.compile(r"^[A-Z0-9]+$")
 _LOCATION_RE = re.compile(r"^[a-z][a-z0-9]{1,39}$")
 _HUB_USER_RE = re.compile(r"^[a-z0-9]{4,30}$")
@@ -348,7 +350,10 @@ class Settings:
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {
-            f.name: {g.name: getattr(getattr(self, f.name), g.name) for g in fields(getattr(self, f.name))}
+            f.name: {
+                g.name: getattr(getattr(self, f.name), g.name)
+                for g in fields(getattr(self, f.name))
+            }
             for f in fields(self)
         }
 
@@ -362,7 +367,9 @@ class Secrets:
     docker_password: str = ""
 
     def values(self) -> list[str]:
-        return [v for v in (self.numerai_public_id, self.numerai_secret_key, self.docker_password) if v]
+        return [
+            v for v in (self.numerai_public_id, self.numerai_secret_key, self.docker_password) if v
+        ]
 
     def __repr__(self) -> str:  # never print a secret by accident
         shown = {f.name: ("***" if getattr(self, f.name) else "") for f in fields(self)}
@@ -395,43 +402,175 @@ def _bool_check(value: str) -> str | None:
     return None if clean(value).lower() in _BOOLS else "answer true or false"
 
 
-_BOOLS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
+_BOOLS = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "on": True,
+    "false": False,
+    "no": False,
+    "0": False,
+    "off": False,
+}
 
 FIELDS: tuple[Field, ...] = (
-    Field("numerai.model_id", "Numerai model ID", str, check_model_id, "--model-id", ("NUMERAI_MODEL_ID",),
-          "the model's UUID (numer.ai > Models)"),
-    Field("numerai.model_name", "Model name", str, check_model_name, "--model-name", (), "display only"),
-    Field("numerai.register_webhook", "Register the webhook with Numerai", bool, _bool_check,
-          "--register-webhook", (), "set the model's compute webhook to the Logic App's URL"),
-    Field("azure.subscription_id", "Azure subscription ID", str, check_subscription_id, "--subscription",
-          ("AZURE_SUBSCRIPTION_ID",), "the subscription to create resources in"),
+    Field(
+        "numerai.model_id",
+        "Numerai model ID",
+        str,
+        check_model_id,
+        "--model-id",
+        ("NUMERAI_MODEL_ID",),
+        "the model's UUID (numer.ai > Models)",
+    ),
+    Field(
+        "numerai.model_name",
+        "Model name",
+        str,
+        check_model_name,
+        "--model-name",
+        (),
+        "display only",
+    ),
+    Field(
+        "numerai.register_webhook",
+        "Register the webhook with Numerai",
+        bool,
+        _bool_check,
+        "--register-webhook",
+        (),
+        "set the model's compute webhook to the Logic App's URL",
+    ),
+    Field(
+        "azure.subscription_id",
+        "Azure subscription ID",
+        str,
+        check_subscription_id,
+        "--subscription",
+        ("AZURE_SUBSCRIPTION_ID",),
+        "the subscription to create resources in",
+    ),
     Field("azure.location", "Azure region", str, check_location, "--location", (), "e.g. eastus"),
-    Field("azure.resource_group", "Resource group", str, check_resource_group, "--resource-group", (),
-          "created if missing"),
-    Field("azure.container_group", "Container instance name", str, check_container_group,
-          "--container-group", (), "the container group (and container) name"),
+    Field(
+        "azure.resource_group",
+        "Resource group",
+        str,
+        check_resource_group,
+        "--resource-group",
+        (),
+        "created if missing",
+    ),
+    Field(
+        "azure.container_group",
+        "Container instance name",
+        str,
+        check_container_group,
+        "--container-group",
+        (),
+        "the container group (and container) name",
+    ),
     Field("azure.memory_gb", "Memory (GB)", float, check_memory, "--memory", (), "e.g. 2 or 2.5"),
     Field("azure.cpu", "CPU (vCPU)", float, check_cpu, "--cpu", (), "e.g. 1"),
-    Field("azure.trigger", "How the Logic App starts the container", str, check_trigger, "--trigger", (),
-          "api-connection (one sign-in in the portal) or managed-identity (needs Owner)",
-          TRIGGER_MODES),
-    Field("azure.logic_app", "Logic App name", str, check_logic_app, "--logic-app", (), "default startaci"),
-    Field("azure.arm_endpoint", "ARM endpoint", str, check_arm_endpoint, "--arm-endpoint",
-          ("AZURE_RESOURCE_MANAGER_ENDPOINT",), "default https://management.azure.com"),
-    Field("docker.image", "Image", str, check_image, "--image", (), "registry/path:tag, e.g. myuser/numerai-predict:latest"),
-    Field("docker.username", "Registry username", str, check_username_field, "--docker-username",
-          ("DOCKER_USERNAME",), "Docker Hub (or registry) username"),
-    Field("docker.build", "Build a new image", bool, _bool_check, "--build", (),
-          "false: use the existing image as it is"),
-    Field("docker.context", "Build context", str, check_context, "--context", (),
-          "a folder with a Dockerfile; empty: the bundled image/"),
-    Field("docker.base_image", "Base image", str, check_base_image, "--base-image", (),
-          "passed as build arg BASE_IMAGE"),
-    Field("docker.pull", "Pull a newer base image", bool, _bool_check, "--pull", (), "like docker build --pull"),
-    Field("run.stop_after_create", "Stop the container after create", bool, _bool_check,
-          "--stop-after-create", (), "false: let the first run go ahead now"),
-    Field("secrets.keyring", "Remember secrets in the OS keyring", bool, _bool_check, "--keyring", (),
-          "opt in to the OS keyring"),
+    Field(
+        "azure.trigger",
+        "How the Logic App starts the container",
+        str,
+        check_trigger,
+        "--trigger",
+        (),
+        "api-connection (one sign-in in the portal) or managed-identity (needs Owner)",
+        TRIGGER_MODES,
+    ),
+    Field(
+        "azure.logic_app",
+        "Logic App name",
+        str,
+        check_logic_app,
+        "--logic-app",
+        (),
+        "default startaci",
+    ),
+    Field(
+        "azure.arm_endpoint",
+        "ARM endpoint",
+        str,
+        check_arm_endpoint,
+        "--arm-endpoint",
+        ("AZURE_RESOURCE_MANAGER_ENDPOINT",),
+        "default https://management.azure.com",
+    ),
+    Field(
+        "docker.image",
+        "Image",
+        str,
+        check_image,
+        "--image",
+        (),
+        "registry/path:tag, e.g. myuser/numerai-predict:latest",
+    ),
+    Field(
+        "docker.username",
+        "Registry username",
+        str,
+        check_username_field,
+        "--docker-username",
+        ("DOCKER_USERNAME",),
+        "Docker Hub (or registry) username",
+    ),
+    Field(
+        "docker.build",
+        "Build a new image",
+        bool,
+        _bool_check,
+        "--build",
+        (),
+        "false: use the existing image as it is",
+    ),
+    Field(
+        "docker.context",
+        "Build context",
+        str,
+        check_context,
+        "--context",
+        (),
+        "a folder with a Dockerfile; empty: the bundled image/",
+    ),
+    Field(
+        "docker.base_image",
+        "Base image",
+        str,
+        check_base_image,
+        "--base-image",
+        (),
+        "passed as build arg BASE_IMAGE",
+    ),
+    Field(
+        "docker.pull",
+        "Pull a newer base image",
+        bool,
+        _bool_check,
+        "--pull",
+        (),
+        "like docker build --pull",
+    ),
+    Field(
+        "run.stop_after_create",
+        "Stop the container after create",
+        bool,
+        _bool_check,
+        "--stop-after-create",
+        (),
+        "false: let the first run go ahead now",
+    ),
+    Field(
+        "secrets.keyring",
+        "Remember secrets in the OS keyring",
+        bool,
+        _bool_check,
+        "--keyring",
+        (),
+        "opt in to the OS keyring",
+    ),
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 
@@ -503,7 +642,9 @@ def validate(settings: Settings, limits: tuple[float, float] | None = None) -> l
             ("azure.memory_gb", check_memory, limits[0]),
             ("azure.cpu", check_cpu, limits[1]),
         ):
-            if not any(p.key == key for p in problems) and (reason := check(str(settings.get(key)), maximum)):
+            if not any(p.key == key for p in problems) and (
+                reason := check(str(settings.get(key)), maximum)
+            ):
                 problems.append(Problem(key, f"{reason} in {settings.azure.location}"))
     problems.extend(_image_problems(settings))
     return problems
@@ -526,9 +667,16 @@ def _image_problems(settings: Settings) -> list[Problem]:
             out.append(Problem("docker.username", reason))
         elif settings.docker.build and ref.namespace == "library":
             out.append(
-                Problem("docker.image", f"push to your own account: {username}/{ref.path}:{ref.tag_or_latest}")
+                Problem(
+                    "docker.image",
+                    f"push to your own account: {username}/{ref.path}:{ref.tag_or_latest}",
+                )
             )
-    elif not ref.is_docker_hub and settings.docker.build and (reason := check_registry_username(username)):
+    elif (
+        not ref.is_docker_hub
+        and settings.docker.build
+        and (reason := check_registry_username(username))
+    ):
         out.append(Problem("docker.username", reason))
     return out
 

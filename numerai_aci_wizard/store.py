@@ -171,7 +171,9 @@ def dumps(settings: Settings) -> str:
 
     body = tomli_w.dumps(settings.as_dict())
     leaked = [s for s in redact.known_secrets() if s in body]
-    if leaked:  # defence in depth: the model has no secret fields, but a pasted key could land in one
+    if (
+        leaked
+    ):  # defence in depth: the model has no secret fields, but a pasted key could land in one
         raise ValueError("refusing to write a secret into the settings file")
     return _HEADER + body
 
@@ -194,7 +196,9 @@ def _atomic_write(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        os.chmod(path, 0o600)  # Windows: only the read-only bit is honoured; the profile dir is private
+        os.chmod(
+            path, 0o600
+        )  # Windows: only the read-only bit is honoured; the profile dir is private
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -208,7 +212,9 @@ class RunState:
     context_hash: str = ""
     digest: str = ""
     webhook_model_id: str = ""
-    webhook_fingerprint: str = ""  # sha256 of the registered URL: tells "changed" without storing it
+    webhook_fingerprint: str = (
+        ""  # sha256 of the registered URL: tells "changed" without storing it
+    )
 
     @classmethod
     def load(cls, path: Path) -> RunState:
@@ -217,10 +223,14 @@ class RunState:
         except (OSError, ValueError):
             return cls()
         names = {f.name for f in fields(cls)}
-        return cls(**{k: str(v) for k, v in data.items() if k in names and isinstance(v, str | int)})
+        return cls(
+            **{k: str(v) for k, v in data.items() if k in names and isinstance(v, str | int)}
+        )
 
     def save(self, path: Path) -> None:
-        _atomic_write(path, json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, indent=2))
+        _atomic_write(
+            path, json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, indent=2)
+        )
 
 
 def fingerprint(text: str) -> str:

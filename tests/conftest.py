@@ -17,7 +17,9 @@ pytest_plugins = [
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads or writes the developer's real config, state, keyring or docker config,
     and no secret leaks in from the developer's environment."""
     home = tmp_path_factory.mktemp("home")

@@ -29,12 +29,20 @@ OPTIONAL_CORE = ["numerai_aci_wizard.plan", "numerai_aci_wizard.pipeline"]
 def _run(*args: str, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "numerai_aci_wizard", *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **kw.pop("env", {})}, **kw,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **kw.pop("env", {})},
+        **kw,
     )
 
 
 def test_core_imports_no_heavy_library() -> None:
-    modules = CORE + [m for m in OPTIONAL_CORE if (Path(__file__).parents[2] / (m.replace(".", "/") + ".py")).exists()]
+    modules = CORE + [
+        m
+        for m in OPTIONAL_CORE
+        if (Path(__file__).parents[2] / (m.replace(".", "/") + ".py")).exists()
+    ]
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)
@@ -60,8 +68,15 @@ def test_help_lists_every_command() -> None:
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_subcommand_takes_the_common_options(command: str) -> None:
-    args = build_parser().parse_args([command, "--config", "x.toml", "--arm-endpoint", "https://h", "--json"])
-    assert (args.command, args.config, args.json, args.azure__arm_endpoint) == (command, Path("x.toml"), True, "https://h")
+    args = build_parser().parse_args(
+        [command, "--config", "x.toml", "--arm-endpoint", "https://h", "--json"]
+    )
+    assert (args.command, args.config, args.json, args.azure__arm_endpoint) == (
+        command,
+        Path("x.toml"),
+        True,
+        "https://h",
+    )
 
 
 def test_deploy_and_destroy_take_yes_and_logs_takes_follow() -> None:

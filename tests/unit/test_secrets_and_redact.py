@@ -56,7 +56,11 @@ def _clean_redactor():
 
 
 def test_env_wins_and_pasted_whitespace_is_trimmed() -> None:
-    env = {"NUMERAI_PUBLIC_ID": f" {PUBLIC_ID}\n", "NUMERAI_SECRET_KEY": SECRET_KEY, "DOCKER_PASSWORD": "pw12"}
+    env = {
+        "NUMERAI_PUBLIC_ID": f" {PUBLIC_ID}\n",
+        "NUMERAI_SECRET_KEY": SECRET_KEY,
+        "DOCKER_PASSWORD": "pw12",
+    }
     found = secrets.resolve(Settings(), ALL, env=env)
     assert found.secrets.numerai_public_id == PUBLIC_ID
     assert set(found.sources.values()) == {"environment"}
@@ -73,7 +77,9 @@ def test_missing_secrets_name_the_variables_and_exit_2() -> None:
 
 
 def test_an_invalid_env_value_is_named() -> None:
-    with pytest.raises(WizardError, match="NUMERAI_SECRET_KEY is set but invalid: a Numerai secret key has 64"):
+    with pytest.raises(
+        WizardError, match="NUMERAI_SECRET_KEY is set but invalid: a Numerai secret key has 64"
+    ):
         secrets.resolve(Settings(), ALL, env={"NUMERAI_SECRET_KEY": "short"})
 
 
@@ -86,14 +92,20 @@ def test_prompt_asks_again_with_the_reason() -> None:
         return next(answers)
 
     found = secrets.resolve(Settings(), ["numerai_public_id"], env={}, prompt=ask)
-    assert found.secrets.numerai_public_id == PUBLIC_ID and found.sources == {"numerai_public_id": "prompt"}
+    assert found.secrets.numerai_public_id == PUBLIC_ID and found.sources == {
+        "numerai_public_id": "prompt"
+    }
     assert reasons[0] is None and "this has 3" in reasons[1] and "upper case" in reasons[2]
 
 
 def test_optional_secrets_are_not_asked_for() -> None:
     asked = []
     found = secrets.resolve(
-        Settings(), [], optional=secrets.NUMERAI_KEYS, env={}, prompt=lambda f, r: asked.append(f) or None
+        Settings(),
+        [],
+        optional=secrets.NUMERAI_KEYS,
+        env={},
+        prompt=lambda f, r: asked.append(f) or None,
     )
     assert asked == [] and found.secrets.values() == []
 
@@ -113,7 +125,11 @@ def test_which_secrets_each_command_needs() -> None:
 def test_keyring_opt_in_remembers_and_reads(memory_keyring: MemoryKeyring) -> None:
     cfg = Settings()
     cfg.secrets.keyring = True
-    env = {"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY, "DOCKER_PASSWORD": "pw12"}
+    env = {
+        "NUMERAI_PUBLIC_ID": PUBLIC_ID,
+        "NUMERAI_SECRET_KEY": SECRET_KEY,
+        "DOCKER_PASSWORD": "pw12",
+    }
     first = secrets.resolve(cfg, ALL, env=env)
     assert "Remembered 3 secrets" in secrets.remember(first.secrets)
     again = secrets.resolve(cfg, ALL, env={})
@@ -133,12 +149,18 @@ def test_no_keyring_backend_says_so_and_falls_back_to_asking() -> None:
     cfg.secrets.keyring = True
     found = secrets.resolve(cfg, ["numerai_public_id"], env={}, prompt=lambda f, r: PUBLIC_ID)
     assert found.sources == {"numerai_public_id": "prompt"}
-    assert found.notes == ["Keyring: no OS keyring is available on this machine; secrets will be asked for instead."]
+    assert found.notes == [
+        "Keyring: no OS keyring is available on this machine; secrets will be asked for instead."
+    ]
     assert secrets.remember(found.secrets).startswith("Not remembered")
 
 
 def test_secret_fields_have_env_names_of_the_design() -> None:
-    assert [f.env for f in SECRET_FIELDS] == ["NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "DOCKER_PASSWORD"]
+    assert [f.env for f in SECRET_FIELDS] == [
+        "NUMERAI_PUBLIC_ID",
+        "NUMERAI_SECRET_KEY",
+        "DOCKER_PASSWORD",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -159,7 +181,9 @@ def test_auth_headers_are_masked() -> None:
     assert "SECRETPART" not in redact.redact("Authorization: Token PUBLICPART$SECRETPART")
 
 
-def test_logging_filter_masks_messages_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+def test_logging_filter_masks_messages_args_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     redact.register(SECRET_KEY)
     logger = logging.getLogger("test.redact")
     handler = redact.install_on(logging.StreamHandler())

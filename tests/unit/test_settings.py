@@ -312,17 +312,40 @@ def test_secrets_repr_never_shows_a_value() -> None:
     [
         ("myuser/predict:latest", "docker.io", "index.docker.io", "myuser/predict", "latest"),
         ("myuser/predict", "docker.io", "index.docker.io", "myuser/predict", "latest"),
-        ("docker.io/myuser/predict:v2", "docker.io", "index.docker.io", "docker.io/myuser/predict", "v2"),
+        (
+            "docker.io/myuser/predict:v2",
+            "docker.io",
+            "index.docker.io",
+            "docker.io/myuser/predict",
+            "v2",
+        ),
         ("ubuntu", "docker.io", "index.docker.io", "library/ubuntu", "latest"),
-        ("127.0.0.1:5000/team/predict:1", "127.0.0.1:5000", "127.0.0.1:5000", "127.0.0.1:5000/team/predict", "1"),
-        ("acme.azurecr.io/predict:latest", "acme.azurecr.io", "acme.azurecr.io", "acme.azurecr.io/predict", "latest"),
+        (
+            "127.0.0.1:5000/team/predict:1",
+            "127.0.0.1:5000",
+            "127.0.0.1:5000",
+            "127.0.0.1:5000/team/predict",
+            "1",
+        ),
+        (
+            "acme.azurecr.io/predict:latest",
+            "acme.azurecr.io",
+            "acme.azurecr.io",
+            "acme.azurecr.io/predict",
+            "latest",
+        ),
         ("ghcr.io/me/predict", "ghcr.io", "ghcr.io", "ghcr.io/me/predict", "latest"),
         ("localhost/predict", "localhost", "localhost", "localhost/predict", "latest"),
     ],
 )
-def test_image_ref_names_the_registry(text: str, registry: str, server: str, repository: str, tag: str) -> None:
+def test_image_ref_names_the_registry(
+    text: str, registry: str, server: str, repository: str, tag: str
+) -> None:
     ref = parse_image_ref(text)
     assert (ref.registry, ref.credential_server, ref.repository, ref.tag_or_latest) == (
-        registry, server, repository, tag,
+        registry,
+        server,
+        repository,
+        tag,
     )
     assert str(ref) == text

@@ -48,7 +48,9 @@ def _every_field_changed(tmp_path: Path) -> Settings:
 def test_round_trip_keeps_every_non_secret_field(tmp_path: Path) -> None:
     cfg = _every_field_changed(tmp_path)
     defaults = Settings()
-    assert all(cfg.get(f.key) != defaults.get(f.key) for f in FIELDS), "the test must change every field"
+    assert all(cfg.get(f.key) != defaults.get(f.key) for f in FIELDS), (
+        "the test must change every field"
+    )
     path = store.save(cfg, tmp_path / "c" / "config.toml")
     loaded = store.load(path)
     assert loaded.error is None and loaded.warnings == []
@@ -143,8 +145,11 @@ def test_unreadable_file_still_starts(tmp_path: Path) -> None:
 def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[azure]\nlocation = "westeurope"\nmemory_gb = 3\ncpu = 2\n')
-    env = {"NUMERAI_ACI_AZURE_MEMORY_GB": "4", "NUMERAI_ACI_AZURE_CPU": "3",
-           "AZURE_RESOURCE_MANAGER_ENDPOINT": "https://127.0.0.1:9"}
+    env = {
+        "NUMERAI_ACI_AZURE_MEMORY_GB": "4",
+        "NUMERAI_ACI_AZURE_CPU": "3",
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": "https://127.0.0.1:9",
+    }
     got = store.resolve(path, {"azure.cpu": "1.5", "azure.location": None}, env).settings
     assert got.azure.location == "westeurope"  # file
     assert got.azure.memory_gb == 4.0  # env over file
@@ -154,7 +159,9 @@ def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
 
 
 def test_bad_cli_or_env_values_are_reported_by_name(tmp_path: Path) -> None:
-    res = store.resolve(tmp_path / "none.toml", {"azure.memory_gb": "99"}, {"NUMERAI_ACI_AZURE_CPU": "x"})
+    res = store.resolve(
+        tmp_path / "none.toml", {"azure.memory_gb": "99"}, {"NUMERAI_ACI_AZURE_CPU": "x"}
+    )
     assert res.errors == [
         "NUMERAI_ACI_AZURE_CPU = 'x': 'x' is not a number",
         "--memory = '99': the memory must be between 0.5 and 16 GB",
