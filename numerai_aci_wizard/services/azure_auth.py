@@ -1,0 +1,216 @@
+"""Azure sign-in with explicit credentials: reuse ``az login``, else a device code.
+
+Not DefaultAzureCredential: it probes the instance metadata endpoint (slow, confusing
+off Azure) and hides which way the user signed in. The device-code flow keeps its
+tokens in a persistent cache and saves an AuthenticationRecord under the user state
+dir, so the next run signs in silently. azure-identity is imported only here, inside
+the functions, so the wizard starts fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..events import Cancelled, WizardError, check_cancel
+
+APP_NAME = "numerai-aci-wizard"
+#: The public ARM audience: Azure Stack and local test servers accept the same token.
+ARM_SCOPE = "https://management.azure.com/.default"
+RECORD_FILE = "azure-auth-record.json"
+
+DeviceCodePrompt = Callable[[str, str, datetime], None]
+
+
+@dataclass
+class AzureSession:
+    credential: Any
+    user: str
+    tenant_id: str
+    method: str  # "azure-cli" | "device-code"
+
+
+def record_path() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir(APP_NAME)) / RECORD_FILE
+
+
+def token_identity(token: str) -> tuple[str, str]:
+    """(user, tenant) from an access token's JWT payload, for display only (not verified)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return "", ""
+    user = next(
+        (
+            str(claims[k])
+            for k in ("upn", "unique_name", "preferred_username", "email", "oid")
+            if claims.get(k)
+        ),
+        "",
+    )
+    return user, str(claims.get("tid", ""))
+
+
+def _try_azure_cli(cancel: threading.Event | None) -> AzureSession | None:
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import AzureCliCredential, CredentialUnavailableError
+
+    check_cancel(cancel)
+    credential = AzureCliCredential(process_timeout=30)
+    try:
+        token = credential.get_token(ARM_SCOPE)
+    except (CredentialUnavailableError, ClientAuthenticationError):
+        return None
+    user, tenant = token_identity(token.token)
+    return AzureSession(
+        credential=credential, user=user or "az login user", tenant_id=tenant, method="azure-cli"
+    )
+
+
+def _load_record() -> Any | None:
+    from azure.identity import AuthenticationRecord
+
+    path = record_path()
+    try:
+        return AuthenticationRecord.deserialize(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_record(record: Any) -> None:
+    path = record_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(record.serialize(), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    except OSError:
+        pass  # only costs a prompt next time
+
+
+def _device_credential(
+    prompt: DeviceCodePrompt | None, authority: str | None, record: Any | None, persistent: bool
+) -> Any:
+    from azure.identity import DeviceCodeCredential, TokenCachePersistenceOptions
+
+    kwargs: dict[str, Any] = {"prompt_callback": prompt, "timeout": 900}
+    if persistent:
+        kwargs["cache_persistence_options"] = TokenCachePersistenceOptions(name=APP_NAME)
+    if record is not None:
+        kwargs["authentication_record"] = record  # the record carries its authority
+    elif authority:
+        kwargs["authority"] = authority
+    if authority:
+        kwargs["disable_instance_discovery"] = True
+    return DeviceCodeCredential(**kwargs)
+
+
+def _persistence_unavailable(exc: BaseException) -> bool:
+    text = str(exc)
+    return (
+        isinstance(exc, NotImplementedError)
+        or "encryption is impossible" in text
+        or "persistent cache" in text
+    )
+
+
+def _in_thread(fn: Callable[[], Any], cancel: threading.Event | None) -> Any:
+    """Run a blocking sign-in so a cancel returns at once (the thread ends by its timeout)."""
+    if cancel is None:
+        return fn()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="azure-sign-in", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        if cancel.wait(0.1):
+            raise Cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _not_signed_in() -> WizardError:
+    return WizardError(
+        "not signed in to Azure",
+        "run `az login` (Azure CLI) and retry, or run the wizard to sign in with a device code",
+        exit_code=2,
+        code="NotSignedIn",
+    )
+
+
+def _device_code(
+    prompt: DeviceCodePrompt | None,
+    authority: str | None,
+    cancel: threading.Event | None,
+    interactive: bool,
+) -> AzureSession:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    record = _load_record()
+    if record is None and not interactive:
+        raise _not_signed_in()
+    for persistent in (True, False):
+        credential = _device_credential(prompt, authority, record, persistent)
+        try:
+            if record is not None:
+                try:  # silent: the cached refresh token is enough
+                    _in_thread(lambda c=credential: c.get_token(ARM_SCOPE), cancel)
+                    return AzureSession(
+                        credential, record.username, record.tenant_id, "device-code"
+                    )
+                except ClientAuthenticationError:
+                    if not interactive:
+                        raise _not_signed_in() from None
+                    record = None
+                    credential = _device_credential(prompt, authority, None, persistent)
+            new_record = _in_thread(lambda c=credential: c.authenticate(scopes=[ARM_SCOPE]), cancel)
+        except (ValueError, NotImplementedError) as exc:
+            if persistent and _persistence_unavailable(exc):
+                continue  # no libsecret/keychain here: keep tokens in memory only
+            raise
+        except ClientAuthenticationError as exc:
+            raise WizardError(
+                f"Azure sign-in failed: {exc.message or exc}",
+                "Sign in again; the code is valid for 15 minutes. Or run `az login` and retry.",
+                exit_code=2,
+                code="AuthenticationFailed",
+            ) from exc
+        _save_record(new_record)
+        return AzureSession(credential, new_record.username, new_record.tenant_id, "device-code")
+    raise AssertionError("unreachable")
+
+
+def sign_in(
+    *,
+    on_device_code: DeviceCodePrompt | None = None,
+    allow_device_code: bool = True,
+    authority: str | None = None,
+    cancel: threading.Event | None = None,
+) -> AzureSession:
+    """An Azure session: ``az login`` when it works, else a device code (or a saved record).
+
+    ``on_device_code(verification_uri, user_code, expires_on)`` runs on the signing-in
+    thread; the UI shows the code. Headless callers pass ``allow_device_code=False``:
+    a saved device-code sign-in is still used silently, but nobody is prompted.
+    """
+    session = _try_azure_cli(cancel)
+    if session is not None:
+        return session
+    return _device_code(on_device_code, authority, cancel, interactive=allow_device_code)

@@ -1,0 +1,203 @@
+"""Azure SDK exceptions -> WizardError with what failed, why, and what to do.
+
+One table, so every call (observe, apply, status, logs, destroy) explains a refused
+permission, a quota, a missing region or an inaccessible image the same way. Users are
+often new to Azure: the hint names the role, the portal page or the flag to use.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..events import WizardError
+
+QUOTA_CODES = {
+    "QuotaExceeded",
+    "ContainerGroupQuotaReached",
+    "StandardCoresQuotaExceeded",
+    "OperationNotAllowed",
+    "ResourceRequestsNotAvailable",
+    "ServiceUnavailable",
+    "SkuNotAvailable",
+    "InsufficientCapacity",
+    "ZonalAllocationFailed",
+}
+LOCATION_CODES = {
+    "NoRegisteredProviderFound",
+    "LocationNotAvailableForResourceType",
+    "UnsupportedLocation",
+    "LocationRequired",
+    "InvalidLocation",
+}
+IMAGE_CODES = {
+    "InaccessibleImage",
+    "RegistryErrorResponse",
+    "ImageRegistryCredentialsInvalid",
+    "InvalidImageRegistryCredential",
+    "InvalidImageRegistryServer",
+}
+CONFLICT_CODES = {
+    "Conflict",
+    "ResourceExists",
+    "ConflictingResourceName",
+    "ContainerGroupNameAlreadyExists",
+    "ResourceGroupBeingDeleted",
+    "AnotherOperationInProgress",
+}
+AUTH_CODES = {"ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed"}
+
+
+def error_code(exc: BaseException) -> str:
+    """The ARM error code of an HttpResponseError (``error.code``), or ''."""
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None) if err is not None else None
+    if code:
+        return str(code)
+    match = re.search(r"\(([A-Za-z]+)\)", str(getattr(exc, "message", "") or exc))
+    return match.group(1) if match else ""
+
+
+def error_message(exc: BaseException) -> str:
+    err = getattr(exc, "error", None)
+    message = getattr(err, "message", None) if err is not None else None
+    text = str(message or getattr(exc, "message", "") or exc)
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def status_code(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+
+
+def translate(
+    exc: BaseException, what: str, *, endpoint: str, trigger: str = "", step: str = ""
+) -> WizardError:
+    """A WizardError for ``exc`` raised while doing ``what`` (e.g. "create container group x")."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, WizardError):
+        return exc
+    if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
+        return _signed_out(what, exc)
+    if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):
+        return _signed_out(what, exc)
+    if isinstance(exc, ServiceRequestError | ServiceResponseError) and not isinstance(
+        exc, HttpResponseError
+    ):
+        return WizardError(
+            f"cannot reach {endpoint} to {what}: {_short(exc)}",
+            "check your network connection (and proxy, or --arm-endpoint) and run again; "
+            "what was already created is kept",
+            code="NetworkError",
+        )
+    if not isinstance(exc, HttpResponseError):
+        return WizardError(
+            f"failed to {what}: {_short(exc)}", "run again; what was already created is kept"
+        )
+    code = error_code(exc)
+    message = error_message(exc)
+    status = status_code(exc)
+    if code in AUTH_CODES or status == 401:
+        return _signed_out(what, exc, code=code or "AuthenticationFailed")
+    if code == "AuthorizationFailed" or status == 403:
+        return _forbidden(
+            what, message, trigger=trigger, step=step, code=code or "AuthorizationFailed"
+        )
+    if code in IMAGE_CODES:
+        return WizardError(
+            f"Azure cannot pull the image to {what}: {message}",
+            "check the image name and tag, and that the registry username and password (or token) "
+            "can pull it; a private image needs them",
+            code=code,
+        )
+    if code in LOCATION_CODES or "not available in location" in message.lower():
+        return WizardError(
+            f"Azure Container Instances is not available for this request ({what}): {message}",
+            "choose another region (the wizard lists only regions that offer Container Instances)",
+            exit_code=2,
+            code=code,
+        )
+    if code in QUOTA_CODES or "quota" in message.lower():
+        return WizardError(
+            f"Azure has no room for this container group ({what}): {message}",
+            "use less memory or CPU, try another region, or request a quota increase in the portal "
+            "(Subscriptions > Usage + quotas)",
+            code=code,
+        )
+    if code in CONFLICT_CODES or status == 409:
+        return WizardError(
+            f"name conflict or operation in progress ({what}): {message}",
+            "wait a minute and run again, or choose another name if the resource belongs to someone else",
+            code=code or "Conflict",
+        )
+    if status == 429:
+        return WizardError(
+            f"Azure is throttling requests ({what}): {message}",
+            "wait a few minutes and run again; what was already created is kept",
+            code=code or "TooManyRequests",
+        )
+    if status is not None and status >= 500:
+        return WizardError(
+            f"Azure answered {status} while trying to {what}: {message}",
+            "this is usually temporary: run again in a few minutes; what was already created is kept",
+            code=code or f"HTTP{status}",
+        )
+    if status == 404 or code in (
+        "ResourceNotFound",
+        "ResourceGroupNotFound",
+        "SubscriptionNotFound",
+    ):
+        hint = "check the subscription id and that you are signed in to the right tenant"
+        return WizardError(f"not found ({what}): {message}", hint, code=code or "NotFound")
+    return WizardError(
+        f"Azure refused to {what}: {message}" + (f" ({code})" if code else ""),
+        "fix the setting it names and run again",
+        code=code,
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", "") or exc)
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _signed_out(what: str, exc: BaseException, code: str = "NotSignedIn") -> WizardError:
+    return WizardError(
+        f"Azure sign-in is missing or expired ({what}): {_short(exc)}",
+        "run `az login` (or sign in again in the wizard) and retry",
+        exit_code=2,
+        code=code,
+    )
+
+
+def _forbidden(what: str, message: str, *, trigger: str, step: str, code: str) -> WizardError:
+    action = re.search(r"perform action '([^']+)'", message)
+    needed = action.group(1) if action else ""
+    if step == "role_assignment" or needed.startswith("Microsoft.Authorization/"):
+        hint = (
+            "creating a role assignment needs Owner or User Access Administrator on the resource group; "
+            "ask an owner, or use --trigger api-connection (one sign-in in the portal instead)"
+        )
+    else:
+        hint = "you need Contributor on the subscription or the resource group (ask its owner)"
+        if trigger == "managed-identity":
+            hint += "; or use --trigger api-connection"
+    detail = f" (missing permission {needed})" if needed else ""
+    return WizardError(f"not allowed to {what}{detail}: {message}", hint, code=code)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    return isinstance(exc, ResourceNotFoundError) or status_code(exc) == 404
+
+
+def describe(value: Any) -> str:
+    return str(value) if value is not None else ""

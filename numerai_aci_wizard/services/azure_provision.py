@@ -1,0 +1,1019 @@
+"""Provision, inspect and tear down the Azure side with the real SDK clients.
+
+What CreateAciEnvironment.ps1 and its ARM templates did, but idempotent: ``observe``
+reads what exists, :func:`numerai_aci_wizard.plan.compute_plan` decides, ``apply``
+writes only what the plan says (an unchanged re-run makes no write at all). The
+container group's long-running operation runs beside the connection -> workflow ->
+role assignment chain, so a first deploy waits for one LRO, a resize for two.
+
+Every client points at ``settings.azure.endpoint`` (a local ARM stand-in in tests),
+polls LROs every ``polling_interval`` seconds (the SDK's 30 s default looks frozen;
+a server's Retry-After still wins) and retries 429/5xx a bounded number of times.
+azure-* is imported inside the methods: the wizard starts without it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import redact
+from ..events import (
+    Cancelled,
+    Emit,
+    LogLine,
+    Progress,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+    check_cancel,
+    ignore,
+)
+from ..plan import (
+    FINGERPRINT_TAG,
+    LINUX,
+    MANAGED_BY_TAG,
+    MANAGED_BY_VALUE,
+    RESTART_NEVER,
+    Action,
+    Observed,
+    ObservedConnection,
+    ObservedContainerGroup,
+    ObservedResourceGroup,
+    ObservedRoleAssignment,
+    ObservedWorkflow,
+    Plan,
+    compute_plan,
+    desired_group,
+    role_definition_id,
+    secrets_fingerprint,
+)
+from ..settings import Secrets, Settings
+from . import logic_workflow as lw
+from .azure_auth import ARM_SCOPE
+from .azure_errors import error_code, is_not_found, translate
+
+CONNECTION_API_VERSION = "2016-06-01"
+ROLE_NAME = "Azure Container Instances Contributor Role"
+#: PrincipalNotFound: a new managed identity takes seconds to replicate to Entra ID.
+PRINCIPAL_RETRIES = 12
+RUNNING_STATES = {"running", "pending", "waiting", "creating", "repairing", "updating"}
+UPDATE_REFUSED_CODES = {
+    "InvalidContainerGroupUpdate",
+    "ContainerGroupTransitioning",
+    "ContainerGroupNotReady",
+}
+
+
+@dataclass
+class Subscription:
+    id: str
+    name: str
+    state: str
+    tenant_id: str = ""
+
+
+@dataclass
+class Location:
+    name: str
+    display_name: str
+
+
+@dataclass
+class ConnectionStatus:
+    status: str
+    connected: bool
+    portal_link: str
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GroupStatus:
+    exists: bool
+    state: str = ""
+    image: str = ""
+    cpu: float = 0.0
+    memory_gb: float = 0.0
+    started: datetime | None = None
+    finished: datetime | None = None
+    exit_code: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state.lower() in RUNNING_STATES
+
+
+@dataclass
+class ProvisionResult:
+    webhook_url: str
+    actions: list[Action]
+    connection: ConnectionStatus | None
+
+
+def role_assignment_name(scope: str, principal_id: str) -> str:
+    """Deterministic (uuid5): a re-run finds the assignment it made instead of adding one."""
+    return str(
+        uuid.uuid5(
+            uuid.NAMESPACE_URL, f"{scope.lower()}|{principal_id}|{lw.PUBLIC_ARM}|aci-contributor"
+        )
+    )
+
+
+def _ci_state(group: Any) -> str:
+    view = getattr(group, "instance_view", None)
+    return str(getattr(view, "state", "") or "") if view is not None else ""
+
+
+class Azure:
+    """One subscription + resource group as the settings name them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        credential: Any,
+        *,
+        emit: Emit = ignore,
+        cancel: threading.Event | None = None,
+        polling_interval: float = 1.0,
+        tenant_id: str = "",
+    ) -> None:
+        self.settings = settings
+        self.credential = credential
+        self.cancel = cancel
+        self.polling_interval = polling_interval
+        self.tenant_id = tenant_id
+        self._emit_lock = threading.Lock()
+        self._emit = emit
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def emit(self, event: Any) -> None:
+        """Events may come from two worker threads at once: hand them over one at a time."""
+        with self._emit_lock:
+            self._emit(event)
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.azure.endpoint
+
+    @property
+    def _a(self) -> Any:
+        return self.settings.azure
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.endpoint,
+            "credential_scopes": [ARM_SCOPE],
+            "polling_interval": self.polling_interval,
+            "retry_total": 5,
+            "retry_connect": 1,
+            "retry_read": 2,
+            "retry_status": 4,
+            "retry_backoff_factor": 0.4,
+            "retry_backoff_max": 20,
+        }
+
+    def _client(self, kind: str) -> Any:
+        with self._clients_lock:
+            if kind in self._clients:
+                return self._clients[kind]
+            sub = self._a.subscription_id
+            kw = self._client_kwargs()
+            if kind == "resources":
+                from azure.mgmt.resource.resources import ResourceManagementClient
+
+                client = ResourceManagementClient(self.credential, sub, **kw)
+            elif kind == "aci":
+                from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+
+                client = ContainerInstanceManagementClient(self.credential, sub, **kw)
+            elif kind == "logic":
+                from azure.mgmt.logic import LogicManagementClient
+
+                client = LogicManagementClient(self.credential, sub, **kw)
+            elif kind == "authorization":
+                from azure.mgmt.authorization import AuthorizationManagementClient
+
+                client = AuthorizationManagementClient(self.credential, sub, **kw)
+            elif kind == "subscriptions":
+                from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+                client = SubscriptionClient(self.credential, **kw)
+            else:  # pragma: no cover - programming error
+                raise ValueError(kind)
+            self._clients[kind] = client
+            return client
+
+    @contextmanager
+    def _errors(self, what: str, step: str = "") -> Iterator[None]:
+        try:
+            yield
+        except (WizardError, Cancelled):
+            raise
+        except Exception as exc:
+            raise translate(
+                exc, what, endpoint=self.endpoint, trigger=self._a.trigger, step=step
+            ) from exc
+
+    def _wait(self, poller: Any, step: str, what: str) -> Any:
+        """Wait for an LRO, reporting progress and honouring cancel between polls."""
+        started = time.monotonic()
+        last = -1
+        while not poller.done():
+            check_cancel(self.cancel)
+            poller.wait(0.1)
+            elapsed = int(time.monotonic() - started)
+            if elapsed != last:
+                last = elapsed
+                self.emit(Progress(step, elapsed, 0, "s", f"{what}: {poller.status()}"))
+        return poller.result()
+
+    @property
+    def _rg_scope(self) -> str:
+        return f"/subscriptions/{self._a.subscription_id}/resourceGroups/{self._a.resource_group}"
+
+    @property
+    def _connection_id(self) -> str:
+        return lw.connection_id(self._a.subscription_id, self._a.resource_group)
+
+    # --- discovery --------------------------------------------------------------------
+
+    def list_subscriptions(self) -> list[Subscription]:
+        with self._errors("list your subscriptions"):
+            subs = self._client("subscriptions").subscriptions.list()
+            return [
+                Subscription(
+                    id=s.subscription_id or "",
+                    name=s.display_name or "",
+                    state=str(s.state or ""),
+                    tenant_id=getattr(s, "tenant_id", "") or "",
+                )
+                for s in subs
+            ]
+
+    def list_locations(self) -> list[Location]:
+        """Regions of the subscription where Microsoft.ContainerInstance/containerGroups exists."""
+        with self._errors("list the regions that offer Container Instances"):
+            provider = self._client("resources").providers.get("Microsoft.ContainerInstance")
+            offered: set[str] = set()
+            for rt in provider.resource_types or []:
+                if (rt.resource_type or "").lower() == "containergroups":
+                    offered.update(_norm(loc) for loc in rt.locations or [])
+            locations = self._client("subscriptions").subscriptions.list_locations(
+                self._a.subscription_id
+            )
+            out = [
+                Location(loc.name, loc.display_name or loc.name)
+                for loc in locations
+                if _norm(loc.display_name or "") in offered or _norm(loc.name or "") in offered
+            ]
+        return sorted(out, key=lambda loc: loc.display_name)
+
+    def region_limits(self, location: str) -> tuple[float, float]:
+        """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""
+        with self._errors(f"read the limits of Container Instances in {location}"):
+            caps = list(self._client("aci").location.list_capabilities(location))
+        memory = cpu = 0.0
+        for cap in caps:
+            if (cap.os_type or "").lower() != "linux":
+                continue
+            if cap.gpu and str(cap.gpu).lower() not in ("none", ""):
+                continue
+            if cap.resource_type and cap.resource_type.lower() not in (
+                "containergroups",
+                "containergroup",
+            ):
+                continue
+            c = cap.capabilities
+            if c is not None:
+                memory = max(memory, float(c.max_memory_in_gb or 0))
+                cpu = max(cpu, float(c.max_cpu or 0))
+        if not memory or not cpu:
+            raise WizardError(
+                f"Azure Container Instances offers no Linux container groups in {location}",
+                "choose another region",
+                exit_code=2,
+                code="LocationNotAvailableForResourceType",
+            )
+        return memory, cpu
+
+    # --- observe ----------------------------------------------------------------------
+
+    def _get_or_none(self, what: str, fn: Callable[[], Any]) -> Any:
+        from azure.core.exceptions import HttpResponseError
+
+        with self._errors(what):
+            try:
+                return fn()
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+    def _observe_group(self) -> ObservedContainerGroup | None:
+        a = self._a
+        g = self._get_or_none(
+            f"read container group {a.container_group}",
+            lambda: self._client("aci").container_groups.get(a.resource_group, a.container_group),
+        )
+        if g is None:
+            return None
+        containers = g.containers or []
+        first = containers[0] if containers else None
+        req = first.resources.requests if first is not None and first.resources else None
+        creds = g.image_registry_credentials or []
+        env: dict[str, str | None] = {}
+        for e in (first.environment_variables or []) if first is not None else []:
+            env[e.name] = None if e.value is None else e.value
+        return ObservedContainerGroup(
+            name=g.name or a.container_group,
+            location=g.location or "",
+            image=first.image if first is not None else "",
+            cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
+            memory_gb=float(req.memory_in_gb)
+            if req is not None and req.memory_in_gb is not None
+            else 0.0,
+            restart_policy=str(g.restart_policy or RESTART_NEVER),
+            os_type=str(g.os_type or LINUX),
+            container_name=first.name if first is not None else "",
+            container_count=len(containers),
+            registry_server=creds[0].server if creds else None,
+            registry_username=creds[0].username if creds else None,
+            env=env,
+            provisioning_state=str(g.provisioning_state or ""),
+            state=_ci_state(g),
+            has_ip_address=g.ip_address is not None,
+            tags=dict(g.tags or {}),
+        )
+
+    def _observe_connection(self) -> ObservedConnection | None:
+        r = self._get_or_none(
+            "read API connection aci",
+            lambda: self._client("resources").resources.get_by_id(
+                self._connection_id, api_version=CONNECTION_API_VERSION
+            ),
+        )
+        if r is None:
+            return None
+        props = r.properties or {}
+        statuses = props.get("statuses") or [] if isinstance(props, dict) else []
+        status = (
+            str((statuses[0] or {}).get("status", ""))
+            if statuses
+            else str(props.get("overallStatus", ""))
+        )
+        return ObservedConnection(id=r.id or self._connection_id, status=status)
+
+    def _observe_workflow(self) -> ObservedWorkflow | None:
+        a = self._a
+        wf = self._get_or_none(
+            f"read Logic App {a.logic_app}",
+            lambda: self._client("logic").workflows.get(a.resource_group, a.logic_app),
+        )
+        if wf is None:
+            return None
+        params: dict[str, Any] = {}
+        for key, p in (wf.parameters or {}).items():
+            params[key] = {"value": getattr(p, "value", p)}
+        identity = wf.identity
+        return ObservedWorkflow(
+            id=wf.id or "",
+            definition=wf.definition if isinstance(wf.definition, dict) else {},
+            parameters=params,
+            identity_type=str(identity.type) if identity is not None and identity.type else None,
+            principal_id=identity.principal_id if identity is not None else None,
+            state=str(wf.state or ""),
+        )
+
+    def _observe_role_assignment(self, principal_id: str | None) -> ObservedRoleAssignment | None:
+        if not principal_id:
+            return None
+        name = role_assignment_name(self._rg_scope, principal_id)
+        ra = self._get_or_none(
+            "read the Logic App's role assignment",
+            lambda: self._client("authorization").role_assignments.get(self._rg_scope, name),
+        )
+        if ra is None:
+            return None
+        return ObservedRoleAssignment(
+            id=ra.id or "",
+            name=ra.name or name,
+            principal_id=ra.principal_id or "",
+            role_definition_id=ra.role_definition_id or "",
+        )
+
+    def observe(self) -> Observed:
+        """Reads only: what exists of the resource group, group, connection, workflow, role."""
+        a = self._a
+        check_cancel(self.cancel)
+        rg = self._get_or_none(
+            f"read resource group {a.resource_group}",
+            lambda: self._client("resources").resource_groups.get(a.resource_group),
+        )
+        if rg is None:
+            return Observed()
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="observe") as pool:
+            group_f = pool.submit(self._observe_group)
+            conn_f = pool.submit(self._observe_connection)
+            wf_f = pool.submit(self._observe_workflow)
+            group, conn, wf = group_f.result(), conn_f.result(), wf_f.result()
+        ra = self._observe_role_assignment(wf.principal_id if wf else None)
+        return Observed(
+            resource_group=ObservedResourceGroup(
+                rg.name or a.resource_group, rg.location or "", dict(rg.tags or {})
+            ),
+            container_group=group,
+            connection=conn,
+            workflow=wf,
+            role_assignment=ra,
+        )
+
+    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
+        """Changes nothing. Without ``secrets`` a key change cannot be seen (ARM hides them)."""
+        observed = observed if observed is not None else self.observe()
+        fp = (
+            secrets_fingerprint(secrets, self.settings.numerai.model_id)
+            if secrets is not None
+            else None
+        )
+        return compute_plan(self.settings, observed, fp)
+
+    # --- apply ------------------------------------------------------------------------
+
+    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
+        """Write what the plan says, in dependency order, independent branches at once."""
+        redact.register(*secrets.values())
+        fp = secrets_fingerprint(secrets, self.settings.numerai.model_id)
+        observed = self.observe()
+        plan = plan if plan is not None else compute_plan(self.settings, observed, fp)
+        self._resource_group(plan)
+        check_cancel(self.cancel)
+        results: dict[str, Any] = {}
+        errors: list[BaseException] = []
+
+        def branch(name: str, fn: Callable[[], Any]) -> None:
+            try:
+                results[name] = fn()
+            except BaseException as exc:  # reported after both branches end
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(
+                target=branch,
+                args=("group", lambda: self._container_group(plan, observed, secrets, fp)),
+                name="provision-group",
+            ),
+            threading.Thread(
+                target=branch,
+                args=("trigger", lambda: self._trigger_chain(plan, observed)),
+                name="provision-trigger",
+            ),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            first = next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+            raise first
+        connection = self.connection_status() if self._a.trigger == lw.API_CONNECTION else None
+        return ProvisionResult(
+            webhook_url=results["trigger"], actions=list(plan.actions), connection=connection
+        )
+
+    @contextmanager
+    def _step(self, step: str, title: str) -> Iterator[None]:
+        self.emit(StepStarted(step, title))
+        try:
+            yield
+        except WizardError as exc:
+            self.emit(StepFailed(step, exc.message, exc.hint))
+            raise
+        except Cancelled:
+            self.emit(StepFailed(step, "cancelled", "run again to continue from here"))
+            raise
+
+    def _resource_group(self, plan: Plan) -> None:
+        a = self._a
+        action = plan.for_resource("resource_group")
+        with self._step("resource_group", f"Resource group {a.resource_group}"):
+            if action is None or action.action == "keep":
+                self.emit(StepFinished("resource_group", f"{a.resource_group} exists"))
+                return
+            from azure.mgmt.resource.resources.models import ResourceGroup
+
+            with self._errors(
+                f"create resource group {a.resource_group} in {a.location}", "resource_group"
+            ):
+                self._client("resources").resource_groups.create_or_update(
+                    a.resource_group,
+                    ResourceGroup(location=a.location, tags={MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                )
+            self.emit(StepFinished("resource_group", f"created {a.resource_group} in {a.location}"))
+
+    def _group_body(self, secrets: Secrets, fp: str) -> Any:
+        from azure.mgmt.containerinstance.models import (
+            Container,
+            ContainerGroup,
+            EnvironmentVariable,
+            ImageRegistryCredential,
+            ResourceRequests,
+            ResourceRequirements,
+        )
+
+        want = desired_group(self.settings)
+        missing = [
+            name
+            for name, value in (
+                ("NUMERAI_PUBLIC_ID", secrets.numerai_public_id),
+                ("NUMERAI_SECRET_KEY", secrets.numerai_secret_key),
+                ("NUMERAI_MODEL_ID (numerai.model_id)", self.settings.numerai.model_id),
+            )
+            if not value.strip()
+        ]
+        if want.registry_username and not secrets.docker_password.strip():
+            missing.append("DOCKER_PASSWORD (the registry password or token)")
+        if missing:
+            raise WizardError(
+                f"cannot write the container group without {', '.join(missing)}",
+                "set them in the environment (or answer the wizard's prompts) and run again",
+                exit_code=2,
+                code="MissingSecrets",
+            )
+        env = [
+            EnvironmentVariable(
+                name="NUMERAI_PUBLIC_ID", secure_value=secrets.numerai_public_id.strip()
+            ),
+            EnvironmentVariable(
+                name="NUMERAI_SECRET_KEY", secure_value=secrets.numerai_secret_key.strip()
+            ),
+            EnvironmentVariable(
+                name="NUMERAI_MODEL_ID", secure_value=self.settings.numerai.model_id.strip()
+            ),
+        ]
+        env += [EnvironmentVariable(name=k, value=v) for k, v in want.plain_env.items()]
+        credentials = None
+        if want.registry_server and want.registry_username:
+            credentials = [
+                ImageRegistryCredential(
+                    server=want.registry_server,
+                    username=want.registry_username,
+                    password=secrets.docker_password.strip(),
+                )
+            ]
+        return ContainerGroup(
+            location=self._a.location,
+            os_type=LINUX,
+            restart_policy=RESTART_NEVER,
+            containers=[
+                Container(
+                    name=want.name,
+                    image=want.image,
+                    resources=ResourceRequirements(
+                        requests=ResourceRequests(memory_in_gb=want.memory_gb, cpu=want.cpu)
+                    ),
+                    environment_variables=env,
+                )
+            ],
+            image_registry_credentials=credentials,
+            tags={MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
+        )
+
+    def _put_group(self, body: Any) -> Any:
+        a = self._a
+        poller = self._client("aci").container_groups.begin_create_or_update(
+            a.resource_group, a.container_group, body
+        )
+        return self._wait(poller, "container_group", f"deploying {a.container_group}")
+
+    def _delete_group(self) -> None:
+        a = self._a
+        poller = self._client("aci").container_groups.begin_delete(
+            a.resource_group, a.container_group
+        )
+        self._wait(poller, "container_group", f"deleting {a.container_group}")
+
+    def _container_group(self, plan: Plan, observed: Observed, secrets: Secrets, fp: str) -> None:
+        from azure.core.exceptions import HttpResponseError
+
+        a = self._a
+        action = plan.for_resource("container_group")
+        kind = action.action if action is not None else "keep"
+        step = "container_group"
+        with self._step(step, f"Container group {a.container_group}"):
+            if kind == "keep":
+                self.emit(StepFinished(step, "unchanged"))
+                return
+            body = self._group_body(secrets, fp)
+            what = f"{kind} container group {a.container_group}"
+            with self._errors(what, step):
+                if kind == "recreate":
+                    self.emit(LogLine(step, f"deleting {a.container_group}: {action.reason}"))
+                    self._delete_group()
+                    self.emit(LogLine(step, f"creating {a.container_group}"))
+                    self._put_group(body)
+                else:
+                    try:
+                        self._put_group(body)
+                    except HttpResponseError as exc:
+                        if kind != "update" or not _refused_update(exc):
+                            raise
+                        # A terminated or otherwise stuck group that ARM will not update:
+                        # delete + create with the same name gets the same result.
+                        self.emit(
+                            LogLine(
+                                step,
+                                f"ARM refused the update ({error_code(exc)}): recreating",
+                                "warning",
+                            )
+                        )
+                        self._delete_group()
+                        self._put_group(body)
+            if self.settings.run.stop_after_create:
+                self._stop_after_write(step)
+            verb = {"create": "created", "update": "updated", "recreate": "recreated"}.get(
+                kind, kind
+            )
+            self.emit(
+                StepFinished(
+                    step, f"{verb} {a.container_group} ({a.cpu:g} vCPU, {a.memory_gb:g} GB)"
+                )
+            )
+
+    def _stop_after_write(self, step: str) -> None:
+        """Restart policy Never starts the job at once; the first real run is Numerai's call."""
+        a = self._a
+        try:
+            with self._errors(f"stop container group {a.container_group}", step):
+                self._client("aci").container_groups.stop(a.resource_group, a.container_group)
+            self.emit(
+                LogLine(
+                    step, f"stopped {a.container_group}: it runs when Numerai calls the webhook"
+                )
+            )
+        except WizardError as exc:
+            self.emit(
+                LogLine(
+                    step, f"could not stop {a.container_group} after deploying: {exc}", "warning"
+                )
+            )
+
+    def _trigger_chain(self, plan: Plan, observed: Observed) -> str:
+        """connection -> workflow -> role assignment -> callback URL."""
+        a = self._a
+        if a.trigger == lw.API_CONNECTION:
+            self._connection(plan)
+        principal = self._workflow(plan, observed)
+        if a.trigger == lw.MANAGED_IDENTITY:
+            self._role_assignment(plan, observed, principal)
+        check_cancel(self.cancel)
+        with self._errors(f"read the webhook URL of Logic App {a.logic_app}", "workflow"):
+            url = self._client("logic").workflow_triggers.list_callback_url(
+                a.resource_group, a.logic_app, lw.TRIGGER_NAME
+            )
+        return str(url.value)
+
+    def _connection(self, plan: Plan) -> None:
+        a = self._a
+        step = "api_connection"
+        action = plan.for_resource(step)
+        with self._step(step, "API connection aci"):
+            if action is None or action.action == "keep":
+                self.emit(StepFinished(step, action.reason if action else "exists"))
+                return
+            body = lw.connection_body(a.subscription_id, a.location)
+            with self._errors("create API connection aci", step):
+                poller = self._client("resources").resources.begin_create_or_update_by_id(
+                    self._connection_id, body, api_version=CONNECTION_API_VERSION
+                )
+                self._wait(poller, step, "creating connection aci")
+            self.emit(StepFinished(step, "created aci (authorize it once in the portal)"))
+
+    def _workflow(self, plan: Plan, observed: Observed) -> str | None:
+        from azure.mgmt.logic.models import ManagedServiceIdentity, Workflow, WorkflowParameter
+
+        a = self._a
+        step = "workflow"
+        action = plan.for_resource(step)
+        with self._step(step, f"Logic App {a.logic_app}"):
+            if action is not None and action.action == "keep" and observed.workflow is not None:
+                self.emit(StepFinished(step, "unchanged"))
+                return observed.workflow.principal_id
+            definition = lw.definition(
+                a.trigger, a.subscription_id, a.resource_group, a.container_group
+            )
+            params = lw.workflow_parameters(
+                a.trigger, a.subscription_id, a.resource_group, a.location
+            )
+            body = Workflow(
+                location=a.location,
+                state="Enabled",
+                definition=definition,
+                parameters={k: WorkflowParameter(value=v["value"]) for k, v in params.items()}
+                or None,
+                identity=ManagedServiceIdentity(type="SystemAssigned")
+                if a.trigger == lw.MANAGED_IDENTITY
+                else None,
+            )
+            verb = "created" if action is None or action.action == "create" else "updated"
+            with self._errors(f"write Logic App {a.logic_app}", step):
+                wf = self._client("logic").workflows.create_or_update(
+                    a.resource_group, a.logic_app, body
+                )
+            self.emit(StepFinished(step, f"{verb} {a.logic_app} ({a.trigger})"))
+            identity = wf.identity
+            return identity.principal_id if identity is not None else None
+
+    def _role_assignment(self, plan: Plan, observed: Observed, principal_id: str | None) -> None:
+        from azure.core.exceptions import HttpResponseError
+        from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
+        a = self._a
+        step = "role_assignment"
+        with self._step(step, f"{ROLE_NAME} for {a.logic_app}"):
+            if not principal_id:
+                raise WizardError(
+                    f"Logic App {a.logic_app} has no managed identity to grant access to",
+                    "run again; if it persists, use --trigger api-connection",
+                    code="NoIdentity",
+                )
+            ra = observed.role_assignment
+            if ra is not None and ra.principal_id == principal_id:
+                self.emit(StepFinished(step, "unchanged"))
+                return
+            name = role_assignment_name(self._rg_scope, principal_id)
+            params = RoleAssignmentCreateParameters(
+                role_definition_id=role_definition_id(a.subscription_id),
+                principal_id=principal_id,
+                principal_type="ServicePrincipal",
+            )
+            delay = max(self.polling_interval, 0.05)
+            with self._errors(
+                f"grant {ROLE_NAME} on {a.resource_group} to Logic App {a.logic_app}", step
+            ):
+                for attempt in range(PRINCIPAL_RETRIES + 1):
+                    check_cancel(self.cancel)
+                    try:
+                        self._client("authorization").role_assignments.create(
+                            self._rg_scope, name, params
+                        )
+                        break
+                    except HttpResponseError as exc:
+                        code = error_code(exc)
+                        if code == "RoleAssignmentExists":
+                            break
+                        if code != "PrincipalNotFound" or attempt == PRINCIPAL_RETRIES:
+                            raise
+                        self.emit(
+                            LogLine(step, "waiting for the new identity to replicate", "debug")
+                        )
+                        if self.cancel is not None and self.cancel.wait(
+                            min(delay * (attempt + 1), 10)
+                        ):
+                            raise Cancelled() from None
+                        if self.cancel is None:
+                            time.sleep(min(delay * (attempt + 1), 10))
+            self.emit(StepFinished(step, f"granted {ROLE_NAME} on {a.resource_group}"))
+
+    # --- connector mode ---------------------------------------------------------------
+
+    def _tenant(self) -> str:
+        if self.tenant_id:
+            return self.tenant_id
+        try:
+            sub = self._client("subscriptions").subscriptions.get(self._a.subscription_id)
+            self.tenant_id = getattr(sub, "tenant_id", "") or ""
+        except Exception:  # only the deep link's tenant part is lost
+            self.tenant_id = ""
+        return self.tenant_id
+
+    def connection_status(self) -> ConnectionStatus:
+        """Whether ``aci`` is authorized, the portal link and the steps to authorize it."""
+        conn = self._observe_connection()
+        tenant = self._tenant()
+        link = f"https://portal.azure.com/#@{tenant}/resource{self._connection_id}/edit"
+        if not tenant:
+            link = f"https://portal.azure.com/#resource{self._connection_id}/edit"
+        if conn is None:
+            return ConnectionStatus(
+                "missing", False, link, ["run deploy to create the API connection aci"]
+            )
+        connected = conn.status.lower() == "connected"
+        steps = [
+            f"Open {link}",
+            f"(or: portal > resource group {self._a.resource_group} > API connection 'aci' > Edit API connection)",
+            "Click Authorize and sign in with an account that may start the container group",
+            "Click Save",
+            "Check again here: the status should read Connected",
+        ]
+        return ConnectionStatus(
+            conn.status or "unknown", connected, link, [] if connected else steps
+        )
+
+    def webhook_url(self) -> str | None:
+        a = self._a
+        from azure.core.exceptions import HttpResponseError
+
+        with self._errors(f"read the webhook URL of Logic App {a.logic_app}"):
+            try:
+                url = self._client("logic").workflow_triggers.list_callback_url(
+                    a.resource_group, a.logic_app, lw.TRIGGER_NAME
+                )
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+        return str(url.value) if url is not None and url.value else None
+
+    # --- status, logs, start ----------------------------------------------------------
+
+    def status(self) -> GroupStatus:
+        a = self._a
+        g = self._get_or_none(
+            f"read container group {a.container_group}",
+            lambda: self._client("aci").container_groups.get(a.resource_group, a.container_group),
+        )
+        if g is None:
+            return GroupStatus(exists=False)
+        first = (g.containers or [None])[0]
+        req = first.resources.requests if first is not None and first.resources else None
+        view = first.instance_view if first is not None else None
+        current = view.current_state if view is not None else None
+        previous = view.previous_state if view is not None else None
+        run = (
+            current
+            if current is not None and (current.start_time or current.exit_code is not None)
+            else previous
+        )
+        state = _ci_state(g) or (current.state if current is not None and current.state else "")
+        return GroupStatus(
+            exists=True,
+            state=state or str(g.provisioning_state or ""),
+            image=first.image if first is not None else "",
+            cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
+            memory_gb=float(req.memory_in_gb)
+            if req is not None and req.memory_in_gb is not None
+            else 0.0,
+            started=run.start_time if run is not None else None,
+            finished=run.finish_time if run is not None else None,
+            exit_code=run.exit_code if run is not None else None,
+        )
+
+    def logs(self, tail: int | None = None) -> str:
+        a = self._a
+        from azure.core.exceptions import HttpResponseError
+
+        with self._errors(f"read the logs of {a.container_group}", "logs"):
+            try:
+                result = self._client("aci").containers.list_logs(
+                    a.resource_group, a.container_group, a.container_group, tail=tail
+                )
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    raise WizardError(
+                        f"container group {a.container_group} does not exist in {a.resource_group}",
+                        "run deploy first",
+                        code="ResourceNotFound",
+                    ) from exc
+                raise
+        return redact.redact(result.content or "")
+
+    def follow_logs(self, on_text: Callable[[str], None], *, poll: float = 2.0) -> GroupStatus:
+        """Hand new log text to ``on_text`` until the run ends (or cancel); returns the end state."""
+        seen = ""
+        while True:
+            status = self.status()
+            text = self.logs() if status.exists else ""
+            new = _new_text(seen, text)
+            if new:
+                on_text(new)
+            seen = text
+            if not status.running:
+                return status
+            if self.cancel is not None:
+                if self.cancel.wait(poll):
+                    return status
+            else:
+                time.sleep(poll)
+
+    def start(self) -> None:
+        a = self._a
+        with self._step("start", f"Start {a.container_group}"):
+            with self._errors(f"start container group {a.container_group}", "start"):
+                poller = self._client("aci").container_groups.begin_start(
+                    a.resource_group, a.container_group
+                )
+                self._wait(poller, "start", f"starting {a.container_group}")
+            self.emit(StepFinished("start", f"started {a.container_group}"))
+
+    # --- destroy ----------------------------------------------------------------------
+
+    def destroy(self) -> list[Action]:
+        """Delete what the tool made; the resource group only if it is ours and empty."""
+        a = self._a
+        observed = self.observe()
+        actions: list[Action] = []
+        if observed.resource_group is None:
+            return [Action("resource_group", a.resource_group, "keep", "does not exist")]
+        errors: list[BaseException] = []
+
+        def group() -> None:
+            if observed.container_group is None:
+                return
+            with self._step("container_group", f"Delete {a.container_group}"):
+                with self._errors(f"delete container group {a.container_group}", "container_group"):
+                    self._delete_group()
+                self.emit(StepFinished("container_group", f"deleted {a.container_group}"))
+            actions.append(Action("container_group", a.container_group, "delete", "destroy"))
+
+        def rest() -> None:
+            ra = observed.role_assignment
+            if ra is not None:
+                with self._step("role_assignment", f"Delete the role assignment of {a.logic_app}"):
+                    with self._errors("delete the Logic App's role assignment", "role_assignment"):
+                        self._client("authorization").role_assignments.delete_by_id(ra.id)
+                    self.emit(StepFinished("role_assignment", "deleted"))
+                actions.append(Action("role_assignment", ra.name, "delete", "destroy"))
+            if observed.workflow is not None:
+                with self._step("workflow", f"Delete Logic App {a.logic_app}"):
+                    with self._errors(f"delete Logic App {a.logic_app}", "workflow"):
+                        self._client("logic").workflows.delete(a.resource_group, a.logic_app)
+                    self.emit(StepFinished("workflow", f"deleted {a.logic_app}"))
+                actions.append(Action("workflow", a.logic_app, "delete", "destroy"))
+            if observed.connection is not None:
+                with self._step("api_connection", "Delete API connection aci"):
+                    with self._errors("delete API connection aci", "api_connection"):
+                        poller = self._client("resources").resources.begin_delete_by_id(
+                            self._connection_id, api_version=CONNECTION_API_VERSION
+                        )
+                        self._wait(poller, "api_connection", "deleting connection aci")
+                    self.emit(StepFinished("api_connection", "deleted aci"))
+                actions.append(Action("api_connection", lw.CONNECTION_NAME, "delete", "destroy"))
+
+        def run(fn: Callable[[], None]) -> None:
+            try:
+                fn()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(fn,)) for fn in (group, rest)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        actions.append(self._destroy_resource_group(observed.resource_group))
+        return actions
+
+    def _destroy_resource_group(self, rg: ObservedResourceGroup) -> Action:
+        a = self._a
+        if rg.tags.get(MANAGED_BY_TAG) != MANAGED_BY_VALUE:
+            return Action("resource_group", a.resource_group, "keep", "not created by this tool")
+        with self._errors(f"list what is left in {a.resource_group}"):
+            left = list(
+                self._client("resources").resources.list_by_resource_group(a.resource_group)
+            )
+        if left:
+            names = ", ".join(sorted(r.name or "?" for r in left)[:5])
+            return Action("resource_group", a.resource_group, "keep", f"still holds {names}")
+        with self._step("resource_group", f"Delete resource group {a.resource_group}"):
+            with self._errors(f"delete resource group {a.resource_group}", "resource_group"):
+                poller = self._client("resources").resource_groups.begin_delete(a.resource_group)
+                self._wait(poller, "resource_group", f"deleting {a.resource_group}")
+            self.emit(StepFinished("resource_group", f"deleted {a.resource_group}"))
+        return Action(
+            "resource_group", a.resource_group, "delete", "created by this tool and now empty"
+        )
+
+
+def _norm(location: str) -> str:
+    return location.replace(" ", "").lower()
+
+
+def _refused_update(exc: BaseException) -> bool:
+    code = error_code(exc)
+    return code in UPDATE_REFUSED_CODES or getattr(exc, "status_code", None) == 409
+
+
+def _new_text(seen: str, text: str) -> str:
+    """The part of ``text`` not yet shown. ACI keeps only the log's tail, so the old text
+    may have scrolled off the front: find the longest overlap of old end and new start."""
+    if not seen:
+        return text
+    if text.startswith(seen):
+        return text[len(seen) :]
+    for size in range(min(len(seen), len(text)), 0, -1):
+        if seen.endswith(text[:size]):
+            return text[size:]
+    return text
