@@ -5,6 +5,6 @@ it as the ``numerai_server`` fixture.
 """
 
 from .round_data import SyntheticRound, synthetic_round
-from .server import FakeNumerai, Submission
+from .server import FakeNumerai, Submission, dead_url
 
-__all__ = ["FakeNumerai", "Submission", "SyntheticRound", "synthetic_round"]
+__all__ = ["FakeNumerai", "Submission", "SyntheticRound", "dead_url", "synthetic_round"]

@@ -20,8 +20,10 @@ import json
 import math
 import re
 import secrets
+import socket
 import string
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +46,14 @@ def _key(length: int) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def dead_url() -> str:
+    """An http URL on loopback where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 class GraphQLError(Exception):
@@ -75,6 +85,7 @@ class _Fault:
     times: int
     message: str | None
     status: int | None
+    delay: float = 0.0
 
 
 @dataclass
@@ -217,17 +228,38 @@ class FakeNumerai:
             return list(self._state.downloads)
 
     def fail_next(
-        self, name: str, message: str | None = None, *, status: int | None = None, times: int = 1
+        self,
+        name: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        times: int = 1,
+        delay: float = 0.0,
     ) -> None:
         """Make the next ``times`` calls of ``name`` fail.
 
         ``name`` is a GraphQL root field (``listDatasets``, ``dataset``, ``create_submission``,
         ``submission_upload_auth``, ``account``...) or ``download`` / ``upload`` for the
         file transfers. With ``status`` the HTTP answer has that status; otherwise it is a
-        GraphQL error carrying ``message``.
+        GraphQL error carrying ``message``. With ``delay`` the server first stalls that long
+        (a hung connection), then answers normally unless ``message``/``status`` say otherwise.
         """
+        text = message or (None if delay and status is None else f"{name} failed (injected)")
         with self._lock:
-            self._state.faults[name] = _Fault(times, message or f"{name} failed (injected)", status)
+            self._state.faults[name] = _Fault(times, text, status, delay)
+
+    def stall_next(self, name: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``name`` hang for ``seconds`` before a normal answer."""
+        self.fail_next(name, delay=seconds, times=times)
+
+    def container_env(self) -> dict[str, str]:
+        """The environment predict.py (or the container) needs to submit to this server."""
+        return {
+            "NUMERAI_API_URL": self.url,
+            "NUMERAI_PUBLIC_ID": self.public_id,
+            "NUMERAI_SECRET_KEY": self.secret_key,
+            "NUMERAI_MODEL_ID": self.model_id,
+        }
 
     def set_webhook(self, model_id: str, url: str) -> None:
         with self._lock:
@@ -277,7 +309,9 @@ class FakeNumerai:
         with self._lock:
             self._state.requests.append((name, dict(variables)))
         fault = self._take_fault(name)
-        if fault is not None:
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and (fault.status is not None or fault.message is not None):
             if fault.status is not None:
                 return fault.status, {"errors": [{"message": fault.message}]}
             raise GraphQLError(fault.message or "error")
@@ -476,9 +510,11 @@ class FakeNumerai:
     # --- file transfer ----------------------------------------------------------------------
 
     def file_for(self, name: str) -> Path | None:
-        if name in self.missing_datasets:
+        """Older versions are served from the same files (only their names differ)."""
+        if name in self.missing_datasets or name not in self._listed():
             return None
-        return self.round.files.get(name)
+        version, _, base = name.partition("/")
+        return self.round.files.get(f"{self.round.version}/{base}")
 
     def store_upload(self, token: str, body: bytes) -> int:
         fault = self._take_fault("upload")
