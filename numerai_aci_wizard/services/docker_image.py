@@ -1,0 +1,752 @@
+"""Build the prediction image and push it to the user's registry, with live progress.
+
+What the original BuildPushDocker.ps1 did (``docker build --pull --rm`` then
+``docker push``) through the docker SDK, so the wizard and the CLI can show every build
+line, a push progress bar in bytes, and an error that says what to do. The registry
+password only ever lives in memory: login and push send it in the request, and the
+docker config file is never written. A re-run with an unchanged build context whose
+tag is still in the registry skips the build and the push.
+
+Events: ``build`` and ``push`` steps (StepStarted, LogLine per output line, Progress
+"Step k/n" for the build and bytes for the push, StepFinished with the image id or the
+digest). A failure emits StepFailed for its step and raises :class:`WizardError`; a
+cancel raises :class:`Cancelled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import socket
+import stat
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import redact
+from ..events import (
+    Cancelled,
+    Emit,
+    LogLine,
+    Progress,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+    check_cancel,
+    ignore,
+)
+from ..image_ref import ImageRef, ImageRefError, parse_image_ref
+from . import docker_errors as errors
+
+if TYPE_CHECKING:
+    import docker
+    import requests
+
+    from ..settings import Settings
+
+PLATFORM = "linux/amd64"  # Azure Container Instances run amd64, also for users on arm64 Macs
+BUILD_ARG_BASE = "BASE_IMAGE"
+_STREAM_TIMEOUT = 600  # seconds without a byte on a push stream before giving up
+_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LAST_LINES = 15
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What the pipeline records in the run state after the image step."""
+
+    image: str
+    digest: str
+    built: bool
+    pushed: bool
+    context_hash: str
+
+
+# --- engine ------------------------------------------------------------------------------
+
+
+def _connect(timeout: int = 60) -> docker.DockerClient:
+    """A client for the engine the user's environment names (DOCKER_HOST etc.), checked with a ping."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        raise errors.daemon_error(
+            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
+        ) from exc
+    except Exception as exc:  # requests/urllib3 errors from the ping itself
+        raise errors.daemon_error(
+            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
+        ) from exc
+
+
+def check_daemon() -> str:
+    """The engine's version, or WizardError saying how to get an engine we can talk to."""
+    client = _connect(timeout=15)
+    try:
+        return str(client.version().get("Version", "unknown"))
+    finally:
+        client.close()
+
+
+# --- build context -----------------------------------------------------------------------
+
+
+def _bundled_candidates() -> list[Path]:
+    package = Path(__file__).resolve().parent.parent
+    return [package / "bundled_image", package.parent / "image"]
+
+
+def resolve_context(settings: Settings) -> Path:
+    """The folder to build: the user's ``docker.context``, else the image/ that ships with the tool."""
+    chosen = settings.docker.context.strip()
+    if chosen:
+        path = Path(chosen).expanduser().resolve()
+        if not path.is_dir():
+            raise WizardError(
+                f"The build context {path} is not a folder",
+                "Set the build context to a folder that contains a Dockerfile, or leave it "
+                "empty to build the bundled image.",
+                exit_code=2,
+                code="context_missing",
+            )
+        if not (path / "Dockerfile").is_file():
+            raise WizardError(
+                f"There is no Dockerfile in the build context {path}",
+                "Add a Dockerfile to that folder, or leave the context empty to build the "
+                "bundled image.",
+                exit_code=2,
+                code="no_dockerfile",
+            )
+        return path
+    for candidate in _bundled_candidates():
+        if (candidate / "Dockerfile").is_file():
+            return candidate
+    raise WizardError(
+        "The bundled image folder is missing from this installation",
+        "Reinstall numerai-aci-wizard, or set the build context to your own folder with a "
+        "Dockerfile.",
+        exit_code=2,
+        code="context_missing",
+    )
+
+
+def _dockerignore_patterns(context: Path) -> list[str]:
+    """.dockerignore read exactly as the docker SDK reads it when it sends the context."""
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def context_hash(context: Path, *, base_image: str = "") -> str:
+    """A content hash of what ``docker build`` would be sent (``.dockerignore`` honoured).
+
+    Names, contents, executable bits and symlink targets count; timestamps do not, so a
+    fresh checkout of the same files hashes the same. A ``base_image`` build arg is
+    mixed in because it changes the image as much as a file does.
+    """
+    from docker.utils.build import exclude_paths
+
+    context = Path(context)
+    digest = hashlib.sha256()
+    for rel in sorted(exclude_paths(str(context), _dockerignore_patterns(context))):
+        path = context / rel
+        name = rel.replace(os.sep, "/")
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            digest.update(f"L {name} -> {os.readlink(path)}\n".encode())
+        elif stat.S_ISDIR(info.st_mode):
+            digest.update(f"D {name}\n".encode())
+        elif stat.S_ISREG(info.st_mode):
+            content = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    content.update(block)
+            executable = "x" if info.st_mode & 0o111 else "-"
+            digest.update(f"F {name} {executable} {content.hexdigest()}\n".encode())
+    if base_image:
+        digest.update(f"A {BUILD_ARG_BASE}={base_image}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+# --- cancellation ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _cancel_streams(client: docker.DockerClient, cancel: threading.Event | None) -> Iterator[None]:
+    """While active, a set ``cancel`` shuts down the engine's open response streams.
+
+    Reading a build stream blocks for as long as a RUN step is silent, so checking the
+    event between lines is not prompt. Shutting the socket down wakes the reader at
+    once, and the engine stops the build when its client goes away.
+    """
+    if cancel is None:
+        yield
+        return
+    responses: list[requests.Response] = []
+
+    def remember(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        responses.append(response)
+        return response
+
+    api = client.api
+    api.hooks["response"].append(remember)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            if cancel.wait(0.1):
+                for response in list(responses):
+                    _shutdown(response)
+                return
+
+    watcher = threading.Thread(target=watch, name="docker-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
+        with contextlib.suppress(ValueError):
+            api.hooks["response"].remove(remember)
+        for response in responses:
+            with contextlib.suppress(Exception):
+                response.close()
+
+
+def _shutdown(response: requests.Response) -> None:
+    raw = response.raw
+    candidates = [
+        getattr(getattr(raw, "_connection", None), "sock", None),
+        getattr(
+            getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None
+        ),
+    ]
+    for sock in candidates:
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return
+    with contextlib.suppress(Exception):
+        response.close()
+
+
+def _events(stream: Iterator[dict], cancel: threading.Event | None) -> Iterator[dict]:
+    """The engine's decoded events, ending in Cancelled as soon as ``cancel`` is set."""
+    try:
+        for event in stream:
+            check_cancel(cancel)
+            yield event
+    except Cancelled:
+        raise
+    except Exception:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled() from None
+        raise
+    check_cancel(cancel)
+
+
+# --- build -------------------------------------------------------------------------------
+
+
+def _parse(image: str) -> ImageRef:
+    try:
+        ref = parse_image_ref(image)
+    except ImageRefError as exc:
+        raise WizardError(
+            f"The image name '{image}' is invalid: {exc}",
+            "Write it as registry/path:tag, e.g. myuser/numerai-predict:latest.",
+            exit_code=2,
+            code="bad_image",
+        ) from exc
+    if ref.digest:
+        raise WizardError(
+            f"The image name '{image}' pins a digest, which cannot be built or pushed",
+            "Remove the @sha256:... part and use a tag (e.g. :latest).",
+            exit_code=2,
+            code="bad_image",
+        )
+    return ref
+
+
+def _failed(emit: Emit, step: str, error: WizardError) -> WizardError:
+    emit(StepFailed(step=step, message=error.message, hint=error.hint))
+    return error
+
+
+class _BuildRun:
+    """One pass over a build stream: log lines, Step k/n progress, the step that failed."""
+
+    def __init__(self, emit: Emit, progress_floor: int) -> None:
+        self.emit = emit
+        self.partial = ""
+        self.step = ""
+        self.instruction = ""
+        self.last_lines: deque[str] = deque(maxlen=_LAST_LINES)
+        self.image_id = ""
+        self.progress = progress_floor
+        self.total = 0
+        self.error: dict | None = None
+
+    def feed(self, event: dict) -> None:
+        if "stream" in event:
+            self.partial += str(event["stream"])
+            *lines, self.partial = self.partial.split("\n")
+            for line in lines:
+                self._line(line)
+        elif "aux" in event and isinstance(event["aux"], dict) and event["aux"].get("ID"):
+            self.image_id = str(event["aux"]["ID"])
+        elif "errorDetail" in event or "error" in event:
+            self.error = event
+        elif "status" in event:  # pulling the base image
+            status = " ".join(str(event[k]) for k in ("id", "status", "progress") if event.get(k))
+            self.emit(LogLine(step="build", text=redact.redact(status), level="debug"))
+
+    def flush(self) -> None:
+        if self.partial:
+            self._line(self.partial)
+            self.partial = ""
+
+    def _line(self, raw: str) -> None:
+        line = errors.clean_line(raw)
+        if not line.strip():
+            return
+        self.emit(LogLine(step="build", text=redact.redact(line)))
+        match = _STEP_RE.match(line)
+        if match:
+            done, total = int(match.group(1)), int(match.group(2))
+            self.step, self.instruction = f"{done}/{total}", match.group(3).strip()
+            self.last_lines.clear()
+            self.total = total
+            if done > self.progress:
+                self.progress = done
+                self.emit(Progress(step="build", done=done, total=total, unit="steps", detail=line))
+        elif not line.startswith((" ---> ", "Removing intermediate container")):
+            self.last_lines.append(line)
+
+
+def _build_once(
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    *,
+    pull: bool,
+    buildargs: dict[str, str] | None,
+    run: _BuildRun,
+    cancel: threading.Event | None,
+) -> None:
+    import docker
+
+    stream = client.api.build(
+        path=str(context),
+        tag=tag,
+        decode=True,
+        rm=True,
+        forcerm=True,
+        pull=pull,
+        platform=PLATFORM,
+        buildargs=buildargs,
+        network_mode="host",  # RUN steps reach package registries even on --bridge=none engines
+        timeout=None,  # a silent RUN step may take long
+    )
+    try:
+        for event in _events(stream, cancel):
+            run.feed(event)
+            if run.error:
+                break
+    except docker.errors.APIError as exc:
+        raise errors.build_api_error(_api_text(exc), str(context / "Dockerfile")) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            stream.close()
+    run.flush()
+
+
+def _api_text(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | None = None) -> str:
+    """Build the context for linux/amd64 and tag it as the image reference typed; return the id."""
+    import docker
+
+    check_cancel(cancel)
+    _parse(settings.docker.image)
+    tag = settings.docker.image.strip()
+    emit(StepStarted(step="build", title=f"Build {tag}"))
+    try:
+        context = resolve_context(settings)
+        client = _connect(timeout=_STREAM_TIMEOUT)
+    except WizardError as exc:
+        raise _failed(emit, "build", exc) from None
+    base = settings.docker.base_image.strip()
+    buildargs = {BUILD_ARG_BASE: base} if base else None
+    emit(LogLine(step="build", text=f"Building {context} as {tag} for {PLATFORM}"))
+    pull = bool(settings.docker.pull)
+    floor = 0
+    try:
+        with _cancel_streams(client, cancel):
+            while True:
+                run = _BuildRun(emit, floor)
+                _build_once(
+                    client, context, tag, pull=pull, buildargs=buildargs, run=run, cancel=cancel
+                )
+                if run.error is None:
+                    break
+                detail = run.error.get("errorDetail") or {}
+                text = str(detail.get("message") or run.error.get("error") or "unknown error")
+                keyword = run.instruction.split(None, 1)[0].upper() if run.instruction else ""
+                if pull and keyword == "FROM":
+                    # A base that exists only in the local engine cannot be pulled; the
+                    # classic builder insists on trying. Build with what is local.
+                    emit(
+                        LogLine(
+                            step="build",
+                            text=f"Could not pull a newer base image ({errors.clean_line(text)}); "
+                            "building with the local copy instead.",
+                            level="warning",
+                        )
+                    )
+                    pull, floor = False, run.progress
+                    continue
+                raise errors.build_step_error(
+                    text,
+                    step=run.step,
+                    instruction=run.instruction,
+                    last_lines=list(run.last_lines),
+                    exit_code=detail.get("code"),
+                    base_image=base,
+                    pull_attempted=bool(settings.docker.pull),
+                )
+        if not run.image_id:
+            run.image_id = client.images.get(tag).id
+        if run.total:
+            emit(Progress(step="build", done=run.total, total=run.total, unit="steps"))
+    except WizardError as exc:
+        raise _failed(emit, "build", exc) from None
+    except Cancelled:
+        emit(LogLine(step="build", text="Build cancelled.", level="warning"))
+        raise
+    except docker.errors.DockerException as exc:
+        text = _api_text(exc)
+        error = (
+            errors.disk_full(text)
+            if errors.is_disk_full(text)
+            else errors.daemon_error(text, os.environ.get("DOCKER_HOST", ""), sys.platform)
+        )
+        raise _failed(emit, "build", error) from exc
+    finally:
+        client.close()
+    emit(
+        StepFinished(
+            step="build",
+            summary=f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]})",
+            data={"image": tag, "image_id": run.image_id},
+        )
+    )
+    return run.image_id
+
+
+# --- push --------------------------------------------------------------------------------
+
+
+class _PushProgress:
+    """Per-layer bytes folded into one total that never goes backwards.
+
+    The engine reports each layer's ``current``/``total`` (``current`` may pass
+    ``total``; a tiny layer may say total 1). Layers the registry already has count as
+    done with no bytes to send.
+    """
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.sent: dict[str, int] = {}
+        self.size: dict[str, int] = {}
+        self.finished: set[str] = set()
+        self.existing: set[str] = set()
+        self.last: tuple[int, int, int] = (-1, -1, -1)
+
+    def feed(self, event: dict) -> None:
+        layer = str(event.get("id") or "")
+        status = str(event.get("status") or "")
+        if not layer or not status:
+            return
+        self.sent.setdefault(layer, 0)
+        self.size.setdefault(layer, 0)
+        detail = event.get("progressDetail") or {}
+        if status == "Pushing" and detail:
+            current, total = int(detail.get("current") or 0), int(detail.get("total") or 0)
+            self.size[layer] = max(self.size[layer], total, current)
+            self.sent[layer] = max(self.sent[layer], current)
+        elif status == "Pushed":
+            self.finished.add(layer)
+            self.sent[layer] = self.size[layer]
+        elif status == "Layer already exists" or status.startswith("Mounted from"):
+            self.finished.add(layer)
+            self.existing.add(layer)
+            self.sent[layer] = self.size[layer]
+        self._emit()
+
+    def complete(self) -> None:
+        self.finished.update(self.sent)
+        for layer in self.sent:
+            self.sent[layer] = self.size[layer]
+        self._emit()
+
+    def _emit(self) -> None:
+        done, total = sum(self.sent.values()), sum(self.size.values())
+        state = (done, total, len(self.finished))
+        if state == self.last:
+            return
+        self.last = state
+        existing = f", {len(self.existing)} already in the registry" if self.existing else ""
+        detail = f"{len(self.finished)}/{len(self.sent)} layers{existing}"
+        self.emit(Progress(step="push", done=done, total=total, unit="B", detail=detail))
+
+
+def _auth_config(settings: Settings, password: str) -> dict[str, str]:
+    return {"username": settings.docker.username.strip(), "password": password}
+
+
+def _login(client: docker.DockerClient, ref: ImageRef, settings: Settings, password: str) -> None:
+    """Check the credentials with the registry before pushing (no docker config is written)."""
+    import docker
+
+    with tempfile.TemporaryDirectory(prefix="aciw-docker-") as folder:
+        empty = Path(folder) / "config.json"
+        empty.write_text("{}")  # read instead of the user's config: no credential helper runs
+        try:
+            client.api.login(
+                username=settings.docker.username.strip(),
+                password=password,
+                registry=None if ref.is_docker_hub else ref.registry,
+                reauth=True,
+                dockercfg_path=str(empty),
+            )
+        except docker.errors.APIError as exc:
+            raise errors.registry_api_error(
+                _api_text(exc),
+                401 if errors.is_unauthorized(_api_text(exc)) else None,
+                registry=ref.registry,
+                image=str(ref),
+                username=settings.docker.username.strip(),
+                hub=ref.is_docker_hub,
+            ) from None
+
+
+def push(
+    settings: Settings, password: str, *, emit: Emit = ignore, cancel: threading.Event | None = None
+) -> str:
+    """Push the tag to its registry with the given credentials; return the pushed digest."""
+    import docker
+
+    redact.register(password)
+    check_cancel(cancel)
+    ref = _parse(settings.docker.image)
+    repository = str(ImageRef(domain=ref.domain, path=ref.path, tag="", digest=""))
+    tag = ref.tag_or_latest
+    username = settings.docker.username.strip()
+    emit(StepStarted(step="push", title=f"Push {settings.docker.image.strip()} to {ref.registry}"))
+    progress = _PushProgress(emit)
+    digest = ""
+    try:
+        client = _connect(timeout=_STREAM_TIMEOUT)
+    except WizardError as exc:
+        raise _failed(emit, "push", exc) from None
+    try:
+        with _cancel_streams(client, cancel):
+            if username and password:
+                emit(LogLine(step="push", text=f"Logging in to {ref.registry} as {username}"))
+                _login(client, ref, settings, password)
+            check_cancel(cancel)
+            stream = client.api.push(
+                repository,
+                tag=tag,
+                stream=True,
+                decode=True,
+                auth_config=_auth_config(settings, password) if username and password else None,
+            )
+            try:
+                for event in _events(stream, cancel):
+                    if "errorDetail" in event or "error" in event:
+                        detail = event.get("errorDetail") or {}
+                        text = str(detail.get("message") or event.get("error") or "unknown error")
+                        raise errors.push_error(
+                            text,
+                            registry=ref.registry,
+                            repository=repository,
+                            username=username,
+                            hub=ref.is_docker_hub,
+                        )
+                    aux = event.get("aux")
+                    if isinstance(aux, dict) and aux.get("Digest"):
+                        digest = str(aux["Digest"])
+                    if event.get("id"):
+                        progress.feed(event)
+                    elif event.get("status"):
+                        emit(LogLine(step="push", text=redact.redact(str(event["status"]))))
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()
+        if not digest:
+            raise WizardError(
+                f"The push of {settings.docker.image.strip()} ended without a digest",
+                "Push again; if it keeps happening, check the registry's logs.",
+                code="push_failed",
+            )
+        progress.complete()
+    except WizardError as exc:
+        raise _failed(emit, "push", exc) from None
+    except Cancelled:
+        emit(LogLine(step="push", text="Push cancelled.", level="warning"))
+        raise
+    except docker.errors.DockerException as exc:
+        text = _api_text(exc)
+        error = errors.push_error(
+            text,
+            registry=ref.registry,
+            repository=repository,
+            username=username,
+            hub=ref.is_docker_hub,
+        )
+        raise _failed(emit, "push", error) from exc
+    finally:
+        client.close()
+    emit(
+        StepFinished(
+            step="push",
+            summary=f"Pushed {settings.docker.image.strip()} ({digest})",
+            data={"image": settings.docker.image.strip(), "digest": digest},
+        )
+    )
+    return digest
+
+
+# --- an image that is already in the registry --------------------------------------------
+
+
+def verify_remote(settings: Settings, password: str | None) -> str:
+    """The digest the registry holds for the tag; WizardError if it is missing or not readable."""
+    import docker
+
+    if password:
+        redact.register(password)
+    ref = _parse(settings.docker.image)
+    username = settings.docker.username.strip()
+    auth = _auth_config(settings, password) if username and password else None
+    client = _connect(timeout=60)
+    try:
+        info = client.api.inspect_distribution(settings.docker.image.strip(), auth_config=auth)
+    except docker.errors.APIError as exc:
+        raise errors.registry_api_error(
+            _api_text(exc),
+            exc.status_code,
+            registry=ref.registry,
+            image=settings.docker.image.strip(),
+            username=username,
+            hub=ref.is_docker_hub,
+        ) from None
+    finally:
+        client.close()
+    digest = str((info.get("Descriptor") or {}).get("digest") or "")
+    if not digest:
+        raise WizardError(
+            f"The registry {ref.registry} returned no digest for {settings.docker.image.strip()}",
+            "Push the image again.",
+            code="registry_error",
+        )
+    return digest
+
+
+# --- the image step of the pipeline ------------------------------------------------------
+
+
+def _skip_events(emit: Emit, image: str, digest: str, reason: str) -> None:
+    for step, title in (("build", f"Build {image}"), ("push", f"Push {image}")):
+        emit(StepStarted(step=step, title=title))
+        emit(LogLine(step=step, text=reason))
+        data = {"image": image, "skipped": True} | ({"digest": digest} if step == "push" else {})
+        emit(StepFinished(step=step, summary=f"Skipped: {reason}", data=data))
+
+
+def build_and_push(
+    settings: Settings,
+    password: str,
+    state: dict,
+    *,
+    emit: Emit = ignore,
+    cancel: threading.Event | None = None,
+    force: bool = False,
+) -> ImageResult:
+    """Build and push unless the registry already has exactly this context's image.
+
+    ``state`` is the last successful run's record (keys image, context_hash, digest).
+    The skip needs the same image name, the same context hash, and the tag still in the
+    registry at the recorded digest (someone else may have pushed over it). With
+    ``docker.build`` off, only the check that the tag exists is done.
+    """
+    if password:
+        redact.register(password)
+    image = settings.docker.image.strip()
+    _parse(image)
+    if not settings.docker.build:
+        emit(StepStarted(step="push", title=f"Check {image} in the registry"))
+        try:
+            digest = verify_remote(settings, password or None)
+        except WizardError as exc:
+            raise _failed(emit, "push", exc) from None
+        emit(
+            StepFinished(
+                step="push",
+                summary=f"Using the existing {image} ({digest})",
+                data={"image": image, "digest": digest, "skipped": True},
+            )
+        )
+        return ImageResult(image, digest, False, False, str(state.get("context_hash") or ""))
+
+    context = resolve_context(settings)
+    current = context_hash(context, base_image=settings.docker.base_image.strip())
+    if (
+        not force
+        and state.get("context_hash") == current
+        and state.get("image") == image
+        and state.get("digest")
+    ):
+        check_cancel(cancel)
+        try:
+            remote = verify_remote(settings, password or None)
+        except WizardError as exc:
+            if exc.code != "tag_missing":
+                raise _failed(emit, "push", exc) from None
+            emit(LogLine(step="build", text=f"{image} is no longer in the registry: rebuilding."))
+        else:
+            if remote == state.get("digest"):
+                _skip_events(
+                    emit, image, remote, "the build context is unchanged and the registry has it"
+                )
+                return ImageResult(image, remote, False, False, current)
+            emit(
+                LogLine(
+                    step="build",
+                    text=f"{image} in the registry is {remote}, not the {state.get('digest')} "
+                    "pushed last time: rebuilding.",
+                    level="warning",
+                )
+            )
+    build(settings, emit=emit, cancel=cancel)
+    digest = push(settings, password, emit=emit, cancel=cancel)
+    return ImageResult(image, digest, True, True, current)
