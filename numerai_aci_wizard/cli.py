@@ -97,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name in ("deploy", "destroy"):
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        if name in ("plan", "deploy"):
+            p.add_argument(
+                "--run-minutes",
+                type=float,
+                default=15.0,
+                metavar="MIN",
+                help="how long one run takes, for the cost estimate",
+            )
+            p.add_argument(
+                "--no-price-lookup",
+                action="store_true",
+                help="use the built-in price table, no lookup",
+            )
         if name == "logs":
             p.add_argument(
                 "--follow", "-f", action="store_true", help="keep printing while the container runs"

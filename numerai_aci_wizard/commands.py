@@ -1,20 +1,37 @@
 """Running one headless command: settings in, printed result and exit code out.
 
 Every failure ends here as a WizardError and becomes "what failed, why, what to do"
-on stderr, never a traceback.
+on stderr, never a traceback. Human lines go to stdout; with ``--json`` stdout holds
+exactly one JSON document and progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import logging
 import sys
+import threading
 from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from .events import WizardError
-from .store import Resolved, resolve
+from . import redact
+from . import secrets as secret_sources
+from .events import (
+    Cancelled,
+    Event,
+    LogLine,
+    Progress,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+)
+from .settings import SecretField, Secrets
+from .store import Resolved, resolve, state_dir
 
 Handler = Callable[["Context"], int]
 
@@ -25,22 +42,82 @@ class Output:
     def __init__(self, json_mode: bool) -> None:
         self.json_mode = json_mode
         self.is_tty = sys.stdout.isatty()
+        self._lock = threading.Lock()
 
-    def line(self, text: str = "") -> None:
-        if not self.json_mode:
-            print(text, flush=True)
+    @property
+    def human(self) -> TextIO:
+        """Where progress goes: stdout, or stderr when stdout is reserved for JSON."""
+        return sys.stderr if self.json_mode else sys.stdout
+
+    def line(self, text: str = "", *, raw: bool = False) -> None:
+        with self._lock:
+            print(text if raw else redact.redact(text), file=self.human, flush=True)
 
     def json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2 if self.is_tty else None), flush=True)
+        print(json.dumps(_plain(data), indent=2 if self.is_tty else None), flush=True)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {text}", file=sys.stderr, flush=True)
+        print(f"warning: {redact.redact(text)}", file=sys.stderr, flush=True)
 
     def error(self, message: str, hint: str = "") -> None:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {redact.redact(message)}", file=sys.stderr)
         if hint:
-            print(f"  what to do: {hint}", file=sys.stderr)
+            print(f"  what to do: {redact.redact(hint)}", file=sys.stderr)
         sys.stderr.flush()
+
+
+class EventPrinter:
+    """Renders pipeline events as lines; progress is throttled to a few lines per step."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self._shown: dict[str, int] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self.out.line(f"-> {event.title}")
+        elif isinstance(event, Progress):
+            self._progress(event)
+        elif isinstance(event, LogLine):
+            mark = "!" if event.level == "warning" else " "
+            for text in event.text.rstrip("\n").splitlines() or [""]:
+                self.out.line(f"  {mark} {text}" if mark == "!" else f"    {text}")
+        elif isinstance(event, StepFinished):
+            if event.summary:
+                self.out.line(f"ok {event.summary}")
+        elif isinstance(event, StepFailed):
+            self.out.line(f"xx {event.message}")
+
+    def _progress(self, event: Progress) -> None:
+        if event.total <= 0:
+            return
+        if event.unit == "bytes":
+            bucket = int(event.done * 4 // event.total)  # every 25 %
+            if self._shown.get(event.step) == bucket:
+                return
+            self._shown[event.step] = bucket
+            self.out.line(f"    {event.step}: {_size(event.done)} of {_size(event.total)}")
+        # steps ("Step k/n") already arrive as log lines
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _plain(data: Any) -> Any:
+    if is_dataclass(data) and not isinstance(data, type):
+        return _plain(asdict(data))
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain(v) for v in data]
+    if hasattr(data, "isoformat"):
+        return data.isoformat()
+    return data
 
 
 class Context:
@@ -53,17 +130,275 @@ class Context:
         self.settings = resolved.settings
         self.config_path: Path = resolved.loaded.path
         self.out = out
+        self.interactive = sys.stdin.isatty() and not out.json_mode
+
+    def secrets(self, command: str | None = None, *, optional: tuple[str, ...] = ()) -> Secrets:
+        needed = secret_sources.needed_for(command or self.command, self.settings)
+        found = secret_sources.resolve(
+            self.settings,
+            needed,
+            optional=optional,
+            prompt=_ask_secret if self.interactive else None,
+        )
+        for note in found.notes:
+            self.out.warn(note)
+        if self.settings.secrets.keyring and "prompt" in found.sources.values():
+            self.out.line(secret_sources.remember(found.secrets))
+        return found.secrets
+
+    def pipeline(self, secrets: Secrets | None = None) -> Any:
+        from .pipeline import Pipeline
+
+        return Pipeline(
+            self.settings,
+            config_path=self.config_path,
+            secrets=secrets,
+            emit=EventPrinter(self.out),
+            on_device_code=self._device_code,
+            allow_device_code=sys.stdin.isatty() or sys.stderr.isatty(),
+        )
+
+    def _device_code(self, uri: str, code: str, expires: Any) -> None:
+        print(
+            f"To sign in to Azure, open {uri} and enter the code {code}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def confirm(self, question: str, flag: str = "--yes") -> None:
+        if getattr(self.args, "yes", False):
+            return
+        if not self.interactive:
+            raise WizardError(
+                f"{self.command} changes Azure resources and needs a confirmation",
+                f"there is no terminal to ask on: pass {flag} to go ahead",
+                exit_code=2,
+            )
+        answer = input(f"{question} [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            raise WizardError("cancelled: nothing was changed", exit_code=1)
 
 
-def _not_available(ctx: Context) -> int:
-    raise WizardError(
-        f"'{ctx.command}' is not available in this version yet",
-        "its engine is still being built; see the README for what works today",
-        exit_code=2,
+def _ask_secret(spec: SecretField, reason: str | None) -> str | None:
+    if reason:
+        print(f"  {reason}", file=sys.stderr)
+    try:
+        return getpass.getpass(f"{spec.label} (input hidden; or set {spec.env}): ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+# --- the commands ------------------------------------------------------------------
+
+
+def _plan(ctx: Context) -> int:
+    plan = ctx.pipeline().plan()
+    if ctx.out.json_mode:
+        ctx.out.json(plan.to_dict())
+        return 0
+    _print_plan(ctx, plan)
+    _print_cost(ctx)
+    return 0
+
+
+def _print_plan(ctx: Context, plan: Any) -> None:
+    width = max((len(f"{a.resource} {a.name}") for a in plan.actions), default=10)
+    ctx.out.line("")
+    for a in plan.actions:
+        ctx.out.line(f"  {a.action:<8} {f'{a.resource} {a.name}':<{width}}  {a.reason}")
+    changes = len(plan.changes)
+    ctx.out.line("")
+    ctx.out.line(
+        "Nothing to change."
+        if not changes
+        else f"{changes} change(s) pending: run deploy to apply."
     )
 
 
-HANDLERS: dict[str, Handler] = {}
+def _print_cost(ctx: Context) -> None:
+    args = ctx.args
+    try:
+        from .services import pricing
+    except ImportError:  # pragma: no cover - the service ships with the package
+        return
+    a = ctx.settings.azure
+    est = pricing.estimate(
+        a.location,
+        a.cpu,
+        a.memory_gb,
+        run_minutes=args.run_minutes,
+        lookup=not args.no_price_lookup,
+    )
+    for text in est.lines():
+        ctx.out.line(text)
+
+
+def _deploy(ctx: Context) -> int:
+    secrets = ctx.secrets()
+    pipeline = ctx.pipeline(secrets)
+    if not getattr(ctx.args, "yes", False):
+        if not ctx.interactive:
+            ctx.confirm("")
+        plan = pipeline.plan()
+        _print_plan(ctx, plan)
+        _print_cost(ctx)
+        ctx.confirm("Go ahead?")
+    elif not ctx.out.json_mode:
+        _print_cost(ctx)
+    result = pipeline.deploy()
+    conn = result.connection
+    if ctx.out.json_mode:
+        ctx.out.json(
+            {
+                "webhook_url": result.webhook_url,
+                "actions": result.plan.to_dict()["actions"],
+                "webhook_registered": result.webhook_registered,
+                "connection": conn,
+                "manual_steps": result.manual_steps,
+            }
+        )
+        return 0
+    changes = result.changed
+    ctx.out.line("")
+    ctx.out.line(
+        "Nothing changed: everything was already as the settings say."
+        if not changes
+        else "Changed: " + ", ".join(f"{a.resource} {a.action}" for a in changes)
+    )
+    for note in result.notes:
+        ctx.out.line(note)
+    ctx.out.line("")
+    ctx.out.line(
+        "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
+    )
+    print(result.webhook_url, flush=True)  # whole, on its own line, never wrapped or masked
+    if result.manual_steps:
+        ctx.out.line("")
+        ctx.out.line(
+            "One manual step: authorize the API connection so the Logic App may start the container."
+        )
+        for number, step in enumerate(result.manual_steps, start=1):
+            ctx.out.line(f"  {number}. {step}")
+        if getattr(conn, "portal_link", ""):
+            ctx.out.line(f"  Portal: {conn.portal_link}")
+        ctx.out.line("  Check it with: numerai-aci-wizard status")
+    return 0
+
+
+def _status(ctx: Context) -> int:
+    pipeline = ctx.pipeline()
+    pipeline.validate()
+    status = pipeline.status()
+    connection = None
+    if ctx.settings.azure.trigger == "api-connection" and getattr(status, "exists", False):
+        try:
+            connection = pipeline.azure().connection_status()
+        except WizardError:
+            connection = None
+    if ctx.out.json_mode:
+        ctx.out.json({"container_group": status, "connection": connection})
+        return 0
+    a = ctx.settings.azure
+    if not getattr(status, "exists", False):
+        ctx.out.line(
+            f"Container group {a.container_group} does not exist in {a.resource_group}: run deploy."
+        )
+        return 0
+    ctx.out.line(f"Container group {a.container_group} ({a.resource_group}, {a.location})")
+    for label, value in (
+        ("state", status.state),
+        ("image", status.image),
+        ("size", f"{status.cpu:g} vCPU, {status.memory_gb:g} GB"),
+        ("last run started", status.started or "never"),
+        ("last run finished", status.finished or "-"),
+        ("exit code", "-" if status.exit_code is None else status.exit_code),
+    ):
+        ctx.out.line(f"  {label:<18} {value}")
+    if connection is not None:
+        ctx.out.line(f"  {'connection':<18} {connection.status}")
+        if not connection.connected:
+            for number, step in enumerate(connection.steps, start=1):
+                ctx.out.line(f"    {number}. {step}")
+    return 0
+
+
+def _logs(ctx: Context) -> int:
+    pipeline = ctx.pipeline()
+    pipeline.validate()
+    azure = pipeline.azure()
+    if ctx.args.follow:
+        status = azure.follow_logs(lambda text: ctx.out.line(text.rstrip("\n")))
+        ctx.out.line(f"(the run ended: {getattr(status, 'state', '?')})")
+        return 0
+    text = azure.logs(ctx.args.tail)
+    if ctx.out.json_mode:
+        ctx.out.json({"logs": redact.redact(text)})
+    else:
+        ctx.out.line(text.rstrip("\n") or "(no output)")
+    return 0
+
+
+def _trigger(ctx: Context) -> int:
+    secrets = ctx.secrets()
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    result = pipeline.trigger(follow=not ctx.args.no_follow, timeout=ctx.args.timeout)
+    if ctx.out.json_mode:
+        ctx.out.json(
+            {"trigger_id": result.trigger_id, "submission": result.after, "landed": result.landed}
+        )
+    elif not ctx.args.no_follow:
+        ctx.out.line("A submission landed at Numerai.")
+    return 0
+
+
+def _destroy(ctx: Context) -> int:
+    secrets = ctx.secrets(optional=secret_sources.NUMERAI_KEYS)
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    a = ctx.settings.azure
+    ctx.confirm(
+        f"Delete the container group {a.container_group}, the Logic App {a.logic_app} and the rest in {a.resource_group}?"
+    )
+    removed = pipeline.destroy()
+    if ctx.out.json_mode:
+        ctx.out.json({"actions": [asdict(r) for r in removed]})
+    else:
+        ctx.out.line(
+            "Removed: "
+            + (
+                ", ".join(f"{r.resource} {r.name}" for r in removed)
+                or "nothing (nothing was there)"
+            )
+        )
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {
+    "plan": _plan,
+    "deploy": _deploy,
+    "status": _status,
+    "logs": _logs,
+    "trigger": _trigger,
+    "destroy": _destroy,
+}
+
+
+def setup_logging() -> Path | None:
+    """Libraries log through ``logging``: send it to a redacted file, never to the terminal."""
+    path = state_dir() / "numerai-aci-wizard.log"
+    root = logging.getLogger()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler, path = logging.NullHandler(), None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    redact.install_on(handler)
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    return path
 
 
 def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, Any]) -> int:
@@ -77,15 +412,25 @@ def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, An
         for error in resolved.errors:
             out.error(error)
         return 2
+    log_path = setup_logging()
     ctx = Context(command, args, resolved, out)
     try:
-        return HANDLERS.get(command, _not_available)(ctx)
+        return HANDLERS[command](ctx)
     except WizardError as exc:
         out.error(exc.message, exc.hint)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         out.error("interrupted", "run the same command again: it continues from what exists")
         return 130
+    except (
+        Exception
+    ) as exc:  # a bug, not a user error: keep the traceback in the log, not on screen
+        logging.getLogger("numerai_aci_wizard").exception("unexpected failure in %s", command)
+        out.error(
+            f"unexpected failure: {type(exc).__name__}: {exc}",
+            f"details are in {log_path or 'the log'}; please report it with that file",
+        )
+        return 1
 
 
 def open_wizard(config: Path | None) -> int:
