@@ -1,0 +1,249 @@
+"""image/predict.py, run as the container runs it (a subprocess) against the local Numerai."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import lightgbm
+import pandas as pd
+import pytest
+
+from tests.fakes_numerai import FakeNumerai, dead_url
+
+PREDICT = Path(__file__).resolve().parents[2] / "image" / "predict.py"
+
+
+def run_predict(
+    server: FakeNumerai | None, model_dir: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TRIGGER_ID"}
+    env.update(server.container_env() if server else {})
+    env.update(
+        NUMERAI_MODEL_DIR=str(model_dir),
+        PREDICT_RETRIES="2",
+        PREDICT_RETRY_DELAY="0.1",
+        PREDICT_TIMEOUT="10",
+    )
+    env.update(extra)
+    return subprocess.run(
+        [sys.executable, str(PREDICT)], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def live_path(server: FakeNumerai) -> Path:
+    return server.round.files[f"{server.round.version}/live.parquet"]
+
+
+def ranks(values: pd.Series) -> dict[str, float]:
+    return values.rank(pct=True, method="average").to_dict()
+
+
+@pytest.fixture
+def no_model(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "README.md").write_text("only a README, as shipped")
+    return folder
+
+
+def test_without_a_model_the_example_predictions_land_and_it_says_so(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    done = run_predict(numerai_server, no_model)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "NO MODEL" in done.stdout and "EXAMPLE predictions" in done.stdout
+    [sub] = numerai_server.submissions
+    assert sub.accepted, sub.reason
+    assert sub.model_id == numerai_server.model_id
+    assert sub.trigger_id is None
+    version = numerai_server.round.version
+    # the latest version, and only what a model-less run needs (no features.json, no training data)
+    assert numerai_server.downloads == [
+        f"{version}/live.parquet",
+        f"{version}/live_example_preds.parquet",
+    ]
+    example = pd.read_parquet(numerai_server.round.files[f"{version}/live_example_preds.parquet"])
+    assert sub.predictions() == pytest.approx(ranks(example["prediction"]))
+
+
+def test_a_lightgbm_booster_predicts_the_live_round(
+    numerai_server: FakeNumerai, booster_dir: Path
+) -> None:
+    done = run_predict(numerai_server, booster_dir, TRIGGER_ID="trigger-abc")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [sub] = numerai_server.submissions
+    assert sub.accepted, sub.reason
+    assert sub.trigger_id == "trigger-abc"
+    version = numerai_server.round.version
+    assert numerai_server.downloads == [f"{version}/live.parquet", f"{version}/features.json"]
+    booster = lightgbm.Booster(model_file=str(booster_dir / "model.txt"))
+    features = booster.feature_name()
+    live = pd.read_parquet(live_path(numerai_server), columns=features)
+    expected = ranks(pd.Series(booster.predict(live), index=live.index))
+    assert sub.predictions() == pytest.approx(expected)
+    assert f"x {len(features)} features as int8" in done.stdout
+    assert "NO MODEL" not in done.stdout
+
+
+def test_a_pickled_estimator_is_used_before_a_booster(
+    numerai_server: FakeNumerai, pickle_dir: Path, booster_dir: Path, tmp_path: Path
+) -> None:
+    both = tmp_path / "models"
+    both.mkdir()
+    shutil.copy(pickle_dir / "model.pkl", both)
+    shutil.copy(booster_dir / "model.txt", both)
+    done = run_predict(numerai_server, both)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model model.pkl: LGBMRegressor" in done.stdout
+    assert "x 42 features as int8" in done.stdout  # the pickle was trained on the small set
+    assert numerai_server.accepted
+
+
+def test_bad_keys_fail_with_a_clear_message_and_no_secret_in_the_log(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    wrong = "W" * 64
+    done = run_predict(numerai_server, no_model, NUMERAI_SECRET_KEY=wrong)
+    assert done.returncode == 1
+    assert "refused the API key" in done.stdout
+    assert wrong not in done.stdout + done.stderr
+    assert numerai_server.submissions == []
+
+
+def test_missing_variables_are_named_and_nothing_is_contacted(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    done = run_predict(numerai_server, no_model, NUMERAI_SECRET_KEY="", NUMERAI_MODEL_ID="")
+    assert done.returncode == 2
+    assert "missing environment variable(s): NUMERAI_SECRET_KEY, NUMERAI_MODEL_ID" in done.stdout
+    assert numerai_server.requests == []
+
+
+def test_a_missing_dataset_fails_the_run(numerai_server: FakeNumerai, no_model: Path) -> None:
+    numerai_server.missing_datasets = {f"{numerai_server.round.version}/live_example_preds.parquet"}
+    done = run_predict(numerai_server, no_model)
+    assert done.returncode == 1
+    assert "download v5.2/live_example_preds.parquet failed" in done.stdout
+    assert "not found" in done.stdout
+    assert numerai_server.submissions == []
+
+
+def test_no_live_data_at_all_says_to_try_again(numerai_server: FakeNumerai, no_model: Path) -> None:
+    numerai_server.missing_datasets = {
+        f"{v}/live.parquet" for v in (*numerai_server.older_versions, numerai_server.round.version)
+    }
+    done = run_predict(numerai_server, no_model)
+    assert done.returncode == 1
+    assert "lists no live.parquet" in done.stdout
+
+
+def test_a_refused_upload_is_a_failure(numerai_server: FakeNumerai, booster_dir: Path) -> None:
+    numerai_server.refuse_uploads = True
+    done = run_predict(numerai_server, booster_dir)
+    assert done.returncode == 1
+    assert "upload failed" in done.stdout and "Upload not found" in done.stdout
+    assert numerai_server.accepted == []
+    assert len(numerai_server.rejected) == 1
+
+
+def test_an_unreachable_server_gives_up_after_bounded_retries(no_model: Path) -> None:
+    url = dead_url()
+    done = run_predict(
+        None,
+        no_model,
+        NUMERAI_API_URL=url,
+        NUMERAI_PUBLIC_ID="P" * 32,
+        NUMERAI_SECRET_KEY="S" * 64,
+        NUMERAI_MODEL_ID="2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b",
+    )
+    assert done.returncode == 1
+    assert f"cannot reach Numerai at {url}" in done.stdout
+    assert "(after 2 attempts)" in done.stdout
+    assert "retrying in" in done.stdout
+
+
+def test_a_transient_error_is_retried_and_the_run_succeeds(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    numerai_server.fail_next("listDatasets", "Internal server error")
+    done = run_predict(numerai_server, no_model)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "retrying in" in done.stdout
+    assert len(numerai_server.accepted) == 1
+
+
+def test_an_unreadable_model_fails_before_any_download(
+    numerai_server: FakeNumerai, tmp_path: Path
+) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(b"this is not a pickle")
+    done = run_predict(numerai_server, folder)
+    assert done.returncode == 2
+    assert "cannot load the model model.pkl" in done.stdout
+    assert numerai_server.requests == []
+
+
+def test_a_model_needing_features_the_data_lacks_is_told_to_retrain(
+    numerai_server: FakeNumerai, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    folder = tmp_path / "models"
+    x = pd.DataFrame(
+        np.random.default_rng(1).integers(0, 5, (200, 3)),
+        columns=["feature_0001", "feature_gone", "feature_0002"],
+    )
+    booster = lightgbm.train(
+        {"verbose": -1}, lightgbm.Dataset(x, np.arange(200.0)), num_boost_round=3
+    )
+    folder.mkdir()
+    booster.save_model(str(folder / "model.txt"))
+    done = run_predict(numerai_server, folder)
+    assert done.returncode == 2
+    assert "needs 1 features this round's data lacks (feature_gone)" in done.stdout
+    assert numerai_server.submissions == []
+
+
+def _load_predict_module():
+    spec = importlib.util.spec_from_file_location("predict_under_test", PREDICT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_latest_version_compares_numbers_not_strings() -> None:
+    predict = _load_predict_module()
+    names = ["v4.3/live.parquet", "v5.10/live.parquet", "v5.9/live.parquet", "v5.11/train.parquet"]
+    assert predict.latest_version(names) == "v5.10"
+
+
+def test_ranks_are_in_zero_one_and_nan_gets_the_middle() -> None:
+    predict = _load_predict_module()
+    out = predict.ranked([3.0, float("nan"), 1.0, 2.0], pd.Index(["a", "b", "c", "d"]))
+    assert out.to_dict() == {
+        "a": 1.0,
+        "b": 0.5,
+        "c": pytest.approx(1 / 3),
+        "d": pytest.approx(2 / 3),
+    }
+
+
+def test_the_fake_judges_uploads_like_numerai(numerai_server: FakeNumerai) -> None:
+    ids = numerai_server.round.ids
+    good = "id,prediction\n" + "".join(f"{i},0.5\n" for i in ids)
+    assert numerai_server.judge(good.encode()) == ""
+    dup = good + f"{ids[0]},0.5\n"
+    assert "duplicated" in numerai_server.judge(dup.encode())
+    short = "id,prediction\n" + "".join(f"{i},0.5\n" for i in ids[1:])
+    assert "1 live ids are missing" in numerai_server.judge(short.encode())
+    nan = good.replace(f"{ids[3]},0.5", f"{ids[3]},nan")
+    assert "NaN" in numerai_server.judge(nan.encode())
+    big = good.replace(f"{ids[3]},0.5", f"{ids[3]},1.5")
+    assert "outside [0, 1]" in numerai_server.judge(big.encode())
