@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import ssl
 import tempfile
 import time
 import urllib.parse
@@ -254,7 +255,7 @@ def _fetch(endpoint: str, region: str, timeout: float) -> tuple[float, float, st
         request = urllib.request.Request(
             next_url, headers={"Accept": "application/json", "User-Agent": APP_NAME}
         )
-        with urllib.request.urlopen(request, timeout=remaining) as response:
+        with urllib.request.urlopen(request, timeout=remaining, context=_tls()) as response:
             body = json.loads(response.read().decode("utf-8"))
         if not isinstance(body, dict) or not isinstance(body.get("Items"), list):
             raise _LookupFailed("unexpected answer: no Items list")
@@ -263,6 +264,13 @@ def _fetch(endpoint: str, region: str, timeout: float) -> tuple[float, float, st
         link = body.get("NextPageLink")
         next_url = link if isinstance(link, str) and link else None
     return _pick(items, region, currency)
+
+
+def _tls() -> ssl.SSLContext:
+    """Trust what the rest of the tool trusts: ``REQUESTS_CA_BUNDLE`` (a TLS-inspecting
+    proxy's CA, a test CA) when set, else the system store."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or None
+    return ssl.create_default_context(cafile=bundle)
 
 
 def _pick(items: list[dict[str, Any]], region: str, currency: str) -> tuple[float, float, str]:

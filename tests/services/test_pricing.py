@@ -271,3 +271,16 @@ def test_money_formatting_in_other_currencies() -> None:
     prices = pricing.Prices(0.00002, 0.000002, "EUR", "test", "westeurope", True)
     est = pricing.Estimate(prices, 1, 1, 60, 21.7, 0.0792, 1.72)
     assert est.lines()[0].startswith("about 0.08 EUR per run")
+
+
+def test_https_trusts_the_ca_bundle_the_tool_uses(
+    prices_server_https: PricesServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    untrusted = _get(prices_server_https, "eastus", tmp_path)
+    assert untrusted.source.startswith("built-in table of ")
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.note
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", prices_server_https.ca_file)
+    trusted = _get(prices_server_https, "eastus", tmp_path)
+    assert trusted.source == "Azure Retail Prices API, 2026-11-29", trusted.note
+    assert trusted.vcpu_per_second * 3600 == pytest.approx(LIVE_RATES["eastus"][0])
