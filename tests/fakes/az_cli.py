@@ -1,0 +1,140 @@
+"""A fake `az` executable for AzureCliCredential.
+
+AzureCliCredential finds `az` on PATH and runs
+`az account get-access-token --output json --resource <r> [--tenant t] [--subscription s]`,
+then parses `accessToken` + `expires_on`; a CLI that is not signed in writes
+"Please run 'az login' ..." to stderr and exits 1. The fake does just that, reading its
+state (signed in or not, who) from a JSON file next to it, so a test can sign in and out
+between calls, and it logs every invocation for assertions. POSIX only (a `#!` script).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.arm import DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID
+from tests.fakes.entra import DEFAULT_OID, DEFAULT_USERNAME, access_token_claims, make_jwt
+
+_SCRIPT = r"""
+import datetime, json, sys
+STATE = __STATE__
+LOG = __LOG__
+
+def main(argv):
+    with open(LOG, "a", encoding="utf-8") as log:
+        log.write(json.dumps(argv) + "\n")
+    with open(STATE, encoding="utf-8") as f:
+        state = json.load(f)
+    if argv[:1] == ["--version"] or argv[:1] == ["version"]:
+        print('{"azure-cli": "2.67.0", "azure-cli-core": "2.67.0"}')
+        return 0
+    if argv[:2] not in (["account", "get-access-token"], ["account", "show"]):
+        sys.stderr.write("ERROR: fake az: unsupported command: " + " ".join(argv) + "\n")
+        return 2
+    if not state["logged_in"]:
+        sys.stderr.write("ERROR: Please run 'az login' to setup account.\n")
+        return 1
+    def opt(name, default=None):
+        return argv[argv.index(name) + 1] if name in argv[:-1] else default
+    subscription = opt("--subscription", state["subscription"])
+    tenant = opt("--tenant", state["tenant"])
+    if argv[:2] == ["account", "show"]:
+        print(json.dumps({"id": subscription, "name": state["subscription_name"],
+                          "tenantId": tenant, "state": "Enabled", "isDefault": True,
+                          "user": {"name": state["username"], "type": "user"}}, indent=2))
+        return 0
+    resource = opt("--resource") or (opt("--scope") or "").rsplit("/.default", 1)[0]
+    token = state["tokens"].get(resource) or state["tokens"]["default"]
+    expires = datetime.datetime.fromtimestamp(state["expires_on"])
+    print(json.dumps({
+        "accessToken": token,
+        "expiresOn": expires.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "expires_on": state["expires_on"],
+        "subscription": subscription,
+        "tenant": tenant,
+        "tokenType": "Bearer",
+    }, indent=2))
+    return 0
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+class FakeAzCli:
+    """Owns a folder holding `az`, its state and its call log; put `.bin_dir` first on PATH."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        username: str = DEFAULT_USERNAME,
+        oid: str = DEFAULT_OID,
+        tenant_id: str = DEFAULT_TENANT_ID,
+        subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
+    ) -> None:
+        self.bin_dir = Path(directory)
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.state_path = self.bin_dir / "az-state.json"
+        self.log_path = self.bin_dir / "az-calls.jsonl"
+        self.log_path.touch()
+        script = self.bin_dir / "az"
+        body = _SCRIPT.replace("__STATE__", repr(str(self.state_path))).replace(
+            "__LOG__", repr(str(self.log_path))
+        )
+        script.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        self.executable = script
+        self.login(username=username, oid=oid, tenant_id=tenant_id, subscription_id=subscription_id)
+
+    def login(
+        self,
+        *,
+        username: str | None = None,
+        oid: str | None = None,
+        tenant_id: str | None = None,
+        subscription_id: str | None = None,
+        lifetime: int = 3600,
+    ) -> None:
+        """`az login`: later calls print a fresh token for this user."""
+        old: dict[str, Any] = (
+            json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        )
+        self.username = username or old.get("username", DEFAULT_USERNAME)
+        self.oid = oid or old.get("oid", DEFAULT_OID)
+        self.tenant_id = tenant_id or old.get("tenant", DEFAULT_TENANT_ID)
+        self.subscription_id = subscription_id or old.get("subscription", DEFAULT_SUBSCRIPTION_ID)
+        self.expires_on = int(time.time()) + lifetime
+        self.claims = access_token_claims(
+            username=self.username, oid=self.oid, tenant_id=self.tenant_id, lifetime=lifetime
+        )
+        self.token = make_jwt(self.claims)
+        self._write(logged_in=True)
+
+    def logout(self) -> None:
+        """`az logout`: the next call fails the way an unsigned-in CLI does."""
+        self._write(logged_in=False)
+
+    def calls(self) -> list[list[str]]:
+        """argv of every `az` invocation so far."""
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
+    def _write(self, *, logged_in: bool) -> None:
+        state = {
+            "logged_in": logged_in,
+            "username": self.username,
+            "oid": self.oid,
+            "tenant": self.tenant_id,
+            "subscription": self.subscription_id,
+            "subscription_name": "Numerai Test Subscription",
+            "expires_on": self.expires_on,
+            "tokens": {"default": self.token},
+        }
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, self.state_path)
