@@ -54,30 +54,33 @@ DEFAULT_REGION = "eastus"
 TABLE_DATE = "2026-10-09"
 
 # Region -> (USD per vCPU-hour, USD per GB-hour, read from the API?).
-# eastus: "Standard vCPU Duration" 0.0405 / "1 Hour" and "Standard Memory Duration"
-# 0.00445 / "1 GB Hour", read 2026-08-27 and again 2026-10-09. swedencentral: 0.0466 and
-# 0.00511, read 2026-09-06. The other rows could not be read from here: they are East US
-# scaled by Azure's usual regional compute ratio and are marked approximate; the live
-# lookup replaces them whenever the API answers.
+# Read from the API: eastus "Standard vCPU Duration" 0.0405 per "1 Hour" and "Standard
+# Memory Duration" 0.00445 per "1 GB Hour" (read 2026-08-27 and again 2026-10-09; Spot is
+# 0.01215 / 0.001335 and is not what this tool deploys); swedencentral 0.0466 / 0.00511
+# (read 2026-09-06, effectiveStartDate 2021-06-08). The other rows could not be read from
+# here and are marked approximate: other US regions take the East US figures, European ones
+# the Sweden Central figures (a published germanywestcentral sample quotes 0.04656 /
+# 0.00511), Asia-Pacific and Brazil East US scaled by Azure's usual regional compute ratio
+# (x1.3, x1.5). The live lookup replaces them whenever the API answers.
 _TABLE: dict[str, tuple[float, float, bool]] = {
     "eastus": (0.0405, 0.00445, True),
     "eastus2": (0.0405, 0.00445, False),
     "centralus": (0.0405, 0.00445, False),
+    "westus": (0.0405, 0.00445, False),
     "westus2": (0.0405, 0.00445, False),
     "westus3": (0.0405, 0.00445, False),
     "southcentralus": (0.0405, 0.00445, False),
     "northcentralus": (0.0405, 0.00445, False),
-    "westus": (0.0446, 0.0049, False),
     "canadacentral": (0.0446, 0.0049, False),
-    "northeurope": (0.0446, 0.0049, False),
-    "westeurope": (0.0486, 0.00534, False),
     "swedencentral": (0.0466, 0.00511, True),
-    "germanywestcentral": (0.0486, 0.00534, False),
-    "francecentral": (0.0486, 0.00534, False),
-    "uksouth": (0.0474, 0.00521, False),
+    "northeurope": (0.0466, 0.00511, False),
+    "westeurope": (0.0466, 0.00511, False),
+    "germanywestcentral": (0.0466, 0.00511, False),
+    "francecentral": (0.0466, 0.00511, False),
+    "uksouth": (0.0466, 0.00511, False),
     "japaneast": (0.0527, 0.00579, False),
     "australiaeast": (0.0527, 0.00579, False),
-    "southeastasia": (0.0486, 0.00534, False),
+    "southeastasia": (0.0527, 0.00579, False),
     "eastasia": (0.0527, 0.00579, False),
     "centralindia": (0.0446, 0.0049, False),
     "brazilsouth": (0.0608, 0.00668, False),
@@ -122,8 +125,8 @@ class Estimate:
             f"{_num(self.memory_gb)} GB, {_num(self.run_minutes)} min), "
             f"{_money(self.per_month, cur)} a month for ~{self.runs_per_month:.1f} rounds "
             "(Tuesday to Saturday)",
-            f"prices for {p.region}: {_money(p.vcpu_per_second * 3600, cur)} per vCPU-hour, "
-            f"{_money(p.gb_per_second * 3600, cur)} per GB-hour; source: {p.source}",
+            f"prices for {p.region}: {_rate(p.vcpu_per_second * 3600, cur)} per vCPU-hour, "
+            f"{_rate(p.gb_per_second * 3600, cur)} per GB-hour; source: {p.source}",
         ]
         if not p.exact_region:
             out.append(
@@ -134,7 +137,8 @@ class Estimate:
             out.append(p.note)
         out.append(
             "the Logic App that starts the container costs a fraction of a cent per run "
-            "(consumption plan, no standing charge); billing stops when the container exits"
+            "(about $0.0002: three consumption-plan actions, no standing charge); "
+            "billing stops when the container exits"
         )
         return out
 
@@ -435,4 +439,12 @@ def _money(amount: float, currency: str) -> str:
             text = f"{amount:.2f}"
     else:
         text = "0.00"
+    return f"${text}" if currency == "USD" else f"{text} {currency}"
+
+
+def _rate(amount: float, currency: str) -> str:
+    """A unit price as the price list writes it: three significant digits ("$0.00445")."""
+    text = f"{amount:.3g}" if 0 < amount < 1 else f"{amount:,.2f}"
+    if "e" in text:
+        text = f"{amount:.10f}".rstrip("0")
     return f"${text}" if currency == "USD" else f"{text} {currency}"

@@ -218,7 +218,7 @@ def test_estimate_arithmetic_and_lines_for_a_known_size() -> None:
         "(Tuesday to Saturday)"
     )
     assert f"source: built-in table of {pricing.TABLE_DATE}" in lines[1]
-    assert "$0.04 per vCPU-hour" in lines[1]
+    assert lines[1].startswith("prices for eastus: $0.0405 per vCPU-hour, $0.00445 per GB-hour;")
     assert any("lookup is off" in line for line in lines)
     assert any("Logic App" in line and "fraction of a cent" in line for line in lines)
     assert not any("no built-in price" in line for line in lines)
