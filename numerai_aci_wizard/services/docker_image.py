@@ -478,7 +478,7 @@ class _PushProgress:
         self.size: dict[str, int] = {}
         self.finished: set[str] = set()
         self.existing: set[str] = set()
-        self.last: tuple[int, int, int] = (-1, -1, -1)
+        self.last: tuple[int, ...] = ()
 
     def feed(self, event: dict) -> None:
         layer = str(event.get("id") or "")
@@ -509,7 +509,7 @@ class _PushProgress:
 
     def _emit(self) -> None:
         done, total = sum(self.sent.values()), sum(self.size.values())
-        state = (done, total, len(self.finished))
+        state = (done, total, len(self.finished), len(self.sent))
         if state == self.last:
             return
         self.last = state
