@@ -17,18 +17,16 @@ import json
 import math
 import os
 import re
-import ssl
-import tempfile
 import time
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.client import HTTPException
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import WizardError
+
+if TYPE_CHECKING:
+    import ssl
 
 APP_NAME = "numerai-aci-wizard"
 
@@ -164,6 +162,8 @@ def get_prices(
     cached = _read_cache(cache_file, region, endpoint, now)
     if cached is not None:
         return cached
+    from http.client import HTTPException  # here, not at import: CLI start-up stays light
+
     try:
         vcpu, gb, currency = _fetch(endpoint, region, timeout)
     except _LookupFailed as exc:
@@ -239,6 +239,9 @@ class _LookupFailed(Exception):
 
 
 def _fetch(endpoint: str, region: str, timeout: float) -> tuple[float, float, str]:
+    import urllib.parse
+    import urllib.request
+
     odata = (
         f"serviceName eq '{SERVICE_NAME}' and armRegionName eq '{region}' "
         "and priceType eq 'Consumption'"
@@ -273,6 +276,8 @@ def _fetch(endpoint: str, region: str, timeout: float) -> tuple[float, float, st
 def _tls() -> ssl.SSLContext:
     """Trust what the rest of the tool trusts: ``REQUESTS_CA_BUNDLE`` (a TLS-inspecting
     proxy's CA, a test CA) when set, else the system store."""
+    import ssl
+
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or None
     return ssl.create_default_context(cafile=bundle)
 
@@ -398,6 +403,8 @@ def _write_cache(
         "gb_per_second": gb,
         "currency": currency,
     }
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".prices-", suffix=".tmp")
