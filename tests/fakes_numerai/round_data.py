@@ -92,6 +92,7 @@ def synthetic_round(
         work = Path(tempfile.mkdtemp(prefix=directory.name + ".", dir=directory.parent))
         try:
             _generate(work, n_rows, n_features, version)
+            work.chmod(0o755)  # mkdtemp makes it private; other users' runs read the cache too
             # another process may have won the race: then use its copy
             with contextlib.suppress(OSError):
                 work.rename(directory)
