@@ -18,6 +18,7 @@ QUOTA_CODES = {
     "StandardCoresQuotaExceeded",
     "OperationNotAllowed",
     "ResourceRequestsNotAvailable",
+    "ResourceRequestsNotSupported",
     "ServiceUnavailable",
     "SkuNotAvailable",
     "InsufficientCapacity",
@@ -26,6 +27,7 @@ QUOTA_CODES = {
 LOCATION_CODES = {
     "NoRegisteredProviderFound",
     "LocationNotAvailableForResourceType",
+    "LocationNotAvailableForResourceGroup",
     "UnsupportedLocation",
     "LocationRequired",
     "InvalidLocation",
@@ -124,7 +126,7 @@ def translate(
             exit_code=2,
             code=code,
         )
-    if code in QUOTA_CODES or "quota" in message.lower():
+    if (code in QUOTA_CODES or "quota" in message.lower()) and (status or 0) < 500:
         return WizardError(
             f"Azure has no room for this container group ({what}): {message}",
             "use less memory or CPU, try another region, or request a quota increase in the portal "

@@ -132,6 +132,26 @@ def _ci_state(group: Any) -> str:
     return str(getattr(view, "state", "") or "") if view is not None else ""
 
 
+class _SharedToken:
+    """One token for all five clients: `az account get-access-token` costs about a second
+    per call, and each SDK client would otherwise ask for its own."""
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], Any] = {}
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        if kwargs.get("claims"):  # a challenge: always ask again
+            return self._credential.get_token(*scopes, **kwargs)
+        with self._lock:
+            token = self._tokens.get(scopes)
+            if token is None or token.expires_on - 300 < time.time():
+                token = self._credential.get_token(*scopes, **kwargs)
+                self._tokens[scopes] = token
+            return token
+
+
 class Azure:
     """One subscription + resource group as the settings name them."""
 
@@ -146,7 +166,9 @@ class Azure:
         tenant_id: str = "",
     ) -> None:
         self.settings = settings
-        self.credential = credential
+        self.credential = (
+            _SharedToken(credential) if hasattr(credential, "get_token") else credential
+        )
         self.cancel = cancel
         self.polling_interval = polling_interval
         self.tenant_id = tenant_id
@@ -179,7 +201,7 @@ class Azure:
             "retry_connect": 1,
             "retry_read": 2,
             "retry_status": 4,
-            "retry_backoff_factor": 0.4,
+            "retry_backoff_factor": 0.3,
             "retry_backoff_max": 20,
         }
 

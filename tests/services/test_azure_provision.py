@@ -1,0 +1,302 @@
+"""The Azure engine with the real SDK clients against the local ARM server.
+
+Assertions are on what ARM received (bodies, order, overlap, api-versions) and on what
+a user sees (webhook URL, plan, status, errors). No mocks of our own code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from numerai_aci_wizard.events import Event, StepFinished, StepStarted, WizardError
+from numerai_aci_wizard.plan import FINGERPRINT_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE
+from numerai_aci_wizard.services import logic_workflow as lw
+from numerai_aci_wizard.services.azure_auth import sign_in
+from numerai_aci_wizard.services.azure_provision import Azure
+from numerai_aci_wizard.settings import Secrets, Settings
+
+SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
+MODEL_ID = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+GROUP_RE = r"/providers/Microsoft\.ContainerInstance/containerGroups/numerai-predict$"
+CONN_RE = r"/providers/Microsoft\.Web/connections/aci$"
+WF_RE = r"/providers/Microsoft\.Logic/workflows/startaci$"
+RA_RE = r"/providers/Microsoft\.Authorization/roleAssignments/[0-9a-f-]{36}$"
+RG_RE = r"/resourceGroups/numerai-rg$"
+
+
+@dataclass
+class Env:
+    server: Any
+    credential: Any
+    events: list[Event] = field(default_factory=list)
+
+    def settings(self, trigger: str = "api-connection", **changes: Any) -> Settings:
+        s = Settings()
+        s.numerai.model_id = MODEL_ID
+        s.azure.subscription_id = self.server.subscription_id
+        s.azure.location = "eastus"
+        s.azure.memory_gb = 2.5
+        s.azure.cpu = 1.0
+        s.azure.trigger = trigger
+        s.azure.arm_endpoint = self.server.endpoint
+        s.docker.image = "myuser/numerai-predict:latest"
+        s.docker.username = "myuser"
+        for key, value in changes.items():
+            s.set(key.replace("__", "."), value)
+        return s
+
+    def azure(self, settings: Settings, **kw: Any) -> Azure:
+        return Azure(settings, self.credential, emit=self.events.append, polling_interval=0, **kw)
+
+
+@pytest.fixture
+def env(arm_server, az_cli_login) -> Env:  # noqa: ANN001
+    return Env(arm_server, sign_in(allow_device_code=False).credential)
+
+
+def calls(
+    server: Any, method: str | None = None, path_re: str | None = None, polls: bool = False
+) -> list:
+    return [
+        r
+        for r in server.requests
+        if (method is None or r.method == method)
+        and (path_re is None or re.search(path_re, r.path, re.IGNORECASE))
+        and (polls or not r.is_poll)
+    ]
+
+
+def writes(server: Any) -> list:
+    return list(server.writes())
+
+
+def deploy(env: Env, settings: Settings, secrets: Secrets = SECRETS) -> Any:
+    return env.azure(settings).apply(secrets)
+
+
+# --- first run ----------------------------------------------------------------------
+
+
+def test_first_deploy_connector_mode_sends_what_arm_needs(env: Env) -> None:
+    result = deploy(env, env.settings())
+    server = env.server
+
+    [rg_put] = calls(server, "PUT", RG_RE)
+    assert rg_put.body["tags"] == {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+    assert rg_put.body["location"] == "eastus"
+
+    [group_put] = calls(server, "PUT", GROUP_RE)
+    assert group_put.api_version == "2023-05-01"
+    props = group_put.body["properties"]
+    assert props["restartPolicy"] == "Never"
+    assert props["osType"] == "Linux"
+    assert "ipAddress" not in props
+    [container] = props["containers"]
+    assert container["name"] == "numerai-predict"
+    assert container["properties"]["image"] == "myuser/numerai-predict:latest"
+    assert "ports" not in container["properties"]
+    assert container["properties"]["resources"]["requests"] == {"memoryInGB": 2.5, "cpu": 1.0}
+    env_vars = {e["name"]: e for e in container["properties"]["environmentVariables"]}
+    assert set(env_vars) == {"NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_ID"}
+    assert env_vars["NUMERAI_SECRET_KEY"] == {"name": "NUMERAI_SECRET_KEY", "secureValue": "B" * 64}
+    assert all("value" not in e for e in env_vars.values())
+    assert props["imageRegistryCredentials"] == [
+        {"server": "index.docker.io", "username": "myuser", "password": "hub-password-1"}
+    ]
+    assert len(group_put.body["tags"][FINGERPRINT_TAG]) == 16
+
+    [conn_put] = calls(server, "PUT", CONN_RE)
+    assert conn_put.api_version == "2016-06-01"
+    assert conn_put.body["properties"]["api"]["id"].endswith("/locations/eastus/managedApis/aci")
+
+    [wf_put] = calls(server, "PUT", WF_RE)
+    assert wf_put.api_version == "2019-05-01"
+    definition = wf_put.body["properties"]["definition"]
+    start = definition["actions"][lw.START_ACTION]
+    assert start["type"] == "ApiConnection"
+    assert (
+        start["inputs"]["host"]["connection"]["name"]
+        == "@parameters('$connections')['aci']['connectionId']"
+    )
+    trigger = definition["triggers"][lw.TRIGGER_NAME]
+    assert trigger["type"] == "Request" and "required" not in trigger["inputs"]["schema"]
+    assert definition["actions"][lw.RESPONSE_ACTION]["inputs"]["statusCode"] == 200
+    binding = wf_put.body["properties"]["parameters"]["$connections"]["value"]["aci"]
+    assert binding["connectionId"].lower() == conn_put.path.lower()
+
+    # the group was stopped after its create (restart policy Never started it)
+    assert calls(server, "POST", GROUP_RE[:-1] + "/stop$")
+    assert not calls(server, "PUT", RA_RE)  # no role assignment in connector mode
+    assert "sig=" in result.webhook_url
+    assert result.connection is not None and not result.connection.connected
+    assert result.connection.portal_link.startswith("https://portal.azure.com/#@")
+    assert result.connection.portal_link.endswith("/providers/Microsoft.Web/connections/aci/edit")
+    assert any("Authorize" in s for s in result.connection.steps)
+
+
+def test_first_deploy_orders_rg_first_and_overlaps_group_with_connection(env: Env) -> None:
+    env.server.lro_seconds = 0.6
+    deploy(env, env.settings())
+    server = env.server
+    [rg_put] = calls(server, "PUT", RG_RE)
+    [group_put] = calls(server, "PUT", GROUP_RE)
+    [conn_put] = calls(server, "PUT", CONN_RE)
+    [wf_put] = calls(server, "PUT", WF_RE)
+    assert rg_put.finished <= group_put.started
+    assert rg_put.finished <= conn_put.started
+    group_polls = calls(server, "GET", None, polls=True)
+    group_done = max(r.finished for r in group_polls) if group_polls else group_put.finished
+    # the connection and workflow were written while the group's LRO was still running
+    assert conn_put.started < group_done
+    assert conn_put.finished <= wf_put.started
+
+
+def test_first_deploy_managed_identity_mode(env: Env) -> None:
+    env.server.principal_not_found_times = 2
+    result = deploy(env, env.settings("managed-identity"))
+    server = env.server
+    [wf_put] = calls(server, "PUT", WF_RE)
+    assert wf_put.body["identity"] == {"type": "SystemAssigned"}
+    start = wf_put.body["properties"]["definition"]["actions"][lw.START_ACTION]
+    assert start["type"] == "Http"
+    assert start["inputs"]["authentication"]["type"] == "ManagedServiceIdentity"
+    assert start["inputs"]["uri"].startswith("https://management.azure.com/subscriptions/")
+    assert not calls(server, "PUT", CONN_RE)
+    role_puts = calls(server, "PUT", RA_RE)
+    assert len(role_puts) == 3  # two PrincipalNotFound while the identity replicates
+    props = role_puts[-1].body["properties"]
+    assert props["principalType"] == "ServicePrincipal"
+    assert props["roleDefinitionId"].endswith(
+        "/roleDefinitions/5d977122-f97e-4b4d-a52f-6b43003ddb4d"
+    )
+    assert (
+        role_puts[-1]
+        .path.lower()
+        .startswith(f"/subscriptions/{server.subscription_id}/resourcegroups/numerai-rg/")
+    )
+    assert result.connection is None and "sig=" in result.webhook_url
+
+
+def test_events_name_each_resource_step(env: Env) -> None:
+    deploy(env, env.settings())
+    started = {e.step for e in env.events if isinstance(e, StepStarted)}
+    finished = {e.step for e in env.events if isinstance(e, StepFinished)}
+    assert {"resource_group", "container_group", "api_connection", "workflow"} <= started
+    assert started == finished
+
+
+# --- re-runs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_unchanged_rerun_makes_zero_writes_and_returns_the_same_url(env: Env, trigger: str) -> None:
+    first = deploy(env, env.settings(trigger))
+    before = len(writes(env.server))
+    azure = env.azure(env.settings(trigger))
+    assert azure.plan(secrets=SECRETS).changes == []
+    second = azure.apply(SECRETS)
+    assert writes(env.server)[before:] == []
+    assert second.webhook_url == first.webhook_url
+    assert {a.action for a in second.actions} == {"keep"}
+
+
+def test_resize_is_exactly_one_delete_and_one_create_of_the_group(env: Env) -> None:
+    first = deploy(env, env.settings())
+    before = len(writes(env.server))
+    settings = env.settings(azure__memory_gb=4.0, azure__cpu=2.0)
+    plan = env.azure(settings).plan(secrets=SECRETS)
+    assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "recreate")]
+    assert "ARM cannot change it in place" in plan.changes[0].reason
+    result = env.azure(settings).apply(SECRETS, plan)
+    new = [
+        (r.method, r.path)
+        for r in writes(env.server)[before:]
+        if r.method in ("PUT", "DELETE", "PATCH")
+    ]
+    assert [m for m, p in new if re.search(GROUP_RE, p)] == ["DELETE", "PUT"]
+    assert all(re.search(GROUP_RE, p) for _, p in new), new
+    assert result.webhook_url == first.webhook_url
+    body = calls(env.server, "PUT", GROUP_RE)[-1].body
+    assert body["properties"]["containers"][0]["properties"]["resources"]["requests"] == {
+        "memoryInGB": 4.0,
+        "cpu": 2.0,
+    }
+    assert env.azure(settings).status().memory_gb == 4.0
+
+
+def test_new_image_updates_the_group_in_place_only(env: Env) -> None:
+    deploy(env, env.settings())
+    before = len(writes(env.server))
+    settings = env.settings(docker__image="myuser/numerai-predict:v2")
+    deploy(env, settings)
+    new = [
+        (r.method, r.path)
+        for r in writes(env.server)[before:]
+        if r.method in ("PUT", "DELETE", "PATCH")
+    ]
+    assert [m for m, _ in new] == ["PUT"] and re.search(GROUP_RE, new[0][1])
+    assert env.azure(settings).status().image == "myuser/numerai-predict:v2"
+
+
+def test_changed_keys_update_the_group_and_nothing_else(env: Env) -> None:
+    deploy(env, env.settings())
+    before = len(writes(env.server))
+    other = Secrets("C" * 32, "B" * 64, "hub-password-1")
+    plan = env.azure(env.settings()).plan(secrets=other)
+    assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "update")]
+    deploy(env, env.settings(), other)
+    new = [r for r in writes(env.server)[before:] if r.method in ("PUT", "DELETE")]
+    assert len(new) == 1 and re.search(GROUP_RE, new[0].path)
+    env_vars = new[0].body["properties"]["containers"][0]["properties"]["environmentVariables"]
+    assert {"name": "NUMERAI_PUBLIC_ID", "secureValue": "C" * 32} in env_vars
+
+
+def test_registry_server_follows_a_private_registry(env: Env) -> None:
+    settings = env.settings(
+        docker__image="registry.example.com:5000/team/model:1", docker__username="bot"
+    )
+    deploy(env, settings)
+    body = calls(env.server, "PUT", GROUP_RE)[-1].body
+    assert (
+        body["properties"]["imageRegistryCredentials"][0]["server"] == "registry.example.com:5000"
+    )
+
+
+def test_public_image_without_username_sends_no_registry_credentials(env: Env) -> None:
+    deploy(env, env.settings(docker__username=""))
+    body = calls(env.server, "PUT", GROUP_RE)[-1].body
+    assert not body["properties"].get("imageRegistryCredentials")
+
+
+def test_api_url_is_passed_on_as_a_plain_variable_when_set(env: Env, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("NUMERAI_API_URL", "http://127.0.0.1:9/graphql")
+    deploy(env, env.settings())
+    variables = calls(env.server, "PUT", GROUP_RE)[-1].body["properties"]["containers"][0][
+        "properties"
+    ]["environmentVariables"]
+    assert {"name": "NUMERAI_API_URL", "value": "http://127.0.0.1:9/graphql"} in variables
+
+
+def test_secure_values_are_not_observed_back(env: Env) -> None:
+    deploy(env, env.settings())
+    observed = env.azure(env.settings()).observe()
+    assert observed.container_group is not None
+    assert set(observed.container_group.env.values()) == {None}
+
+
+def test_partial_work_is_continued_by_the_next_run(env: Env) -> None:
+    env.server.fail("PUT", WF_RE, 500, "InternalServerError", "boom", times=5)
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert "500" in info.value.message and "run again" in info.value.hint
+    assert len(calls(env.server, "PUT", WF_RE)) == 5  # bounded retries, then a clear error
+    assert env.azure(env.settings()).observe().container_group is not None
+    before = len(writes(env.server))
+    result = deploy(env, env.settings())
+    new = [r for r in writes(env.server)[before:] if r.method == "PUT"]
+    assert [bool(re.search(WF_RE, r.path)) for r in new] == [True]
+    assert "sig=" in result.webhook_url
