@@ -135,7 +135,7 @@ class Estimate:
             out.append(p.note)
         out.append(
             "the Logic App that starts the container costs a fraction of a cent per run "
-            "(about $0.0002: three consumption-plan actions, no standing charge); "
+            "(under $0.0002: three consumption-plan actions, no standing charge); "
             "billing stops when the container exits"
         )
         return out
