@@ -34,6 +34,25 @@ class AzureSession:
     user: str
     tenant_id: str
     method: str  # "azure-cli" | "device-code"
+    #: device code only: whether the next run can sign in silently (an encrypted token
+    #: cache exists: libsecret / Keychain / DPAPI); az login is remembered by az itself
+    remembered: bool = True
+
+
+def persistent_cache_available() -> bool:
+    """Whether tokens can be kept encrypted between runs (no libsecret on a headless Linux)."""
+    try:
+        from azure.identity import TokenCachePersistenceOptions
+        from azure.identity._persistent_cache import _load_persistent_cache
+    except ImportError:
+        return False
+    try:
+        _load_persistent_cache(TokenCachePersistenceOptions(name=APP_NAME), False)
+    except (ValueError, NotImplementedError, ImportError, OSError):
+        return False
+    except Exception:  # any other backend failure means the same: memory only
+        return False
+    return True
 
 
 def record_path() -> Path:
@@ -115,15 +134,6 @@ def _device_credential(
     return DeviceCodeCredential(**kwargs)
 
 
-def _persistence_unavailable(exc: BaseException) -> bool:
-    text = str(exc)
-    return (
-        isinstance(exc, NotImplementedError)
-        or "encryption is impossible" in text
-        or "persistent cache" in text
-    )
-
-
 def _in_thread(fn: Callable[[], Any], cancel: threading.Event | None) -> Any:
     """Run a blocking sign-in so a cancel returns at once (the thread ends by its timeout)."""
     if cancel is None:
@@ -163,38 +173,36 @@ def _device_code(
 ) -> AzureSession:
     from azure.core.exceptions import ClientAuthenticationError
 
-    record = _load_record()
+    # Without an encrypted cache (no libsecret on a headless Linux) the tokens live in
+    # memory only: a saved record cannot sign in silently, so do not pretend it can.
+    persistent = persistent_cache_available()
+    record = _load_record() if persistent else None
     if record is None and not interactive:
         raise _not_signed_in()
-    for persistent in (True, False):
-        credential = _device_credential(prompt, authority, record, persistent)
-        try:
-            if record is not None:
-                try:  # silent: the cached refresh token is enough
-                    _in_thread(lambda c=credential: c.get_token(ARM_SCOPE), cancel)
-                    return AzureSession(
-                        credential, record.username, record.tenant_id, "device-code"
-                    )
-                except ClientAuthenticationError:
-                    if not interactive:
-                        raise _not_signed_in() from None
-                    record = None
-                    credential = _device_credential(prompt, authority, None, persistent)
-            new_record = _in_thread(lambda c=credential: c.authenticate(scopes=[ARM_SCOPE]), cancel)
-        except (ValueError, NotImplementedError) as exc:
-            if persistent and _persistence_unavailable(exc):
-                continue  # no libsecret/keychain here: keep tokens in memory only
-            raise
-        except ClientAuthenticationError as exc:
-            raise WizardError(
-                f"Azure sign-in failed: {exc.message or exc}",
-                "Sign in again; the code is valid for 15 minutes. Or run `az login` and retry.",
-                exit_code=2,
-                code="AuthenticationFailed",
-            ) from exc
-        _save_record(new_record)
-        return AzureSession(credential, new_record.username, new_record.tenant_id, "device-code")
-    raise AssertionError("unreachable")
+    try:
+        if record is not None:
+            credential = _device_credential(prompt, authority, record, persistent)
+            try:  # silent: the cached refresh token is enough
+                _in_thread(lambda: credential.get_token(ARM_SCOPE), cancel)
+                return AzureSession(
+                    credential, record.username, record.tenant_id, "device-code", True
+                )
+            except ClientAuthenticationError:
+                if not interactive:
+                    raise _not_signed_in() from None
+        credential = _device_credential(prompt, authority, None, persistent)
+        new_record = _in_thread(lambda: credential.authenticate(scopes=[ARM_SCOPE]), cancel)
+    except ClientAuthenticationError as exc:
+        raise WizardError(
+            f"Azure sign-in failed: {exc.message or exc}",
+            "sign in again (a code is valid for 15 minutes), or run `az login` and retry",
+            exit_code=2,
+            code="AuthenticationFailed",
+        ) from exc
+    _save_record(new_record)
+    return AzureSession(
+        credential, new_record.username, new_record.tenant_id, "device-code", persistent
+    )
 
 
 def sign_in(

@@ -55,30 +55,39 @@ def test_after_az_logout_headless_fails_with_exit_2(az_cli_login) -> None:  # no
     assert info.value.exit_code == 2
 
 
-def test_device_code_once_then_silent_from_the_saved_record(
+def test_device_code_once_then_silent_when_tokens_can_be_kept(
     entra_server,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path,  # noqa: ANN001
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no az: the device code is the only way
-    prompts: list[tuple[str, str, datetime]] = []
+    prompts: list[tuple] = []
     session = sign_in(
         on_device_code=lambda uri, code, expires: prompts.append((uri, code, expires)),
         authority=entra_server.authority,
     )
     assert session.method == "device-code"
-    assert len(prompts) == 1 and prompts[0][1]
-    assert session.user
+    assert len(prompts) == 1
+    uri, code, expires = prompts[0]
+    assert uri.startswith("https://") and code and isinstance(expires, datetime)
+    assert session.user == "tester@example.com" and session.tenant_id
     assert record_path().is_file()
     assert session.credential.get_token(azure_auth.ARM_SCOPE).token
+    assert session.remembered == azure_auth.persistent_cache_available()
 
-    again = sign_in(
-        on_device_code=lambda *a: prompts.append(a),
-        authority=entra_server.authority,
-        allow_device_code=False,
-    )
-    assert len(prompts) == 1, "the second run must not prompt"
-    assert again.user == session.user and again.tenant_id == session.tenant_id
+    if session.remembered:  # an encrypted token cache exists: the next run asks nothing
+        again = sign_in(
+            on_device_code=lambda *a: prompts.append(a),
+            authority=entra_server.authority,
+            allow_device_code=False,
+        )
+        assert len(prompts) == 1, "the second run must not prompt"
+        assert (again.user, again.tenant_id) == (session.user, session.tenant_id)
+    else:  # memory only (no libsecret): headless says so instead of hanging on a prompt
+        with pytest.raises(WizardError) as info:
+            sign_in(authority=entra_server.authority, allow_device_code=False)
+        assert info.value.exit_code == 2 and "az login" in info.value.hint
+        assert len(prompts) == 1
 
 
 def test_cancel_stops_waiting_for_the_device_code(
