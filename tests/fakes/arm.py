@@ -466,6 +466,61 @@ class ArmServer:
                     raise TimeoutError(f"container group {group!r} finished no run in {timeout}s")
                 self._changed.wait(left)
 
+    def container_group(self, resource_group: str, name: str) -> dict[str, Any] | None:
+        """The stored definition of a container group as last PUT (secrets included)."""
+        with self._lock:
+            rid = self._cg_id(self.subscription_id, resource_group, name).lower()
+            found = self.resources.get(rid)
+            return copy.deepcopy(found) if found is not None else None
+
+    def resource_group_exists(self, name: str) -> bool:
+        with self._lock:
+            return self._rg_id(self.subscription_id, name).lower() in self.resources
+
+    def resources_in(self, resource_group: str) -> list[dict[str, Any]]:
+        """Everything stored under a resource group (role assignments at its scope included)."""
+        prefix = self._rg_id(self.subscription_id, resource_group).lower() + "/"
+        with self._lock:
+            return [copy.deepcopy(b) for k, b in self.resources.items() if k.startswith(prefix)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every resource minus what Azure generates (times, etags, versions, identity ids),
+        so two runs that converge on the same desired state compare equal. Role assignments
+        are keyed by scope + role + whose identity, since their principal is generated."""
+        with self._lock:
+            owners = {
+                meta["principal"]: key.rsplit("/", 1)[-1]
+                for key, meta in self._wf_meta.items()
+                if "principal" in meta
+            }
+            out: dict[str, Any] = {}
+            for key, body in self.resources.items():
+                item = copy.deepcopy(body)
+                item.pop("etag", None)
+                props = item.get("properties") or {}
+                for volatile in (
+                    "createdTime",
+                    "changedTime",
+                    "version",
+                    "accessEndpoint",
+                    "provisioningState",
+                    "createdOn",
+                    "updatedOn",
+                ):
+                    props.pop(volatile, None)
+                if isinstance(item.get("identity"), dict):
+                    item["identity"].pop("principalId", None)
+                    item["identity"].pop("tenantId", None)
+                if "/providers/microsoft.authorization/roleassignments/" in key:
+                    who = owners.get(props["principalId"], props["principalId"])
+                    props["principalId"] = f"<identity of {who}>"
+                    role = props["roleDefinitionId"].rsplit("/", 1)[-1].lower()
+                    item.pop("id", None)
+                    item.pop("name", None)
+                    key = f"{props['scope'].lower()}/roleassignment<{role}:{who}>"
+                out[key] = item
+            return out
+
     def group_state(self, group: str) -> str | None:
         """The instanceView state of a container group by name (None: unknown or never ran)."""
         with self._lock:

@@ -576,3 +576,50 @@ def _b64(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# ------------------------------------------------------------------ assertion helpers
+def test_assertion_helpers_and_snapshot_ignore_generated_values(arm_server: ArmServer) -> None:
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+    from azure.mgmt.logic.models import ManagedServiceIdentity, Workflow
+
+    def deploy(memory: float) -> None:
+        _rg(arm_server)
+        _aci(arm_server).container_groups.begin_create_or_update(RG, CG, _group(memory)).result()
+        wf = _logic(arm_server).workflows.create_or_update(
+            RG,
+            "startaci",
+            Workflow(
+                location="eastus",
+                definition=_definition(),
+                identity=ManagedServiceIdentity(type="SystemAssigned"),
+            ),
+        )
+        scope = f"/subscriptions/{arm_server.subscription_id}/resourceGroups/{RG}"
+        _auth(arm_server).role_assignments.create(
+            scope,
+            str(uuid.uuid4()),
+            RoleAssignmentCreateParameters(
+                role_definition_id=f"{scope}/providers/Microsoft.Authorization/roleDefinitions/"
+                f"{ROLE_ACI_CONTRIBUTOR}",
+                principal_id=wf.identity.principal_id,
+                principal_type="ServicePrincipal",
+            ),
+        )
+        arm_server.wait_for_run(CG)
+
+    deploy(2.5)
+    assert arm_server.resource_group_exists(RG)
+    group = arm_server.container_group(RG, CG)
+    assert group is not None and group["properties"]["restartPolicy"] == "Never"
+    assert len(arm_server.resources_in(RG)) == 3  # group, workflow, role assignment
+    first = arm_server.snapshot()
+
+    _resources(arm_server).resource_groups.begin_delete(RG).result()
+    assert not arm_server.resource_group_exists(RG) and arm_server.resources_in(RG) == []
+    assert arm_server.container_group(RG, CG) is None
+    deploy(2.5)
+    assert arm_server.snapshot() == first
+    _resources(arm_server).resource_groups.begin_delete(RG).result()
+    deploy(3)
+    assert arm_server.snapshot() != first
