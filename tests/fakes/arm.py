@@ -306,6 +306,7 @@ class ArmServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        arm_specs.specs_dir()  # fail here, loudly, rather than as 500s on every PUT
         self.ca = ca or LocalCA()
         self.ca_path = self.ca.path
         self.subscription_id = subscription_id
@@ -626,6 +627,10 @@ class ArmServer:
             args = {k: v for k, v in match.groupdict().items() if v is not None}
             if "sub" in args:
                 self._check_subscription(args["sub"], method)
+            if method == "HEAD" and handler is not ArmServer._resource_groups:
+                # ARM answers HEAD on any resource: 204 when a GET would find it, else 404.
+                status, headers, _ = handler(self, "GET", args, query, None)
+                return (204 if status == 200 else status), headers, None
             return handler(self, method, args, query, body)
         raise ArmError(
             404,

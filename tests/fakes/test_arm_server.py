@@ -157,6 +157,9 @@ def test_resource_group_lifecycle_delete_is_an_lro_that_removes_contents(
     assert client.resource_groups.get(RG).tags == {"managed-by": "numerai-aci-wizard"}
     _aci(arm_server).container_groups.begin_create_or_update(RG, CG, _group()).result()
     assert [r.name for r in client.resources.list_by_resource_group(RG)] == [CG]
+    exists = client.resources.check_existence_by_id
+    assert exists(_cg_id(arm_server), api_version="2023-05-01") is True
+    assert exists(_cg_id(arm_server, "other"), api_version="2023-05-01") is False
 
     arm_server.lro_seconds = 0.3
     poller = client.resource_groups.begin_delete(RG)
