@@ -375,6 +375,15 @@ def _build_once(
     run.flush()
 
 
+def _lost(exc: Exception) -> WizardError:
+    return WizardError(
+        f"Lost the connection to the Docker engine: {exc}",
+        "Check that the engine is still running (Docker Desktop may have restarted or "
+        "run out of memory), then try again.",
+        code="daemon_lost",
+    )
+
+
 def _api_text(exc: Exception) -> str:
     explanation = getattr(exc, "explanation", None)
     return str(explanation or exc)
@@ -383,6 +392,7 @@ def _api_text(exc: Exception) -> str:
 def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | None = None) -> str:
     """Build the context for linux/amd64 and tag it as the image reference typed; return the id."""
     import docker
+    import requests
 
     check_cancel(cancel)
     _parse(settings.docker.image)
@@ -449,6 +459,8 @@ def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | 
             else errors.daemon_error(text, os.environ.get("DOCKER_HOST", ""), sys.platform)
         )
         raise _failed(emit, "build", error) from exc
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise _failed(emit, "build", _lost(exc)) from exc
     finally:
         client.close()
     emit(
@@ -553,6 +565,7 @@ def push(
 ) -> str:
     """Push the tag to its registry with the given credentials; return the pushed digest."""
     import docker
+    import requests
 
     redact.register(password)
     check_cancel(cancel)
@@ -624,6 +637,8 @@ def push(
             hub=ref.is_docker_hub,
         )
         raise _failed(emit, "push", error) from exc
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise _failed(emit, "push", _lost(exc)) from exc
     finally:
         client.close()
     emit(
@@ -642,6 +657,7 @@ def push(
 def verify_remote(settings: Settings, password: str | None) -> str:
     """The digest the registry holds for the tag; WizardError if it is missing or not readable."""
     import docker
+    import requests
 
     if password:
         redact.register(password)
@@ -660,6 +676,8 @@ def verify_remote(settings: Settings, password: str | None) -> str:
             username=username,
             hub=ref.is_docker_hub,
         ) from None
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise _lost(exc) from exc
     finally:
         client.close()
     digest = str((info.get("Descriptor") or {}).get("digest") or "")
@@ -718,7 +736,11 @@ def build_and_push(
         )
         return ImageResult(image, digest, False, False, str(state.get("context_hash") or ""))
 
-    context = resolve_context(settings)
+    try:
+        context = resolve_context(settings)
+    except WizardError as exc:
+        emit(StepStarted(step="build", title=f"Build {image}"))
+        raise _failed(emit, "build", exc) from None
     current = context_hash(context, base_image=settings.docker.base_image.strip())
     if (
         not force
