@@ -127,9 +127,16 @@ def role_assignment_name(scope: str, principal_id: str) -> str:
     )
 
 
+def _text(value: Any) -> str:
+    """An SDK enum or plain string as its wire value ("Enabled", not "SubscriptionState.ENABLED")."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
 def _ci_state(group: Any) -> str:
     view = getattr(group, "instance_view", None)
-    return str(getattr(view, "state", "") or "") if view is not None else ""
+    return _text(getattr(view, "state", None)) if view is not None else ""
 
 
 class _SharedToken:
@@ -277,7 +284,7 @@ class Azure:
                 Subscription(
                     id=s.subscription_id or "",
                     name=s.display_name or "",
-                    state=str(s.state or ""),
+                    state=_text(s.state),
                     tenant_id=getattr(s, "tenant_id", "") or "",
                 )
                 for s in subs
@@ -307,9 +314,9 @@ class Azure:
             caps = list(self._client("aci").location.list_capabilities(location))
         memory = cpu = 0.0
         for cap in caps:
-            if (cap.os_type or "").lower() != "linux":
+            if _text(cap.os_type).lower() != "linux":
                 continue
-            if cap.gpu and str(cap.gpu).lower() not in ("none", ""):
+            if _text(cap.gpu).lower() not in ("none", ""):
                 continue
             if cap.resource_type and cap.resource_type.lower() not in (
                 "containergroups",
@@ -365,14 +372,14 @@ class Azure:
             memory_gb=float(req.memory_in_gb)
             if req is not None and req.memory_in_gb is not None
             else 0.0,
-            restart_policy=str(g.restart_policy or RESTART_NEVER),
-            os_type=str(g.os_type or LINUX),
+            restart_policy=_text(g.restart_policy) or RESTART_NEVER,
+            os_type=_text(g.os_type) or LINUX,
             container_name=first.name if first is not None else "",
             container_count=len(containers),
             registry_server=creds[0].server if creds else None,
             registry_username=creds[0].username if creds else None,
             env=env,
-            provisioning_state=str(g.provisioning_state or ""),
+            provisioning_state=_text(g.provisioning_state),
             state=_ci_state(g),
             has_ip_address=g.ip_address is not None,
             tags=dict(g.tags or {}),
@@ -412,9 +419,9 @@ class Azure:
             id=wf.id or "",
             definition=wf.definition if isinstance(wf.definition, dict) else {},
             parameters=params,
-            identity_type=str(identity.type) if identity is not None and identity.type else None,
+            identity_type=_text(identity.type) or None if identity is not None else None,
             principal_id=identity.principal_id if identity is not None else None,
-            state=str(wf.state or ""),
+            state=_text(wf.state),
         )
 
     def _observe_role_assignment(self, principal_id: str | None) -> ObservedRoleAssignment | None:
@@ -880,7 +887,7 @@ class Azure:
         state = _ci_state(g) or (current.state if current is not None and current.state else "")
         return GroupStatus(
             exists=True,
-            state=state or str(g.provisioning_state or ""),
+            state=state or _text(g.provisioning_state),
             image=first.image if first is not None else "",
             cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
             memory_gb=float(req.memory_in_gb)

@@ -7,6 +7,7 @@ a user sees (webhook URL, plan, status, errors). No mocks of our own code.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,4 +300,258 @@ def test_partial_work_is_continued_by_the_next_run(env: Env) -> None:
     result = deploy(env, env.settings())
     new = [r for r in writes(env.server)[before:] if r.method == "PUT"]
     assert [bool(re.search(WF_RE, r.path)) for r in new] == [True]
+    assert "sig=" in result.webhook_url
+
+
+# --- a terminated / failed group ----------------------------------------------------
+
+
+def test_a_run_that_ended_shows_in_status_and_logs_and_can_be_updated(env: Env) -> None:
+    from tests.fakes.arm import RunOutcome
+
+    env.server.run_container = lambda run: RunOutcome(
+        0, "loaded model\nuploaded 5000 predictions\n"
+    )
+    settings = env.settings(run__stop_after_create=False)
+    deploy(env, settings)
+    env.server.wait_for_run("numerai-predict")
+    azure = env.azure(settings)
+    status = azure.status()
+    assert status.exists and not status.running
+    assert status.exit_code == 0 and status.finished is not None
+    assert "uploaded 5000 predictions" in azure.logs()
+    assert azure.logs(tail=1) == "uploaded 5000 predictions\n"
+
+    before = len(writes(env.server))
+    newer = env.settings(run__stop_after_create=False, docker__image="myuser/numerai-predict:v3")
+    deploy(env, newer)
+    new = [r for r in writes(env.server)[before:] if r.method in ("PUT", "DELETE")]
+    assert [r.method for r in new] == ["PUT"]
+    assert env.server.runs[-1].image == "myuser/numerai-predict:v3"
+
+
+def test_an_update_arm_refuses_falls_back_to_delete_and_create(env: Env) -> None:
+    deploy(env, env.settings())
+    env.server.fail(
+        "PUT",
+        GROUP_RE,
+        409,
+        "InvalidContainerGroupUpdate",
+        "The container group is terminated.",
+        times=1,
+    )
+    before = len(writes(env.server))
+    deploy(env, env.settings(docker__image="myuser/numerai-predict:v2"))
+    new = [r.method for r in writes(env.server)[before:] if r.method in ("PUT", "DELETE")]
+    assert new == ["PUT", "DELETE", "PUT"]
+    assert env.azure(env.settings()).status().image == "myuser/numerai-predict:v2"
+
+
+def test_failed_deployment_is_reported_with_its_code_and_recreated_next_time(env: Env) -> None:
+    env.server.fail_lro(
+        GROUP_RE, "ContainerGroupDeploymentFailed", "The container failed to deploy."
+    )
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert "ContainerGroupDeploymentFailed" in str(info.value)
+    assert any(e.step == "container_group" and type(e).__name__ == "StepFailed" for e in env.events)
+    plan = env.azure(env.settings()).plan(secrets=SECRETS)
+    assert plan.for_resource("container_group").action == "recreate"
+    before = len(writes(env.server))
+    deploy(env, env.settings())
+    assert [r.method for r in writes(env.server)[before:] if r.method in ("PUT", "DELETE")] == [
+        "DELETE",
+        "PUT",
+    ]
+
+
+# --- status, logs, start ------------------------------------------------------------
+
+
+def test_start_runs_the_job_and_follow_logs_streams_until_it_ends(env: Env) -> None:
+    import time as _time
+
+    from tests.fakes.arm import RunOutcome
+
+    def slow(run: Any) -> RunOutcome:
+        _time.sleep(0.3)
+        return RunOutcome(3, "step 1\nboom\n")
+
+    deploy(env, env.settings())
+    assert env.azure(env.settings()).status().state == "Stopped"
+    env.server.run_container = slow
+    azure = env.azure(env.settings())
+    azure.start()
+    chunks: list[str] = []
+    final = azure.follow_logs(chunks.append, poll=0.05)
+    assert "".join(chunks) == "step 1\nboom\n"
+    assert final.exit_code == 3 and not final.running
+    assert calls(env.server, "POST", GROUP_RE[:-1] + "/start$")
+
+
+def test_status_of_a_missing_group_and_logs_say_deploy_first(env: Env) -> None:
+    azure = env.azure(env.settings())
+    assert azure.status().exists is False
+    assert azure.webhook_url() is None
+    with pytest.raises(WizardError):
+        azure.logs()
+
+
+# --- discovery ----------------------------------------------------------------------
+
+
+def test_discovery_lists_subscriptions_regions_with_aci_and_limits(env: Env) -> None:
+    azure = env.azure(env.settings())
+    [sub] = azure.list_subscriptions()
+    assert (sub.id, sub.state) == (env.server.subscription_id, "Enabled")
+    names = {loc.name for loc in azure.list_locations()}
+    assert "eastus" in names and "brazilsouth" not in names
+    env.server.capabilities["westeurope"] = (2.0, 8.0)
+    assert azure.region_limits("westeurope") == (8.0, 2.0)
+    with pytest.raises(WizardError) as info:
+        azure.region_limits("brazilsouth")
+    assert info.value.exit_code == 2
+
+
+def test_connection_status_turns_connected_after_the_portal_sign_in(env: Env) -> None:
+    deploy(env, env.settings())
+    azure = env.azure(env.settings())
+    before = azure.connection_status()
+    assert not before.connected and before.steps
+    assert env.server.tenant_id in before.portal_link
+    env.server.authorize_connection("aci")
+    after = azure.connection_status()
+    assert after.connected and after.status == "Connected" and after.steps == []
+
+
+# --- destroy ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_destroy_removes_everything_including_our_empty_resource_group(
+    env: Env, trigger: str
+) -> None:
+    deploy(env, env.settings(trigger))
+    actions = env.azure(env.settings(trigger)).destroy()
+    deleted = {a.resource for a in actions if a.action == "delete"}
+    expected = {"container_group", "workflow", "resource_group"}
+    expected.add("api_connection" if trigger == "api-connection" else "role_assignment")
+    assert deleted == expected
+    assert env.server.resources == {}
+    assert calls(env.server, "DELETE", RG_RE)
+
+
+def test_destroy_keeps_a_resource_group_the_tool_did_not_create(env: Env) -> None:
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    client = ResourceManagementClient(
+        env.credential, env.server.subscription_id, base_url=env.server.endpoint
+    )
+    client.resource_groups.create_or_update("numerai-rg", {"location": "eastus"})
+    deploy(env, env.settings())
+    actions = env.azure(env.settings()).destroy()
+    rg = next(a for a in actions if a.resource == "resource_group")
+    assert (rg.action, rg.reason) == ("keep", "not created by this tool")
+    assert not calls(env.server, "DELETE", RG_RE)
+    assert env.azure(env.settings()).observe().container_group is None
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+def test_throttling_honours_retry_after(env: Env) -> None:
+    env.server.fail(
+        "PUT", GROUP_RE, 429, "TooManyRequests", "slow down", times=1, headers={"Retry-After": "1"}
+    )
+    deploy(env, env.settings())
+    first, second = calls(env.server, "PUT", GROUP_RE)
+    assert (first.status, second.status) in ((429, 201), (429, 200))
+    assert second.started - first.finished >= 0.9
+
+
+def test_a_transient_500_is_retried_and_the_deploy_succeeds(env: Env) -> None:
+    env.server.fail("PUT", WF_RE, 500, times=1)
+    result = deploy(env, env.settings())
+    assert [r.status for r in calls(env.server, "PUT", WF_RE)] == [500, 200] or [
+        r.status for r in calls(env.server, "PUT", WF_RE)
+    ] == [500, 201]
+    assert "sig=" in result.webhook_url
+
+
+def test_unreachable_endpoint_names_it(env: Env) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = env.settings(azure__arm_endpoint=f"https://127.0.0.1:{port}")
+    with pytest.raises(WizardError) as info:
+        env.azure(settings).plan()
+    assert f"cannot reach https://127.0.0.1:{port}" in info.value.message
+
+
+def test_role_assignment_refused_suggests_connector_mode(env: Env) -> None:
+    env.server.can_assign_roles = False
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings("managed-identity"))
+    assert "Microsoft.Authorization/roleAssignments/write" in info.value.message
+    assert "Owner" in info.value.hint and "--trigger api-connection" in info.value.hint
+    # the rest is in place: switching to connector mode needs no new group
+    plan = env.azure(env.settings("api-connection")).plan(secrets=SECRETS)
+    assert plan.for_resource("container_group").action == "keep"
+
+
+def test_forbidden_write_names_the_role_needed(env: Env) -> None:
+    msg = (
+        "The client 'tester@example.com' does not have authorization to perform action "
+        "'Microsoft.Resources/subscriptions/resourcegroups/write' over scope '/subscriptions/x'."
+    )
+    env.server.fail("PUT", RG_RE, 403, "AuthorizationFailed", msg, times=1)
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert "Contributor" in info.value.hint
+    assert info.value.code == "AuthorizationFailed"
+
+
+def test_expired_token_says_sign_in_again(env: Env) -> None:
+    env.server.fail(
+        "*", r".*", 401, "ExpiredAuthenticationToken", "The access token expiry...", times=1
+    )
+    with pytest.raises(WizardError) as info:
+        env.azure(env.settings()).observe()
+    assert info.value.exit_code == 2 and "az login" in info.value.hint
+
+
+def test_inaccessible_image_points_at_registry_credentials(env: Env) -> None:
+    env.server.inaccessible_images.add("myuser/numerai-predict:latest")
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert info.value.code == "InaccessibleImage"
+    assert "registry username and password" in info.value.hint
+
+
+def test_region_without_aci_and_too_big_a_size(env: Env) -> None:
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings(azure__location="brazilsouth"))
+    assert "another region" in info.value.hint
+    env.server.max_memory_gb = 8
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings(azure__memory_gb=12.0))
+    assert "less memory" in info.value.hint
+
+
+def test_cancel_during_the_group_deploy_then_the_next_run_finishes(env: Env) -> None:
+    from numerai_aci_wizard.events import Cancelled
+
+    env.server.lro_seconds = 30
+    cancel = threading.Event()
+    azure = Azure(
+        env.settings(), env.credential, emit=env.events.append, polling_interval=0.05, cancel=cancel
+    )
+    timer = threading.Timer(0.5, cancel.set)
+    timer.start()
+    with pytest.raises(Cancelled):
+        azure.apply(SECRETS)
+    env.server.lro_seconds = 0
+    result = deploy(env, env.settings())
     assert "sig=" in result.webhook_url
