@@ -279,8 +279,6 @@ def _deploy(ctx: Context) -> int:
         )
         for number, step in enumerate(result.manual_steps, start=1):
             ctx.out.line(f"  {number}. {step}")
-        if getattr(conn, "portal_link", ""):
-            ctx.out.line(f"  Portal: {conn.portal_link}")
         ctx.out.line("  Check it with: numerai-aci-wizard status")
     return 0
 

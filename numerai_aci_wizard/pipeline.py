@@ -167,7 +167,7 @@ class Pipeline:
             )
         try:
             context = self.services.docker.resolve_context(self.settings)
-            digest = self.services.docker.context_hash(context)
+            digest = self.services.docker.context_hash(context, base_image=d.base_image)
         except WizardError as exc:
             return Action("image", d.image, "update", f"build and push ({exc.message})")
         if state.image == d.image and state.context_hash == digest and state.digest:
@@ -235,7 +235,7 @@ class Pipeline:
             if self.settings.docker.build:
                 jobs["docker"] = self.services.docker.check_daemon
             if self.secrets.numerai_public_id:
-                jobs["numerai"] = lambda: self.numerai().check_keys()
+                jobs["numerai"] = self._check_numerai
             failures: list[WizardError] = []
             with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
                 futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -258,6 +258,20 @@ class Pipeline:
                 raise first
             self.emit(StepFinished("checks", "Docker, Azure and Numerai are ready"))
 
+    def _check_numerai(self) -> Any:
+        numerai = self.numerai()
+        account = numerai.check_keys()
+        models = numerai.models()
+        model_id = self.settings.numerai.model_id
+        if models and model_id.lower() not in {m.lower() for m in models.values()}:
+            names = ", ".join(f"{name} ({mid})" for name, mid in sorted(models.items()))
+            raise WizardError(
+                f"model {model_id} is not one of this account's models: {names}",
+                "copy the model ID from numer.ai > Models, or use the keys of the account that owns it",
+                exit_code=2,
+            )
+        return account
+
     def image(self) -> Any:
         d = self.settings.docker
         password = self.secrets.docker_password or None
@@ -278,10 +292,10 @@ class Pipeline:
                     result.digest,
                 )
                 state.save(self.state_path)
-                summary = (
-                    f"pushed {result.digest}" if result.pushed else f"unchanged: {result.digest}"
+                # the build and push steps already said what happened; this closes the bracket
+                self.emit(
+                    StepFinished("image", "", {"digest": result.digest, "pushed": result.pushed})
                 )
-                self.emit(StepFinished("image", summary, {"digest": result.digest}))
                 return result
         with self.step("image", f"Checking {d.image} in its registry"):
             digest = self.services.docker.verify_remote(self.settings, password)

@@ -1,0 +1,148 @@
+"""The headless commands' contract, run in-process against the real local servers.
+
+A tiny build context on the local busybox base keeps these fast; the full prediction
+image is exercised by test_deploy_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from numerai_aci_wizard.cli import main
+from numerai_aci_wizard.settings import Settings
+from numerai_aci_wizard.store import load, save
+
+pytestmark = pytest.mark.docker
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+
+
+@pytest.fixture
+def user(arm_server, az_cli_login, docker_env, numerai_server, busybox_base, tmp_path, monkeypatch):
+    """Saved settings for a small image, keys in the environment; returns the config path."""
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY run.sh /run.sh\nCMD ["/bin/sh", "/run.sh"]\n'
+    )
+    (context / "run.sh").write_text("echo predicting\n")
+    settings = Settings()
+    settings.numerai.model_id = numerai_server.model_id
+    settings.azure.subscription_id = SUBSCRIPTION
+    settings.azure.location = "eastus"
+    settings.azure.resource_group = "numerai-cli"
+    settings.azure.container_group = "numerai-cli"
+    settings.azure.arm_endpoint = arm_server.endpoint
+    settings.docker.image = f"{docker_env.registry}/cli/predict:latest"
+    settings.docker.username = docker_env.registry_username
+    settings.docker.context = str(context)
+    settings.docker.base_image = busybox_base
+    config = tmp_path / "config.toml"
+    save(settings, config)
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
+    monkeypatch.setenv("DOCKER_PASSWORD", docker_env.registry_password)
+    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
+    monkeypatch.setenv("NUMERAI_ACI_OFFLINE_PRICES", "1")
+    return config
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_plan_json_is_one_object_and_changes_nothing(user: Path, arm_server, capsys) -> None:
+    code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
+    assert code == 0, err
+    plan = json.loads(out)
+    assert set(plan) == {"actions"}
+    got = {(a["resource"], a["action"]) for a in plan["actions"]}
+    assert {
+        ("image", "create"),
+        ("resource_group", "create"),
+        ("container_group", "create"),
+        ("api_connection", "create"),
+        ("workflow", "create"),
+        ("webhook", "create"),
+    } <= got
+    assert all(
+        set(a) == {"resource", "name", "action", "reason"} and a["reason"] for a in plan["actions"]
+    )
+    assert arm_server.writes() == []
+
+
+def test_deploy_without_yes_and_without_a_terminal_exits_2(user: Path, arm_server, capsys) -> None:
+    code, out, err = _run(capsys, "deploy", "--config", str(user))
+    assert code == 2 and "--yes" in err
+    assert arm_server.writes() == []
+
+
+def test_deploy_names_the_missing_secret(user: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("NUMERAI_SECRET_KEY")
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 2 and "NUMERAI_SECRET_KEY" in err and "Traceback" not in err
+
+
+def test_deploy_json_then_status_and_logs(user: Path, arm_server, numerai_server, capsys) -> None:
+    code, out, err = _run(capsys, "deploy", "--yes", "--json", "--config", str(user))
+    assert code == 0, err
+    result = json.loads(out)  # stdout holds only the JSON; progress went to stderr
+    assert result["webhook_url"].startswith("https://") and result["webhook_registered"] is True
+    assert numerai_server.webhooks[numerai_server.model_id] == result["webhook_url"]
+    assert result["connection"]["connected"] is False and result["manual_steps"]
+    assert "-> Building and pushing" in err
+    code, out, err = _run(capsys, "status", "--json", "--config", str(user))
+    assert code == 0, err
+    status = json.loads(out)
+    assert status["container_group"]["exists"] is True
+    assert status["container_group"]["state"] in ("Stopped", "Succeeded", "Terminated")
+    code, out, err = _run(capsys, "logs", "--config", str(user))
+    assert code == 0, err
+
+
+def test_deploy_saves_the_options_it_was_given(user: Path, capsys) -> None:
+    code, out, err = _run(capsys, "deploy", "--yes", "--cpu", "2", "--config", str(user))
+    assert code == 0, err
+    assert load(user).settings.azure.cpu == 2.0
+    webhook = [line for line in out.splitlines() if line.startswith("https://")]
+    assert len(webhook) == 1 and "sig=" in webhook[0]
+    assert "One manual step: authorize the API connection" in out
+    assert "/providers/Microsoft.Web/connections/aci/edit" in out
+
+
+def test_azure_failure_is_a_clear_message_and_exit_1(user: Path, arm_server, capsys) -> None:
+    arm_server.fail(
+        "PUT",
+        r"/resourcegroups/numerai-cli$",
+        403,
+        "AuthorizationFailed",
+        "The client does not have authorization to perform action",
+        times=10,
+    )
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 1
+    assert "error:" in err and "what to do:" in err and "Traceback" not in err
+
+
+def test_not_signed_in_to_azure_exits_2_saying_az_login(user: Path, az_cli_login, capsys) -> None:
+    az_cli_login.logout()
+    code, out, err = _run(capsys, "plan", "--config", str(user))
+    assert code == 2 and "az login" in err
+
+
+def test_destroy_without_numerai_keys_warns_and_goes_on(
+    user: Path, arm_server, numerai_server, monkeypatch, capsys
+) -> None:
+    assert _run(capsys, "deploy", "--yes", "--config", str(user))[0] == 0
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID")
+    monkeypatch.delenv("NUMERAI_SECRET_KEY")
+    code, out, err = _run(capsys, "destroy", "--yes", "--config", str(user))
+    assert code == 0, err
+    assert "webhook was left as it is" in out
+    assert numerai_server.webhooks.get(numerai_server.model_id)  # untouched
+    assert arm_server.resources_in("numerai-cli") == []
