@@ -140,6 +140,8 @@ def test_first_deploy_connector_mode_sends_what_arm_needs(env: Env) -> None:
 
 
 def test_first_deploy_orders_rg_first_and_overlaps_group_with_connection(env: Env) -> None:
+    from numerai_aci_wizard.events import Progress
+
     env.server.lro_seconds = 0.6
     deploy(env, env.settings())
     server = env.server
@@ -149,11 +151,17 @@ def test_first_deploy_orders_rg_first_and_overlaps_group_with_connection(env: En
     [wf_put] = calls(server, "PUT", WF_RE)
     assert rg_put.finished <= group_put.started
     assert rg_put.finished <= conn_put.started
-    group_polls = calls(server, "GET", None, polls=True)
-    group_done = max(r.finished for r in group_polls) if group_polls else group_put.finished
-    # the connection and workflow were written while the group's LRO was still running
+    group_polls = [r for r in server.requests if r.is_poll]
+    assert group_polls, "the group's create is a long-running operation"
+    group_done = max(r.finished for r in group_polls)
+    # the connection and the workflow were written while the group's LRO was running
     assert conn_put.started < group_done
+    assert wf_put.started < group_done
     assert conn_put.finished <= wf_put.started
+    # and the group was stopped only once its create had finished
+    [stop] = calls(server, "POST", GROUP_RE[:-1] + "/stop$")
+    assert stop.started >= group_done
+    assert any(isinstance(e, Progress) and e.step == "container_group" for e in env.events)
 
 
 def test_first_deploy_managed_identity_mode(env: Env) -> None:
@@ -168,6 +176,7 @@ def test_first_deploy_managed_identity_mode(env: Env) -> None:
     assert start["inputs"]["uri"].startswith("https://management.azure.com/subscriptions/")
     assert not calls(server, "PUT", CONN_RE)
     role_puts = calls(server, "PUT", RA_RE)
+    assert {r.api_version for r in role_puts} == {"2022-04-01"}
     assert len(role_puts) == 3  # two PrincipalNotFound while the identity replicates
     props = role_puts[-1].body["properties"]
     assert props["principalType"] == "ServicePrincipal"
