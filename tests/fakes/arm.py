@@ -269,6 +269,7 @@ class TLSThreadingServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body wait on delayed ACKs (40 ms)
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:

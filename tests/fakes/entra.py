@@ -114,6 +114,7 @@ class EntraServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else the body waits on a delayed ACK (40 ms)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
