@@ -296,7 +296,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ArmServer:
-    """The fake ARM. Knobs (reset by reset()) are plain attributes; see the module docstring."""
+    """The fake ARM. Knobs are plain attributes, restored by reset():
+
+    lro_seconds (0)            how long every long-running operation stays InProgress
+    retry_after (0)            Retry-After sent on LRO answers and polls
+    run_container              hook ContainerRun -> RunOutcome, run in a thread at each start
+    max_cpu / max_memory_gb    (4 / 16) regional Linux limits; `capabilities` per location
+    aci_locations              ARM location names offering containerGroups (no brazilsouth)
+    inaccessible_images        images whose PUT answers 400 InaccessibleImage
+    can_assign_roles (True)    False: role assignment PUT answers 403 AuthorizationFailed
+    principal_not_found_times  the next n role assignment PUTs answer 400 PrincipalNotFound
+    known_principals           principal id -> type; workflow identities are added
+    subscriptions              what the subscriptions API lists (state "Disabled" = read only)
+
+    Faults: fail(), fail_lro(). Records: requests, writes(), clear_requests(), runs,
+    resources (lower-cased id -> stored body, secrets included), snapshot(). Portal
+    actions: authorize_connection(). Runs: wait_for_run(), group_state(), append_log().
+    """
 
     def __init__(
         self,
@@ -467,6 +483,17 @@ class ArmServer:
                 if left <= 0:
                     raise TimeoutError(f"container group {group!r} finished no run in {timeout}s")
                 self._changed.wait(left)
+
+    def append_log(self, run: ContainerRun, text: str) -> None:
+        """For a run_container hook: make output visible to the logs API while it still runs
+        (how `logs --follow` sees a live container). The outcome's logs replace it at the end."""
+        with self._lock:
+            for key, state in self._groups.items():
+                stored = self.resources.get(key)
+                if stored is not None and stored["name"] == run.group:
+                    cstate = state.containers.get(run.container_name)
+                    if cstate and (cstate.current or {}).get("state") == "Running":
+                        cstate.logs = _trim_logs(cstate.logs + text)
 
     def container_group(self, resource_group: str, name: str) -> dict[str, Any] | None:
         """The stored definition of a container group as last PUT (secrets included)."""

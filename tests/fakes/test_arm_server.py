@@ -324,14 +324,26 @@ def test_a_group_is_running_while_its_container_runs(arm_server: ArmServer) -> N
 
     _rg(arm_server)
     release = threading.Event()
-    arm_server.run_container = lambda job: (release.wait(10), RunOutcome())[1]
-    _aci(arm_server).container_groups.begin_create_or_update(RG, CG, _group()).result()
-    group = _aci(arm_server).container_groups.get(RG, CG)
+
+    def run(job: ContainerRun) -> RunOutcome:
+        arm_server.append_log(job, "downloading live data\n")
+        release.wait(10)
+        return RunOutcome(logs="downloading live data\nsubmitted\n")
+
+    arm_server.run_container = run
+    aci = _aci(arm_server)
+    aci.container_groups.begin_create_or_update(RG, CG, _group()).result()
+    group = aci.container_groups.get(RG, CG)
     assert group.instance_view.state == "Running"
     assert group.containers[0].instance_view.current_state.state == "Running"
+    deadline = time.monotonic() + 10
+    while aci.containers.list_logs(RG, CG, CG).content == "" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert aci.containers.list_logs(RG, CG, CG).content == "downloading live data\n"
     release.set()
     arm_server.wait_for_run(CG)
-    assert _aci(arm_server).container_groups.get(RG, CG).instance_view.state == "Succeeded"
+    assert aci.container_groups.get(RG, CG).instance_view.state == "Succeeded"
+    assert aci.containers.list_logs(RG, CG, CG, tail=1).content == "submitted\n"
 
 
 # ------------------------------------------------------------------ faults
