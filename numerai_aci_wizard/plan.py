@@ -142,14 +142,22 @@ class Observed:
 # --- What we want -----------------------------------------------------------------------
 
 
-def secrets_fingerprint(secrets: Secrets, model_id: str) -> str:
-    """sha256 over the secure values + model id, first 16 hex: tells a key change apart."""
+def secrets_fingerprint(
+    secrets: Secrets, model_id: str, with_registry_password: bool = True
+) -> str:
+    """sha256 over the secure values + model id, first 16 hex: tells a key change apart.
+
+    The registry password counts only when the group holds registry credentials (a
+    username is set): a DOCKER_PASSWORD left in the environment for a public image must
+    not make every run look changed.
+    """
+    password = secrets.docker_password if with_registry_password else ""
     digest = hashlib.sha256()
     for value in (
         secrets.numerai_public_id,
         secrets.numerai_secret_key,
         model_id.strip(),
-        secrets.docker_password,
+        password,
     ):
         digest.update(value.strip().encode())
         digest.update(b"\0")

@@ -467,14 +467,14 @@ class Azure:
             role_assignment=ra,
         )
 
+    def _fingerprint(self, secrets: Secrets) -> str:
+        s = self.settings
+        return secrets_fingerprint(secrets, s.numerai.model_id, bool(s.docker.username.strip()))
+
     def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
         """Changes nothing. Without ``secrets`` a key change cannot be seen (ARM hides them)."""
         observed = observed if observed is not None else self.observe()
-        fp = (
-            secrets_fingerprint(secrets, self.settings.numerai.model_id)
-            if secrets is not None
-            else None
-        )
+        fp = self._fingerprint(secrets) if secrets is not None else None
         return compute_plan(self.settings, observed, fp)
 
     # --- apply ------------------------------------------------------------------------
@@ -482,7 +482,7 @@ class Azure:
     def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
         """Write what the plan says, in dependency order, independent branches at once."""
         redact.register(*secrets.values())
-        fp = secrets_fingerprint(secrets, self.settings.numerai.model_id)
+        fp = self._fingerprint(secrets)
         observed = self.observe()
         plan = plan if plan is not None else compute_plan(self.settings, observed, fp)
         self._resource_group(plan)

@@ -382,20 +382,40 @@ def test_start_runs_the_job_and_follow_logs_streams_until_it_ends(env: Env) -> N
 
     from tests.fakes.arm import RunOutcome
 
-    def slow(run: Any) -> RunOutcome:
-        _time.sleep(0.3)
+    go_on = threading.Event()
+
+    def live(run: Any) -> RunOutcome:
+        env.server.append_log(run, "step 1\n")
+        go_on.wait(10)  # until the follower has shown step 1
+        env.server.append_log(run, "boom\n")
+        _time.sleep(0.1)
         return RunOutcome(3, "step 1\nboom\n")
 
     deploy(env, env.settings())
     assert env.azure(env.settings()).status().state == "Stopped"
-    env.server.run_container = slow
+    env.server.run_container = live
     azure = env.azure(env.settings())
     azure.start()
     chunks: list[str] = []
-    final = azure.follow_logs(chunks.append, poll=0.05)
+
+    def on_text(text: str) -> None:
+        chunks.append(text)
+        go_on.set()
+
+    final = azure.follow_logs(on_text, poll=0.05)
+    assert chunks[0] == "step 1\n"  # shown while the container was still running
     assert "".join(chunks) == "step 1\nboom\n"
-    assert final.exit_code == 3 and not final.running
+    assert final.exit_code == 3 and not final.running and final.state == "Failed"
     assert calls(env.server, "POST", GROUP_RE[:-1] + "/start$")
+
+
+def test_follow_shows_only_new_text_when_old_lines_scrolled_off() -> None:
+    from numerai_aci_wizard.services.azure_provision import _new_text
+
+    assert _new_text("", "a\nb\n") == "a\nb\n"
+    assert _new_text("a\nb\n", "a\nb\nc\n") == "c\n"
+    assert _new_text("a\nb\nc\n", "b\nc\nd\n") == "d\n"  # ACI kept only the tail
+    assert _new_text("a\nb\n", "a\nb\n") == ""
 
 
 def test_status_of_a_missing_group_and_logs_say_deploy_first(env: Env) -> None:

@@ -145,6 +145,9 @@ def test_fingerprint_is_short_stable_and_depends_on_each_secret() -> None:
     assert fp != secrets_fingerprint(SECRETS, "n")
     assert fp != secrets_fingerprint(Secrets("A" * 32, "B" * 64, "other"), "m")
     assert SECRETS.numerai_secret_key not in fp
+    # a password that no registry credential uses does not count
+    public = secrets_fingerprint(SECRETS, "m", with_registry_password=False)
+    assert public == secrets_fingerprint(Secrets("A" * 32, "B" * 64, ""), "m", False)
 
 
 def test_failed_group_and_public_ip_and_restart_policy_recreate() -> None:
