@@ -348,6 +348,15 @@ def compute_plan(
                     f"exists, status {status}",
                 )
             )
+    elif observed.connection is not None:
+        actions.append(
+            Action(
+                "api_connection",
+                logic_workflow.CONNECTION_NAME,
+                "delete",
+                "not used in managed-identity mode",
+            )
+        )
     workflow_action = _workflow_action(settings, observed.workflow)
     actions.append(workflow_action)
     if a.trigger == logic_workflow.MANAGED_IDENTITY:
@@ -368,6 +377,15 @@ def compute_plan(
                     "role_assignment", role_assignment_label(settings), "create", f"{role} {why}"
                 )
             )
+    elif observed.role_assignment is not None:
+        actions.append(
+            Action(
+                "role_assignment",
+                observed.role_assignment.name,
+                "delete",
+                "not used in api-connection mode (the Logic App loses its identity)",
+            )
+        )
     return Plan(actions)
 
 

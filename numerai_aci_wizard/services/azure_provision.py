@@ -702,6 +702,7 @@ class Azure:
         a = self._a
         if a.trigger == lw.API_CONNECTION:
             self._connection(plan)
+        self._delete_unused(plan, observed)
         principal = self._workflow(plan, observed)
         if a.trigger == lw.MANAGED_IDENTITY:
             self._role_assignment(plan, observed, principal)
@@ -711,6 +712,26 @@ class Azure:
                 a.resource_group, a.logic_app, lw.TRIGGER_NAME
             )
         return str(url.value)
+
+    def _delete_unused(self, plan: Plan, observed: Observed) -> None:
+        """After a switch of trigger mode: the other mode's connection or role assignment."""
+        ra_action = plan.for_resource("role_assignment")
+        if ra_action is not None and ra_action.action == "delete" and observed.role_assignment:
+            with self._step("role_assignment", "Remove the unused role assignment"):
+                with self._errors("delete the Logic App's role assignment", "role_assignment"):
+                    self._client("authorization").role_assignments.delete_by_id(
+                        observed.role_assignment.id
+                    )
+                self.emit(StepFinished("role_assignment", "deleted (api-connection mode)"))
+        conn_action = plan.for_resource("api_connection")
+        if conn_action is not None and conn_action.action == "delete" and observed.connection:
+            with self._step("api_connection", "Remove the unused API connection aci"):
+                with self._errors("delete API connection aci", "api_connection"):
+                    poller = self._client("resources").resources.begin_delete_by_id(
+                        self._connection_id, api_version=CONNECTION_API_VERSION
+                    )
+                    self._wait(poller, "api_connection", "deleting connection aci")
+                self.emit(StepFinished("api_connection", "deleted (managed-identity mode)"))
 
     def _connection(self, plan: Plan) -> None:
         a = self._a
@@ -744,15 +765,21 @@ class Azure:
             params = lw.workflow_parameters(
                 a.trigger, a.subscription_id, a.resource_group, a.location
             )
+            had_identity = observed.workflow is not None and (
+                (observed.workflow.identity_type or "None").lower() != "none"
+            )
+            identity = None
+            if a.trigger == lw.MANAGED_IDENTITY:
+                identity = ManagedServiceIdentity(type="SystemAssigned")
+            elif had_identity:  # say so: a PUT without identity may leave it in place
+                identity = ManagedServiceIdentity(type="None")
             body = Workflow(
                 location=a.location,
                 state="Enabled",
                 definition=definition,
                 parameters={k: WorkflowParameter(value=v["value"]) for k, v in params.items()}
                 or None,
-                identity=ManagedServiceIdentity(type="SystemAssigned")
-                if a.trigger == lw.MANAGED_IDENTITY
-                else None,
+                identity=identity,
             )
             verb = "created" if action is None or action.action == "create" else "updated"
             with self._errors(f"write Logic App {a.logic_app}", step):

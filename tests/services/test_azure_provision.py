@@ -312,6 +312,33 @@ def test_partial_work_is_continued_by_the_next_run(env: Env) -> None:
     assert "sig=" in result.webhook_url
 
 
+def test_switching_trigger_mode_rewrites_the_logic_app_and_cleans_up_the_other_mode(
+    env: Env,
+) -> None:
+    first = deploy(env, env.settings("api-connection"))
+    before = len(writes(env.server))
+    plan = env.azure(env.settings("managed-identity")).plan(secrets=SECRETS)
+    assert {(a.resource, a.action) for a in plan.changes} == {
+        ("api_connection", "delete"),
+        ("workflow", "update"),
+        ("role_assignment", "create"),
+    }
+    result = deploy(env, env.settings("managed-identity"))
+    new = [(r.method, r.path) for r in writes(env.server)[before:] if r.method != "POST"]
+    assert not any(re.search(GROUP_RE, p) for _, p in new)  # the group is untouched
+    assert ("DELETE" in {m for m, p in new if re.search(CONN_RE, p)}) and calls(
+        env.server, "PUT", RA_RE
+    )
+    assert result.webhook_url == first.webhook_url
+    # and back: the role assignment goes, the connection comes back
+    deploy(env, env.settings("api-connection"))
+    assert calls(env.server, "PUT", WF_RE)[-1].body["identity"] == {"type": "None"}
+    observed = env.azure(env.settings("api-connection")).observe()
+    assert observed.connection is not None and observed.workflow.identity_type is None
+    assert not [k for k in env.server.resources if "roleassignments" in k]
+    assert env.azure(env.settings("api-connection")).plan(secrets=SECRETS).changes == []
+
+
 # --- a terminated / failed group ----------------------------------------------------
 
 

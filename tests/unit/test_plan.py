@@ -187,6 +187,7 @@ def test_workflow_pointing_elsewhere_or_mode_switch_is_an_update() -> None:
     plan = compute_plan(s, observed)
     assert actions(plan)["workflow"] == "update"
     assert actions(plan)["role_assignment"] == "create"
+    assert actions(plan)["api_connection"] == "delete"
 
 
 def test_unauthorized_connection_is_kept_not_recreated() -> None:
