@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the real-engine docker tests need (tests/fixtures/docker_engine.py):
 # Debian's dockerd (docker.io, 20.10, classic builder), Docker Distribution as `docker-registry`,
-# htpasswd (apache2-utils) for the registry's basic auth, and busybox-static's .deb for the
+# htpasswd (apache2-utils) for the registry's basic auth. The fixtures fetch busybox-static's .deb
+# themselves (apt-get download, after the apt-get update below) for the
 # locally made base image (no Docker Hub here). Idempotent: does nothing when all are present.
 set -euo pipefail
 
@@ -9,7 +10,6 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
-command -v curl >/dev/null || need+=(curl)
 # containerd/runc come with docker.io; iptables is not used (--iptables=false) but docker.io
 # depends on it anyway.
 if [ ${#need[@]} -eq 0 ]; then

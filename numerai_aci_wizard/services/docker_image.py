@@ -333,7 +333,15 @@ class _BuildRun:
             self.total = total
             if done > self.progress:
                 self.progress = done
-                self.emit(Progress(step="build", done=done, total=total, unit="steps", detail=line))
+                self.emit(
+                    Progress(
+                        step="build",
+                        done=done,
+                        total=total,
+                        unit="steps",
+                        detail=redact.redact(line),
+                    )
+                )
         elif not line.startswith((" ---> ", "Removing intermediate container")):
             self.last_lines.append(line)
 
