@@ -484,7 +484,8 @@ class Azure:
         redact.register(*secrets.values())
         fp = self._fingerprint(secrets)
         observed = self.observe()
-        plan = plan if plan is not None else compute_plan(self.settings, observed, fp)
+        fresh = compute_plan(self.settings, observed, fp)
+        plan = fresh if plan is None else _reconcile(plan, fresh)
         self._resource_group(plan)
         check_cancel(self.cancel)
         results: dict[str, Any] = {}
@@ -1051,6 +1052,21 @@ class Azure:
         return Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
+
+
+def _reconcile(approved: Plan, fresh: Plan) -> Plan:
+    """The approved plan, except where the world moved since: something it would keep that
+    is gone now is created (a stale "keep" must not leave a hole)."""
+    out: list[Action] = []
+    for action in approved.actions:
+        now = fresh.for_resource(action.resource)
+        if action.action == "keep" and now is not None and now.action == "create":
+            out.append(now)
+        else:
+            out.append(action)
+    seen = {a.resource for a in out}
+    out.extend(a for a in fresh.actions if a.resource not in seen)
+    return Plan(out)
 
 
 def _norm(location: str) -> str:

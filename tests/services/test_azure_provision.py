@@ -252,6 +252,16 @@ def test_new_image_updates_the_group_in_place_only(env: Env) -> None:
     assert env.azure(settings).status().image == "myuser/numerai-predict:v2"
 
 
+def test_a_stale_plan_does_not_leave_a_hole(env: Env) -> None:
+    deploy(env, env.settings())
+    azure = env.azure(env.settings())
+    plan = azure.plan(secrets=SECRETS)  # all keep
+    env.azure(env.settings()).destroy()  # someone removed everything meanwhile
+    result = azure.apply(SECRETS, plan)
+    assert "sig=" in result.webhook_url
+    assert env.azure(env.settings()).plan(secrets=SECRETS).changes == []
+
+
 def test_changed_keys_update_the_group_and_nothing_else(env: Env) -> None:
     deploy(env, env.settings())
     before = len(writes(env.server))
