@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from numerai_aci_wizard import redact
 from numerai_aci_wizard.events import (
     Cancelled,
     Event,
@@ -144,6 +145,9 @@ def test_build_and_push_lands_in_the_registry(
     assert [type(e) for e in events.events if e.step == "push"][-1] is StepFinished
     assert events.of("push", StepFinished)[0].data["digest"] == result.digest
     assert docker_env.registry_password not in events.text()
+    assert (
+        redact.redact(f"pw={docker_env.registry_password}") == "pw=***"
+    )  # registered for logs too
     # The docker config the user may have is never written.
     assert not (Path(os.environ["DOCKER_CONFIG"]) / "config.json").exists()
 
@@ -284,8 +288,9 @@ def test_missing_base_image(docker_env: DockerEngine, busybox_base: str, tmp_pat
     assert "localbase/nosuch:1" in error.message
     assert any("local copy" in e.text for e in events.of("build", LogLine))  # pull was tried first
 
-    error, _ = _build_error(docker_env, context, "localbase/nosuch:1", pull=False)
+    error, events = _build_error(docker_env, context, "localbase/nosuch:1", pull=False)
     assert error.code == "base_image_missing"
+    assert not any("local copy" in e.text for e in events.of("build", LogLine))  # no pull tried
 
 
 def test_context_without_dockerfile(docker_env: DockerEngine, busybox_base: str, tmp_path: Path):
