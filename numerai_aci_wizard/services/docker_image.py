@@ -459,13 +459,11 @@ def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | 
     except Cancelled:
         emit(LogLine(step="build", text="Build cancelled.", level="warning"))
         raise
+    except docker.errors.APIError as exc:
+        error = errors.build_api_error(_api_text(exc), str(context / "Dockerfile"))
+        raise _failed(emit, "build", error) from exc
     except docker.errors.DockerException as exc:
-        text = _api_text(exc)
-        error = (
-            errors.disk_full(text)
-            if errors.is_disk_full(text)
-            else errors.daemon_error(text, os.environ.get("DOCKER_HOST", ""), sys.platform)
-        )
+        error = errors.daemon_error(_api_text(exc), os.environ.get("DOCKER_HOST", ""), sys.platform)
         raise _failed(emit, "build", error) from exc
     except (requests.exceptions.RequestException, OSError) as exc:
         raise _failed(emit, "build", _lost(exc)) from exc
