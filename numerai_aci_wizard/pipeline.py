@@ -21,6 +21,7 @@ from typing import Any
 from . import store
 from .events import (
     Emit,
+    Event,
     LogLine,
     StepFailed,
     StepFinished,
@@ -93,7 +94,8 @@ class Pipeline:
         self.settings = settings
         self.config_path = config_path
         self.secrets = secrets or Secrets()
-        self.emit = emit
+        self._emit = emit
+        self._failures_said: set[str] = set()
         self.cancel = cancel or threading.Event()
         self.services = services or Services.real()
         self.on_device_code = on_device_code
@@ -105,6 +107,12 @@ class Pipeline:
 
     # --- building blocks -----------------------------------------------------------
 
+    def emit(self, event: Event) -> None:
+        """Forward to the caller's ``emit``, remembering failures a service already reported."""
+        if isinstance(event, StepFailed):
+            self._failures_said.add(event.message)
+        self._emit(event)
+
     @contextmanager
     def step(self, name: str, title: str) -> Iterator[None]:
         """Bracket a step with Started/Failed events; the caller emits StepFinished with its summary."""
@@ -113,7 +121,8 @@ class Pipeline:
         try:
             yield
         except WizardError as exc:
-            self.emit(StepFailed(name, exc.message, exc.hint))
+            if exc.message not in self._failures_said:  # a service may have said it already
+                self.emit(StepFailed(name, exc.message, exc.hint))
             raise
 
     def validate(self, limits: tuple[float, float] | None = None) -> None:

@@ -146,3 +146,21 @@ def test_destroy_without_numerai_keys_warns_and_goes_on(
     assert "webhook was left as it is" in out
     assert numerai_server.webhooks.get(numerai_server.model_id)  # untouched
     assert arm_server.resources_in("numerai-cli") == []
+
+
+def test_a_failing_build_is_reported_once_and_nothing_is_provisioned(
+    user: Path, arm_server, capsys
+) -> None:
+    context = Path(load(user).settings.docker.context)
+    (context / "Dockerfile").write_text(
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo bad model && exit 3\n"
+    )
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 1
+    failures = [line for line in out.splitlines() if line.startswith("xx ")]
+    assert failures == [
+        "xx The build failed at step 3/3 (RUN echo bad model && exit 3): the command exited with code 3."
+    ]
+    assert "bad model" in out  # the failing step's output is shown
+    assert "error:" in err and "Traceback" not in err
+    assert [w for w in arm_server.writes()] == []  # a failed image stops what depends on it
