@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the real-engine docker tests need (tests/fixtures/docker_engine.py):
+# Install what the real-engine docker tests need (tests/fixtures/docker_engine.py, python_base.py):
 # Debian's dockerd (docker.io, 20.10, classic builder), Docker Distribution as `docker-registry`,
 # htpasswd (apache2-utils) for the registry's basic auth. The fixtures fetch busybox-static's .deb
 # themselves (apt-get download, after the apt-get update below) for the
@@ -10,10 +10,14 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# mmdebstrap makes the Debian Python base for the real prediction image (tests/fixtures/python_base.py)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 # containerd/runc come with docker.io; iptables is not used (--iptables=false) but docker.io
 # depends on it anyway.
 if [ ${#need[@]} -eq 0 ]; then
   echo "docker test dependencies already installed"
+  # the fixtures `apt-get download` busybox-static: the package lists must exist
+  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ] || apt-get update -qq
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
