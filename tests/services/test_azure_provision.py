@@ -621,3 +621,38 @@ def test_cancel_during_the_group_deploy_then_the_next_run_finishes(env: Env) -> 
     env.server.lro_seconds = 0
     result = deploy(env, env.settings())
     assert "sig=" in result.webhook_url
+
+
+def test_an_existing_equal_role_assignment_counts_as_done(env: Env) -> None:
+    import uuid
+
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
+    deploy(env, env.settings("managed-identity"))
+    observed = env.azure(env.settings("managed-identity")).observe()
+    client = AuthorizationManagementClient(
+        env.credential, env.server.subscription_id, base_url=env.server.endpoint
+    )
+    client.role_assignments.delete_by_id(observed.role_assignment.id)
+    scope = f"/subscriptions/{env.server.subscription_id}/resourceGroups/numerai-rg"
+    client.role_assignments.create(  # the same grant, made by hand under another name
+        scope,
+        str(uuid.uuid4()),
+        RoleAssignmentCreateParameters(
+            role_definition_id=observed.role_assignment.role_definition_id,
+            principal_id=observed.workflow.principal_id,
+            principal_type="ServicePrincipal",
+        ),
+    )
+    result = deploy(env, env.settings("managed-identity"))
+    assert calls(env.server, "PUT", RA_RE)[-1].status == 409
+    assert "sig=" in result.webhook_url
+
+
+def test_a_name_conflict_is_explained(env: Env) -> None:
+    env.server.fail("PUT", CONN_RE, 409, "Conflict", "Another operation is in progress.", times=1)
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert info.value.message.startswith("name conflict or operation in progress")
+    assert "choose another name" in info.value.hint
