@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..events import WizardError
+from ..redact import redact
 
 QUOTA_CODES = {
     "QuotaExceeded",
@@ -76,7 +77,19 @@ def status_code(exc: BaseException) -> int | None:
 def translate(
     exc: BaseException, what: str, *, endpoint: str, trigger: str = "", step: str = ""
 ) -> WizardError:
-    """A WizardError for ``exc`` raised while doing ``what`` (e.g. "create container group x")."""
+    """A WizardError for ``exc`` raised while doing ``what`` (e.g. "create container group x").
+
+    The message is redacted: an error may echo part of a request that held a secret.
+    """
+    err = _translate(exc, what, endpoint=endpoint, trigger=trigger, step=step)
+    err.message = redact(err.message)
+    err.args = (err.message,)
+    return err
+
+
+def _translate(
+    exc: BaseException, what: str, *, endpoint: str, trigger: str = "", step: str = ""
+) -> WizardError:
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,

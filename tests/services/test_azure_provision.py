@@ -656,3 +656,15 @@ def test_a_name_conflict_is_explained(env: Env) -> None:
         deploy(env, env.settings())
     assert info.value.message.startswith("name conflict or operation in progress")
     assert "choose another name" in info.value.hint
+
+
+def test_an_error_that_echoes_a_secret_is_masked(env: Env) -> None:
+    from numerai_aci_wizard import redact
+
+    redact.register(SECRETS.numerai_secret_key)
+    env.server.fail(
+        "PUT", GROUP_RE, 400, "InvalidRequestContent", f"bad value '{'B' * 64}'", times=1
+    )
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert "B" * 64 not in str(info.value) and "***" in info.value.message
