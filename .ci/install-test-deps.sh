@@ -12,6 +12,8 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 # mmdebstrap makes the Debian Python base for the real prediction image (tests/fixtures/python_base.py)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+# tmux runs the installed command in a real terminal for the wizard's smoke test
+command -v tmux >/dev/null || need+=(tmux)
 # containerd/runc come with docker.io; iptables is not used (--iptables=false) but docker.io
 # depends on it anyway.
 if [ ${#need[@]} -eq 0 ]; then
@@ -21,7 +23,7 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-  echo "install-docker-deps: run as root to install: ${need[*]}" >&2
+  echo "install-test-deps: run as root to install: ${need[*]}" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
