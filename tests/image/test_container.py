@@ -3,6 +3,7 @@ run with host networking against the local Numerai, judged by the submission tha
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,27 @@ def test_the_image_runs_as_a_user_and_carries_no_numerai_settings(
         prediction_image, ["id", "-u"], remove=True, network_mode="none"
     )
     assert out.decode().strip() != "0"
+
+
+def test_a_base_without_libgomp_gets_it_installed(
+    docker_client: Any, python_base_image: str, tmp_path: Path
+) -> None:
+    """As on python:3.12-slim: LightGBM's wheel cannot load without the OS's libgomp.so.1."""
+    base = f"{python_base_image}-nogomp"
+    dockerfile = (
+        f"FROM {python_base_image}\n"
+        "RUN dpkg --purge --force-depends libgomp1 && ! ldconfig -p | grep -q libgomp\n"
+    )
+    docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=base, pull=False, rm=True
+    )
+    image = build_prediction_image(
+        docker_client, copy_context(tmp_path), "numerai-predict:test-nogomp", base
+    )
+    out = docker_client.containers.run(
+        image,
+        ["python", "-c", "import lightgbm; print('lightgbm', lightgbm.__version__)"],
+        remove=True,
+        network_mode="none",
+    )
+    assert out.decode().startswith("lightgbm 4.")
