@@ -170,7 +170,7 @@ class FakeNumerai:
 
     def reset(self) -> None:
         """Forget everything a test did (submissions, webhooks, faults, hooks); keys stay."""
-        self.wait_hooks()
+        self.wait_hooks(reraise=False)
         with self._lock:
             self._state = _State()
             self.missing_datasets = set()
@@ -265,11 +265,13 @@ class FakeNumerai:
         with self._lock:
             self._state.webhooks[model_id] = url
 
-    def wait_hooks(self, timeout: float = 600) -> None:
-        """Wait for ``on_trigger`` calls still running; re-raise the first error they hit."""
+    def wait_hooks(self, timeout: float = 600, *, reraise: bool = True) -> None:
+        """Wait for ``on_trigger`` calls still running; re-raise the first error one hit."""
         for thread in list(self._hook_threads):
             thread.join(timeout)
         self._hook_threads.clear()
+        if reraise and self.hook_errors:
+            raise self.hook_errors[0]
 
     # --- the API ------------------------------------------------------------------------
 

@@ -202,3 +202,14 @@ def test_graphql_errors_keep_numerais_message(numerai_server: FakeNumerai) -> No
         err.value.message
         == "Numerai refused to read the current round: Round data is being updated"
     )
+
+
+def test_an_error_in_the_trigger_hook_reaches_the_test(numerai_server: FakeNumerai) -> None:
+    def hook(model_id: str, url: str | None) -> None:
+        raise RuntimeError("the container did not start")
+
+    numerai_server.on_trigger = hook
+    numerai_server.set_webhook(numerai_server.model_id, WEBHOOK)
+    service(numerai_server).trigger(numerai_server.model_id)
+    with pytest.raises(RuntimeError, match="did not start"):
+        numerai_server.wait_hooks()
