@@ -151,11 +151,12 @@ class _SharedToken:
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         if kwargs.get("claims"):  # a challenge: always ask again
             return self._credential.get_token(*scopes, **kwargs)
+        key = (*scopes, str(kwargs.get("tenant_id") or ""), str(bool(kwargs.get("enable_cae"))))
         with self._lock:
-            token = self._tokens.get(scopes)
+            token = self._tokens.get(key)
             if token is None or token.expires_on - 300 < time.time():
                 token = self._credential.get_token(*scopes, **kwargs)
-                self._tokens[scopes] = token
+                self._tokens[key] = token
             return token
 
 
@@ -183,6 +184,7 @@ class Azure:
         self._emit = emit
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._step_started: dict[str, float] = {}
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -255,8 +257,12 @@ class Azure:
             ) from exc
 
     def _wait(self, poller: Any, step: str, what: str) -> Any:
-        """Wait for an LRO, reporting progress and honouring cancel between polls."""
-        started = time.monotonic()
+        """Wait for an LRO, reporting progress and honouring cancel between polls.
+
+        Progress counts seconds since the step started, so a recreate's delete and create
+        make one rising count (Progress never goes backwards within a step).
+        """
+        started = self._step_started.get(step, time.monotonic())
         last = -1
         while not poller.done():
             check_cancel(self.cancel)
@@ -523,6 +529,7 @@ class Azure:
 
     @contextmanager
     def _step(self, step: str, title: str) -> Iterator[None]:
+        self._step_started[step] = time.monotonic()
         self.emit(StepStarted(step, title))
         try:
             yield
@@ -965,11 +972,23 @@ class Azure:
 
     def start(self) -> None:
         a = self._a
+        from azure.core.exceptions import HttpResponseError
+
         with self._step("start", f"Start {a.container_group}"):
             with self._errors(f"start container group {a.container_group}", "start"):
-                poller = self._client("aci").container_groups.begin_start(
-                    a.resource_group, a.container_group
-                )
+                try:
+                    poller = self._client("aci").container_groups.begin_start(
+                        a.resource_group, a.container_group
+                    )
+                except HttpResponseError as exc:
+                    if is_not_found(exc):
+                        raise WizardError(
+                            f"container group {a.container_group} does not exist in "
+                            f"{a.resource_group}",
+                            "run deploy first",
+                            code="ResourceNotFound",
+                        ) from exc
+                    raise
                 self._wait(poller, "start", f"starting {a.container_group}")
             self.emit(StepFinished("start", f"started {a.container_group}"))
 

@@ -221,7 +221,14 @@ def test_resize_is_exactly_one_delete_and_one_create_of_the_group(env: Env) -> N
     plan = env.azure(settings).plan(secrets=SECRETS)
     assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "recreate")]
     assert "ARM cannot change it in place" in plan.changes[0].reason
+    env.server.lro_seconds = 0.6
+    env.events.clear()
     result = env.azure(settings).apply(SECRETS, plan)
+    env.server.lro_seconds = 0
+    ticks = [
+        e.done for e in env.events if type(e).__name__ == "Progress" and e.step == "container_group"
+    ]
+    assert ticks == sorted(ticks) and ticks[-1] >= 1  # one rising count: delete, then create
     new = [
         (r.method, r.path)
         for r in writes(env.server)[before:]
@@ -459,8 +466,12 @@ def test_status_of_a_missing_group_and_logs_say_deploy_first(env: Env) -> None:
     azure = env.azure(env.settings())
     assert azure.status().exists is False
     assert azure.webhook_url() is None
-    with pytest.raises(WizardError):
+    with pytest.raises(WizardError) as info:
         azure.logs()
+    assert info.value.hint == "run deploy first"
+    with pytest.raises(WizardError) as info:
+        azure.start()
+    assert info.value.hint == "run deploy first"
 
 
 # --- discovery ----------------------------------------------------------------------
