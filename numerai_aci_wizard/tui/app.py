@@ -1,0 +1,277 @@
+"""The wizard's App: the answers so far, navigation between steps, and the engines.
+
+Screens are thin: each one shows part of :attr:`WizardApp.settings` / :attr:`secrets`,
+writes the answers back, and asks the app to move on. The app owns what must survive
+Back and Next (every typed text, even an invalid one, the Azure session, the lists
+fetched from Azure and Numerai) and builds the same :class:`~numerai_aci_wizard.pipeline.Pipeline`
+the headless CLI drives.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .. import redact, store
+from .. import secrets as secret_sources
+from ..events import Emit, WizardError
+from ..pipeline import Pipeline, Services
+from ..settings import FIELD_BY_KEY, SECRET_FIELDS, Secrets, coerce
+
+#: The steps in order; a screen's ``STEP`` is one of these names.
+STEPS = ("welcome", "numerai", "azure", "size", "docker", "review", "deploy", "done")
+
+#: Which step asks for each setting or secret: where a problem found later sends the user.
+FIELD_STEP: dict[str, str] = {
+    "numerai_public_id": "numerai",
+    "numerai_secret_key": "numerai",
+    "docker_password": "docker",
+    "azure.memory_gb": "size",
+    "azure.cpu": "size",
+    "run_minutes": "size",
+}
+for _key in FIELD_BY_KEY:
+    FIELD_STEP.setdefault(
+        _key,
+        {"numerai": "numerai", "azure": "azure", "docker": "docker"}.get(
+            _key.split(".")[0], "review"
+        ),
+    )
+FIELD_STEP["secrets.keyring"] = "numerai"
+SECRET_NAMES = tuple(f.name for f in SECRET_FIELDS)
+
+
+def shown(value: Any) -> str:
+    """How a saved value reads in an Input (2.0 -> "2")."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class WizardApp(App[int]):
+    """Numerai prediction pipeline on Azure Container Instances, step by step."""
+
+    CSS_PATH = "wizard.tcss"
+    TITLE = "Numerai ACI wizard"
+    SUB_TITLE = "Numerai -> Logic App -> Azure Container Instance"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(
+        self,
+        config_path: Path | None = None,
+        *,
+        services: Services | None = None,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        polling_interval: float = 1.0,
+    ) -> None:
+        super().__init__()
+        resolved = store.resolve(config_path, env=env)
+        self.config_path: Path = resolved.loaded.path
+        self.settings_existed = resolved.loaded.exists
+        self.settings = resolved.settings
+        self.notes: list[str] = []
+        if resolved.loaded.error:
+            self.notes.append(resolved.loaded.error)
+        self.notes.extend(resolved.loaded.warnings)
+        self.notes.extend(resolved.errors)
+        #: every text typed so far, by settings key or secret name; survives Back/Next even when invalid
+        self.drafts: dict[str, str] = {
+            key: str(raw) for key, raw in resolved.loaded.raw_invalid.items()
+        }
+        self.secrets = Secrets()
+        self.secret_sources: dict[str, str] = {}
+        try:
+            found = secret_sources.resolve(self.settings, [], optional=SECRET_NAMES, env=env)
+            self.secrets = found.secrets
+            self.secret_sources = found.sources
+            self.notes.extend(found.notes)
+        except WizardError as exc:
+            self.notes.append(str(exc))
+        self.services = services or Services.real()
+        self.log_path = log_path
+        self.polling_interval = polling_interval
+        # what the engines told us, kept across screens
+        self.session: Any = None
+        self.subscriptions: list[Any] | None = None
+        self.locations: list[Any] | None = None
+        self.models: dict[str, str] = {}
+        self.account: Any = None
+        self.limits: tuple[float, float] | None = None
+        self.limits_for: str = ""
+        self.run_minutes: float = 15.0
+        self.result: Any = None
+        self._sign_in_lock = threading.Lock()
+        self._sign_in_cancel: threading.Event | None = None
+
+    # --- answers -------------------------------------------------------------------
+
+    def text_for(self, key: str) -> str:
+        """What a field shows: the draft typed earlier, else the saved value or secret."""
+        if key in self.drafts:
+            return self.drafts[key]
+        if key in SECRET_NAMES:
+            return getattr(self.secrets, key)
+        if key == "run_minutes":
+            return shown(self.run_minutes)
+        return shown(self.settings.get(key))
+
+    def answer(self, key: str, text: str) -> str | None:
+        """Keep what was typed; when the rule accepts it, put it into the settings or secrets."""
+        self.drafts[key] = text
+        text = text.strip()
+        if key in SECRET_NAMES:
+            spec = next(f for f in SECRET_FIELDS if f.name == key)
+            reason = spec.check(text) if text else None
+            if reason is None:
+                setattr(self.secrets, key, text)
+                redact.register(text)
+            return reason
+        if key == "run_minutes":
+            try:
+                minutes = float(text.replace(",", "."))
+            except ValueError:
+                return f"'{text}' is not a number of minutes"
+            if not 1 <= minutes <= 600:
+                return "a run takes between 1 and 600 minutes"
+            self.run_minutes = minutes
+            return None
+        value, reason = coerce(key, text)
+        if reason is None:
+            self.settings.set(key, value)
+        return reason
+
+    def choose(self, key: str, value: Any) -> None:
+        """A value picked from a Select, RadioSet or Switch (always valid)."""
+        self.drafts.pop(key, None)
+        self.settings.set(key, value)
+
+    # --- navigation ----------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen("welcome"))
+
+    def make_screen(self, step: str, focus: str | None = None, reason: str | None = None) -> Screen:
+        from .screens import STEP_SCREENS
+
+        return STEP_SCREENS[step](focus=focus, reason=reason)
+
+    def goto(self, step: str, focus: str | None = None, reason: str | None = None) -> None:
+        """Show ``step``; with ``focus`` the cursor lands on that field, showing ``reason``."""
+        self.switch_screen(self.make_screen(step, focus, reason))
+
+    def goto_field(self, key: str, reason: str | None) -> None:
+        self.goto(FIELD_STEP.get(key, "review"), key, reason)
+
+    def step_after(self, step: str) -> str:
+        return STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)]
+
+    def step_before(self, step: str) -> str:
+        return STEPS[max(STEPS.index(step) - 1, 0)]
+
+    # --- engines -------------------------------------------------------------------
+
+    def sign_in(self, *, cancel: threading.Event | None = None, **_: Any) -> Any:
+        """One Azure session for the whole wizard: the Azure screen's and the pipeline's."""
+        with self._sign_in_lock:
+            if self.session is None:
+                self._sign_in_cancel = cancel
+                try:
+                    self.session = self.services.sign_in(
+                        on_device_code=self._device_code,
+                        allow_device_code=True,
+                        cancel=cancel,
+                    )
+                finally:
+                    self.call_from_thread(self._close_device_code)
+            return self.session
+
+    def _device_code(self, uri: str, code: str, expires: Any) -> None:
+        from .screens.dialogs import DeviceCodeScreen
+
+        cancel = self._sign_in_cancel
+        self.call_from_thread(
+            self.push_screen, DeviceCodeScreen(uri, code, cancel.set if cancel else None)
+        )
+
+    def _close_device_code(self) -> None:
+        from .screens.dialogs import DeviceCodeScreen
+
+        if isinstance(self.screen, DeviceCodeScreen):
+            self.screen.dismiss(None)
+
+    def pipeline_services(self) -> Services:
+        return Services(
+            sign_in=self.sign_in,
+            azure=self.services.azure,
+            docker=self.services.docker,
+            numerai=self.services.numerai,
+        )
+
+    def pipeline(self, emit: Emit, cancel: threading.Event | None = None) -> Pipeline:
+        """The same Pipeline the CLI runs, on a copy of the answers (the screens may change them)."""
+        return Pipeline(
+            self.settings.copy(),
+            config_path=self.config_path,
+            secrets=Secrets(**{n: getattr(self.secrets, n) for n in SECRET_NAMES}),
+            emit=emit,
+            cancel=cancel,
+            services=self.pipeline_services(),
+            polling_interval=self.polling_interval,
+        )
+
+    def azure(self, settings: Any = None, cancel: threading.Event | None = None) -> Any:
+        """An Azure engine for discovery (subscriptions, regions, limits); signs in if needed."""
+        session = self.sign_in(cancel=cancel)
+        return self.services.azure(
+            settings or self.settings.copy(),
+            session.credential,
+            cancel=cancel,
+            polling_interval=self.polling_interval,
+        )
+
+    # --- commands ------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Save settings",
+            f"Write the answers so far to {self.config_path} (never a secret)",
+            self.action_save_settings,
+        )
+        yield SystemCommand(
+            "Open log file", "Show the end of the wizard's log (redacted)", self.action_open_log
+        )
+
+    def action_save_settings(self) -> None:
+        keep = getattr(self.screen, "keep_answers", None)
+        if keep is not None:
+            keep()
+        try:
+            path = store.save(self.settings, self.config_path)
+        except (OSError, ValueError) as exc:
+            self.notify(f"Settings not saved: {redact.redact(str(exc))}", severity="error")
+            return
+        self.notify(f"Settings saved to {path}")
+
+    def action_open_log(self) -> None:
+        from .screens.dialogs import LogFileScreen
+
+        self.push_screen(LogFileScreen(self.log_path))
+
+
+def run(config_path: Path | None) -> int:
+    """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code."""
+    from ..commands import setup_logging
+
+    log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
+    app = WizardApp(config_path, log_path=log_path)
+    result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,128 @@
+"""What every step screen shares: title, Back/Next, keeping answers, landing on a bad field."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from ..widgets.field import TextField, field_id
+
+if TYPE_CHECKING:
+    from ..app import WizardApp
+
+
+class StepScreen(Screen):
+    """One step. Subclasses yield their widgets from :meth:`body` and may extend :meth:`keep_answers`."""
+
+    STEP: ClassVar[str] = ""
+    HEADING: ClassVar[str] = ""
+    NEXT_LABEL: ClassVar[str] = "Next"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+n", "next", "Next"),
+    ]
+
+    def __init__(self, focus: str | None = None, reason: str | None = None) -> None:
+        super().__init__(name=self.STEP)
+        self.focus_key = focus
+        self.focus_reason = reason
+
+    @property
+    def wizard(self) -> WizardApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        from ..app import STEPS
+
+        yield Static(f" {self.app.title}  ·  {self.app.sub_title}", id="title-bar")
+        number = STEPS.index(self.STEP) + 1
+        with VerticalScroll(id="body"):
+            yield Static(f"Step {number} of {len(STEPS)}  ·  {self.HEADING}", classes="heading")
+            yield from self.body()
+        with Horizontal(id="nav"):
+            yield from self.nav_buttons()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Back", id="back")
+        yield Button(self.NEXT_LABEL, id="next", variant="primary")
+
+    def field(self, key: str, label: str, **kw: object) -> TextField:
+        """A TextField pre-filled with what the user typed before, or the saved value."""
+        return TextField(key, label, self.wizard.text_for(key), **kw)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        if self.focus_key:
+            self.land_on(self.focus_key, self.focus_reason)
+        else:
+            first = self.query(Input).first() if self.query(Input) else None
+            if first is not None:
+                first.focus()
+
+    def land_on(self, key: str, reason: str | None) -> None:
+        """Put the cursor on the field for ``key`` and show why its value was refused."""
+        matches = self.query(f"#{field_id(key)}")
+        if not matches:
+            if reason:
+                self.notify(reason, severity="error")
+            return
+        widget = matches.first()
+        if isinstance(widget, TextField):
+            widget.set_error(reason or widget.reason())
+            widget.input.focus()
+        else:
+            widget.focus()
+            if reason:
+                self.notify(reason, severity="error")
+        widget.scroll_visible()
+
+    # --- answers -------------------------------------------------------------------
+
+    def keep_answers(self) -> dict[str, str]:
+        """Write every field into the app; returns the refused ones (key -> reason), in order."""
+        problems: dict[str, str] = {}
+        for f in self.query(TextField):
+            reason = self.wizard.answer(f.key, f.input.value)
+            reason = reason or f.reason()
+            if reason:
+                problems[f.key] = reason
+        return problems
+
+    def extra_problems(self) -> dict[str, str]:
+        """Rules that span fields of this step (e.g. a password needed only when building)."""
+        return {}
+
+    def action_next(self) -> None:
+        problems = self.keep_answers()
+        problems.update({k: v for k, v in self.extra_problems().items() if k not in problems})
+        for f in self.query(TextField):
+            f.set_error(problems.get(f.key))
+        if problems:
+            key, reason = next(iter(problems.items()))
+            self.land_on(key, reason)
+            return
+        self.wizard.goto(self.wizard.step_after(self.STEP))
+
+    def action_back(self) -> None:
+        self.keep_answers()
+        self.wizard.goto(self.wizard.step_before(self.STEP))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter moves to the next field, or on from the last one."""
+        self.focus_next()

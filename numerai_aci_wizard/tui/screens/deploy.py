@@ -1,0 +1,260 @@
+"""Step 7: the pipeline runs; its events become a steps list, progress bars and a log pane.
+
+The pipeline runs in a thread worker with a cancel ``threading.Event``; its ``emit``
+posts each event to this screen (``post_message`` is thread safe), so no widget is
+touched from the thread. A failure stays on this screen with the message, the hint,
+Retry and Back: every answer is still in the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Label, ProgressBar, RichLog, Static
+from textual.worker import Worker, WorkerState
+
+from ... import redact
+from ... import secrets as secret_sources
+from ...events import (
+    Cancelled,
+    Event,
+    LogLine,
+    Progress,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+)
+from .base import StepScreen
+
+#: Where "Back" after a failure takes the user: the step whose answers the failed step used.
+FIX_AT = {
+    "image": "docker.image",
+    "build": "docker.image",
+    "push": "docker.image",
+    "webhook": "numerai.model_id",
+    "checks": "numerai_public_id",
+}
+MARKS = {"running": "…", "done": "✓", "failed": "✗"}
+
+
+class PipelineEvent(Message):
+    """One pipeline event, handed from the worker thread to the screen."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class DeployScreen(StepScreen):
+    STEP = "deploy"
+    HEADING = "Deploying"
+
+    def __init__(self, focus: str | None = None, reason: str | None = None) -> None:
+        super().__init__(focus, reason)
+        self.cancel = threading.Event()
+        self.steps: dict[str, tuple[str, str, str]] = {}  # step -> (state, title, summary)
+        self.failed_step = ""
+        self.running = False
+
+    def body(self) -> ComposeResult:
+        yield VerticalScroll(Static("Starting...", id="steps-text"), id="steps")
+        with Horizontal(id="bars"):
+            with Vertical(classes="bar"):
+                yield Label("Build", id="build-label")
+                yield ProgressBar(id="build-progress", show_eta=False)
+            with Vertical(classes="bar"):
+                yield Label("Push", id="push-label")
+                yield ProgressBar(id="push-progress", show_eta=False)
+        yield Static("", id="failure", classes="failure")
+        yield RichLog(id="log", wrap=True, highlight=False, markup=False, max_lines=2000)
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Back", id="back", disabled=True)
+        yield Button("Cancel", id="cancel", variant="error")
+        yield Button("Retry", id="retry", variant="warning")
+        yield Button("Continue", id="next", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#failure").display = False
+        self.query_one("#retry").display = False
+        if not self.wizard.settings.docker.build:
+            self.query_one("#bars").display = False
+        self.start()
+
+    # --- the run -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.cancel = threading.Event()
+        self.steps.clear()
+        self.failed_step = ""
+        self.running = True
+        self.query_one("#failure").display = False
+        self.query_one("#retry").display = False
+        self.query_one("#cancel", Button).disabled = False
+        self.query_one("#cancel", Button).label = "Cancel"
+        self.query_one("#back", Button).disabled = True
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#cancel", Button).focus()
+        self._render_steps()
+        self.deploy()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
+    def deploy(self) -> object:
+        w = self.wizard
+        if w.settings.secrets.keyring:
+            self.post_message(PipelineEvent(LogLine("keyring", secret_sources.remember(w.secrets))))
+        pipeline = w.pipeline(lambda event: self.post_message(PipelineEvent(event)), self.cancel)
+        return pipeline.deploy()
+
+    def on_pipeline_event(self, message: PipelineEvent) -> None:
+        event = message.event
+        log = self.query_one("#log", RichLog)
+        if isinstance(event, StepStarted):
+            self.steps[event.step] = ("running", event.title, "")
+            log.write(Text(redact.redact(f"-> {event.title}")))
+        elif isinstance(event, StepFinished):
+            if event.step in self.steps:
+                _, title, _ = self.steps[event.step]
+                self.steps[event.step] = ("done", title, event.summary)
+            if event.summary and event.step != "result":
+                log.write(Text(redact.redact(f"ok {event.summary}")))
+        elif isinstance(event, StepFailed):
+            _, title, _ = self.steps.get(event.step, ("", event.step, ""))
+            self.steps[event.step] = ("failed", title, event.message)
+            self.failed_step = self.failed_step or event.step
+            log.write(Text(redact.redact(f"xx {event.message}"), style="bold red"))
+        elif isinstance(event, LogLine):
+            style = "yellow" if event.level == "warning" else ""
+            for line in event.text.rstrip("\n").splitlines() or [""]:
+                log.write(Text(redact.redact(line), style=style))
+        elif isinstance(event, Progress):
+            self._progress(event)
+        self._render_steps()
+
+    def _progress(self, event: Progress) -> None:
+        if event.step not in ("build", "push") or event.total <= 0:
+            return
+        bar = self.query_one(f"#{event.step}-progress", ProgressBar)
+        bar.update(total=event.total, progress=min(event.done, event.total))
+        label = self.query_one(f"#{event.step}-label", Label)
+        if event.unit == "steps":
+            label.update(f"Build: step {event.done:.0f} of {event.total:.0f}")
+        else:
+            label.update(f"Push: {_size(event.done)} of {_size(event.total)}")
+
+    def _render_steps(self) -> None:
+        lines = Text()
+        for state, title, summary in self.steps.values():
+            mark = MARKS.get(state, " ")
+            style = {"done": "green", "failed": "bold red", "running": "bold"}.get(state, "")
+            lines.append(f"{mark} {title}", style=style)
+            if summary:
+                lines.append(
+                    f"  {redact.redact(summary)}", style="dim" if state == "done" else style
+                )
+            lines.append("\n")
+        self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
+        self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "deploy" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        self.running = False
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#back", Button).disabled = False
+        if event.state == WorkerState.SUCCESS:
+            self.wizard.result = event.worker.result
+            self.query_one("#log", RichLog).write(Text("Deploy finished.", style="bold green"))
+            button = self.query_one("#next", Button)
+            button.disabled = False
+            button.focus()
+            return
+        self._show_failure(event.worker.error)
+
+    def _show_failure(self, exc: BaseException | None) -> None:
+        if isinstance(exc, WizardError):
+            message, hint = exc.message, exc.hint
+        elif isinstance(exc, Cancelled) or exc is None:
+            message = "Cancelled: stopped at a safe point."
+            hint = "Retry continues from what exists; nothing you typed is lost."
+        else:
+            logging.getLogger("numerai_aci_wizard").error(
+                "unexpected failure in deploy", exc_info=exc
+            )
+            message = f"unexpected failure: {type(exc).__name__}: {exc}"
+            hint = "details are in the log file (Ctrl+P > Open log file); please report it"
+        text = Text()
+        text.append("✗ ", style="bold red")
+        text.append(redact.redact(message), style="bold")
+        if hint:
+            text.append("\nWhat to do: ", style="bold")
+            text.append(redact.redact(hint))
+        failure = self.query_one("#failure", Static)
+        failure.update(text)
+        failure.display = True
+        self.query_one("#retry").display = True
+        self.query_one("#retry", Button).focus()
+        failure.scroll_visible()
+
+    # --- buttons -------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.action_cancel_run()
+        elif event.button.id == "retry":
+            self.start()
+        elif event.button.id == "back":
+            self.action_back()
+        elif event.button.id == "next":
+            self.action_next()
+
+    def action_cancel_run(self) -> None:
+        if self.running:
+            self.cancel.set()
+            button = self.query_one("#cancel", Button)
+            button.label = "Cancelling..."
+            button.disabled = True
+
+    def keep_answers(self) -> dict[str, str]:
+        return {}
+
+    def action_back(self) -> None:
+        if self.running:
+            return
+        key = FIX_AT.get(self.failed_step)
+        if key is None and self.failed_step:
+            key = "azure.resource_group"
+        failure = self.query_one("#failure", Static)
+        reason = str(failure.content) if failure.display and key else None
+        if key:
+            self.wizard.goto_field(key, (reason or "").removeprefix("✗ ").split("\n")[0] or None)
+        else:
+            self.wizard.goto("review")
+
+    def action_next(self) -> None:
+        if (
+            not self.running
+            and self.wizard.result is not None
+            and not self.query_one("#next", Button).disabled
+        ):
+            self.wizard.goto("done")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"

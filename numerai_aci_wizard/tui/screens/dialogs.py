@@ -1,0 +1,92 @@
+"""Dialogs: the device-code sign-in and the log file viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, LoadingIndicator, RichLog, Static
+
+from ... import redact
+
+
+class DeviceCodeScreen(ModalScreen[None]):
+    """Shown while azure-identity waits for the user to enter the code in a browser.
+
+    The sign-in thread dismisses it when the sign-in ends either way; Cancel stops waiting.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, uri: str, code: str, on_cancel: Callable[[], None] | None = None) -> None:
+        super().__init__(name="device-code")
+        self.uri = uri
+        self.code = code
+        self.on_cancel = on_cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("Sign in to Azure", classes="heading")
+            yield Static(Text(f"1. Open {self.uri}"), id="device-uri")
+            yield Static(Text("2. Enter the code:"))
+            yield Static(Text(self.code), id="device-code-text")
+            yield Static("3. Sign in with the account that owns the subscription.")
+            yield LoadingIndicator(id="waiting")
+            with Horizontal(classes="buttons"):
+                yield Button("Copy code", id="copy-code", variant="primary")
+                yield Button("Cancel", id="cancel-sign-in")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "copy-code":
+            self.app.copy_to_clipboard(self.code)
+            self.notify("Code copied to the clipboard")
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.on_cancel is not None:
+            self.on_cancel()
+        self.dismiss(None)
+
+
+class LogFileScreen(ModalScreen[None]):
+    """The end of the wizard's log file: library messages, redacted, never on the terminal."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(name="log-file")
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(f"Log file: {self.path or 'none (logging is off)'}", classes="heading")
+            yield RichLog(id="log-file-text", wrap=True, highlight=False, markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        log = self.query_one(RichLog)
+        try:
+            lines = (
+                self.path.read_text(encoding="utf-8", errors="replace").splitlines()[-300:]
+                if self.path
+                else []
+            )
+        except OSError as exc:
+            lines = [f"cannot read the log: {exc}"]
+        for line in lines or ["(empty)"]:
+            log.write(Text(redact.redact(line)))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,103 @@
+"""Step 5: the image reference, the registry login, and whether to build a new image."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, Static, Switch
+
+from ...image_ref import ImageRefError, parse_image_ref
+from ...settings import (
+    check_base_image,
+    check_context,
+    check_image,
+    check_password,
+    check_username_field,
+    needs_registry_login,
+    validate,
+)
+from ..widgets.field import field_id
+from .base import StepScreen
+
+
+class DockerScreen(StepScreen):
+    STEP = "docker"
+    HEADING = "Docker image"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        yield self.field(
+            "docker.image",
+            "Image",
+            check=check_image,
+            help="registry/path:tag; Docker Hub: youruser/numerai-predict:latest",
+            placeholder="youruser/numerai-predict:latest",
+        )
+        yield self.field(
+            "docker.username",
+            "Registry username",
+            check=check_username_field,
+            help="Docker Hub: your username, not your e-mail",
+        )
+        yield self.field(
+            "docker_password",
+            "Registry password or access token",
+            password=True,
+            help="pre-filled from DOCKER_PASSWORD when set; never saved",
+        )
+        with Horizontal(classes="switch-row"):
+            yield Switch(w.settings.docker.build, id=field_id("docker.build"))
+            yield Label("Build a new image and push it (off: use the existing image as it is)")
+        yield self.field(
+            "docker.context",
+            "Build context folder (optional)",
+            check=check_context,
+            help="empty: the bundled prediction image; else a folder with a Dockerfile",
+        )
+        yield self.field(
+            "docker.base_image",
+            "Base image (optional)",
+            check=check_base_image,
+            help="empty: the Dockerfile's default; passed as build arg BASE_IMAGE",
+        )
+        yield Static("", id="registry-note", classes="muted")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._note()
+
+    def on_input_changed(self) -> None:
+        self._note()
+
+    def _note(self) -> None:
+        text = self.query_one(f"#{field_id('docker.image')}-input").value  # type: ignore[attr-defined]
+        try:
+            ref = parse_image_ref(text)
+        except ImageRefError:
+            note = ""
+        else:
+            note = f"Registry: {ref.registry}; Azure logs in to {ref.credential_server}."
+        self.query_one("#registry-note", Static).update(note)
+
+    def keep_answers(self) -> dict[str, str]:
+        problems = super().keep_answers()
+        self.wizard.choose(
+            "docker.build", self.query_one(f"#{field_id('docker.build')}", Switch).value
+        )
+        return problems
+
+    def extra_problems(self) -> dict[str, str]:
+        w = self.wizard
+        out: dict[str, str] = {}
+        for problem in validate(w.settings):
+            if problem.key in ("docker.image", "docker.username"):
+                out.setdefault(problem.key, problem.reason)
+        if needs_registry_login(w.settings) and (
+            reason := check_password(w.secrets.docker_password)
+        ):
+            out["docker_password"] = reason + (
+                " (a build pushes, so it logs in)"
+                if w.settings.docker.build
+                else " (the username says the image is private)"
+            )
+        return out

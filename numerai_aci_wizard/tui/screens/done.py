@@ -1,0 +1,148 @@
+"""Step 8: the webhook URL to copy, whether Numerai has it, what changed, and any manual step."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
+from textual.worker import get_current_worker
+
+from ...events import Cancelled, WizardError
+from .base import StepScreen
+
+
+class DoneScreen(StepScreen):
+    STEP = "done"
+    HEADING = "Done"
+
+    #: seconds between two reads of the API connection's status
+    poll_seconds: float = 5.0
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        result = w.result
+        if result is None:
+            yield Static(
+                "Nothing deployed yet: go back to Review and press Deploy.", classes="para"
+            )
+            return
+        n, a = w.settings.numerai, w.settings.azure
+        yield Static("Webhook URL (Numerai calls it when a round opens):", classes="field-label")
+        yield Static(Text(result.webhook_url), id="webhook-url")
+        with Horizontal(classes="row"):
+            yield Button("Copy URL", id="copy-url", variant="primary")
+        if result.webhook_registered:
+            numerai = f"✓ Numerai has it: it is the webhook of model {n.model_name or n.model_id}."
+        else:
+            numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
+        yield Static(numerai, id="numerai-status", classes="para")
+        changes = result.changed
+        changed = (
+            "Nothing changed: everything was already as the settings say."
+            if not changes
+            else "Changed: " + ", ".join(f"{c.resource} {c.name} ({c.action})" for c in changes)
+        )
+        yield Static(Text(changed), id="changed", classes="para")
+        for note in result.notes:
+            yield Static(Text(note), classes="para muted")
+        if a.trigger == "managed-identity":
+            yield Static(
+                "✓ No manual step: the Logic App starts the container with its managed identity.",
+                id="manual",
+                classes="para",
+            )
+        elif not result.manual_steps:
+            yield Static(
+                "✓ The API connection 'aci' is authorized: no manual step.",
+                id="manual",
+                classes="para",
+            )
+        else:
+            steps = "\n".join(f"{i}. {s}" for i, s in enumerate(result.manual_steps, start=1))
+            yield Static(
+                Text(
+                    "One manual step: authorize the API connection so the Logic App may start "
+                    "the container.\n" + steps
+                ),
+                id="manual",
+                classes="para",
+            )
+            with Horizontal(classes="row"):
+                yield Button("Copy portal link", id="copy-link")
+                yield Button("Check connection", id="check-connection", variant="primary")
+                yield Static("", id="connection-status")
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Back", id="back")
+        yield Button("Finish", id="finish", variant="success")
+
+    def on_mount(self) -> None:
+        for selector in ("#copy-url", "#finish"):
+            if self.query(selector):
+                self.query_one(selector, Button).focus()
+                return
+
+    def keep_answers(self) -> dict[str, str]:
+        return {}
+
+    def action_back(self) -> None:
+        self.wizard.goto("review")
+
+    def action_next(self) -> None:
+        self.app.exit(0)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        result = self.wizard.result
+        if event.button.id == "copy-url" and result is not None:
+            self.app.copy_to_clipboard(result.webhook_url)
+            self.notify("Webhook URL copied to the clipboard")
+        elif (
+            event.button.id == "copy-link" and result is not None and result.connection is not None
+        ):
+            self.app.copy_to_clipboard(result.connection.portal_link)
+            self.notify("Portal link copied to the clipboard")
+        elif event.button.id == "check-connection":
+            event.button.disabled = True
+            self.query_one("#connection-status", Static).update("Checking...")
+            self._poll()
+        elif event.button.id == "finish":
+            self.app.exit(0)
+        elif event.button.id == "back":
+            self.action_back()
+
+    @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
+    def _poll(self) -> None:
+        """Read the connection's status until it reads Connected (or the screen goes away)."""
+        worker = get_current_worker()
+        try:
+            azure = self.wizard.azure()
+            while not worker.is_cancelled:
+                status = azure.connection_status()
+                self.app.call_from_thread(self._status, status.status, status.connected)
+                if status.connected:
+                    return
+                deadline = time.monotonic() + self.poll_seconds
+                while time.monotonic() < deadline and not worker.is_cancelled:
+                    time.sleep(0.05)
+        except (WizardError, Cancelled) as exc:
+            self.app.call_from_thread(self._status, f"✗ {exc}", False, True)
+
+    def _status(self, text: str, connected: bool, stopped: bool = False) -> None:
+        if not self.is_attached:
+            return
+        label = self.query_one("#connection-status", Static)
+        if connected:
+            label.update("✓ Connected: Numerai's calls will start the container.")
+            self.query_one("#manual", Static).update(
+                "✓ The API connection 'aci' is authorized: no manual step left."
+            )
+        elif stopped:
+            label.update(text)
+            self.query_one("#check-connection", Button).disabled = False
+        else:
+            label.update(f"Status: {text}; checking again every {self.poll_seconds:g} s...")

@@ -1,0 +1,123 @@
+"""Step 6: every answer judged together, the plan (what deploy would change) and the cost."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Button, DataTable, Static
+from textual.worker import Worker, WorkerState
+
+from ...events import Cancelled, WizardError, ignore
+from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
+from .base import StepScreen
+
+
+class ReviewScreen(StepScreen):
+    STEP = "review"
+    HEADING = "Review the plan"
+    NEXT_LABEL = "Deploy"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        a, d, n = w.settings.azure, w.settings.docker, w.settings.numerai
+        yield Static(
+            f"Model {n.model_name or n.model_id}  ·  {a.resource_group}/{a.container_group} in "
+            f"{a.location}  ·  {a.memory_gb:g} GB, {a.cpu:g} vCPU  ·  trigger {a.trigger}\n"
+            f"Image {d.image} ({'build and push' if d.build else 'use as it is'})",
+            id="summary",
+            classes="para",
+        )
+        yield Static("", id="problems", classes="notes")
+        yield Static("Planning: comparing the settings with Azure...", id="plan-status")
+        table: DataTable = DataTable(id="plan", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Resource", "Name", "Action", "Reason")
+        yield table
+        yield Static("", id="cost", classes="muted")
+
+    def problems(self) -> dict[str, str]:
+        """Everything that would stop deploy before it starts, by the field to fix."""
+        w = self.wizard
+        limits = w.limits if w.limits_for == w.settings.azure.location else None
+        out: dict[str, str] = {}
+        needed = ["numerai_public_id", "numerai_secret_key"]
+        if needs_registry_login(w.settings):
+            needed.append("docker_password")
+        for spec in SECRET_FIELDS:
+            if spec.name in needed and (reason := spec.check(getattr(w.secrets, spec.name))):
+                out.setdefault(spec.name, reason)
+        for problem in validate(w.settings, limits):
+            out.setdefault(problem.key, problem.reason)
+        return out
+
+    def on_mount(self) -> None:
+        problems = self.problems()
+        status = self.query_one("#problems", Static)
+        if problems:
+            labels = {f.key: f.label for f in FIELDS} | {s.name: s.label for s in SECRET_FIELDS}
+            status.update(
+                "Fix these first (Deploy takes you to the first one):\n"
+                + "\n".join(f"! {labels.get(k, k)}: {r}" for k, r in problems.items())
+            )
+            self.query_one("#plan-status", Static).update("No plan until the answers are complete.")
+            self.query_one("#next", Button).label = "Fix the first problem"
+        else:
+            status.display = False
+            self._plan()
+        self._cost()
+        self.query_one("#next", Button).focus()
+
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
+    def _plan(self) -> object:
+        return self.wizard.pipeline(ignore).plan()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "plan":
+            return
+        status = self.query_one("#plan-status", Static)
+        if event.state == WorkerState.SUCCESS:
+            plan = event.worker.result
+            table = self.query_one("#plan", DataTable)
+            table.clear()
+            for a in plan.actions:  # type: ignore[attr-defined]
+                table.add_row(a.resource, a.name, a.action, a.reason)
+            changes = len(plan.changes)  # type: ignore[attr-defined]
+            status.update(
+                "Nothing to change: Deploy re-checks and shows the webhook URL."
+                if not changes
+                else f"{changes} change(s): Deploy applies them."
+            )
+        elif event.state == WorkerState.ERROR:
+            exc = event.worker.error
+            if isinstance(exc, WizardError):
+                text = f"✗ {exc.message}" + (f"\n  what to do: {exc.hint}" if exc.hint else "")
+            elif isinstance(exc, Cancelled):
+                text = "✗ Planning was cancelled."
+            else:
+                text = f"✗ {type(exc).__name__}: {exc}"
+            status.update(text)
+            status.add_class("error")
+
+    @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
+    def _cost(self) -> None:
+        from ...services import pricing
+
+        a = self.wizard.settings.azure
+        try:
+            lines = pricing.estimate(
+                a.location or "eastus", a.cpu, a.memory_gb, run_minutes=self.wizard.run_minutes
+            ).lines()
+        except WizardError as exc:
+            lines = [str(exc)]
+        self.app.call_from_thread(self._show_cost, lines)
+
+    def _show_cost(self, lines: list[str]) -> None:
+        if self.is_attached:
+            self.query_one("#cost", Static).update("Cost: " + "\n".join(lines[:2]))
+
+    def action_next(self) -> None:
+        problems = self.problems()
+        if problems:
+            key, reason = next(iter(problems.items()))
+            self.wizard.goto_field(key, reason)
+            return
+        self.wizard.goto("deploy")

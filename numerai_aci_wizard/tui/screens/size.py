@@ -1,0 +1,136 @@
+"""Step 4: memory and CPU, judged against the region's real maximum, with a live cost estimate."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from ...events import Cancelled, WizardError
+from ...settings import CPU_MAX, MEMORY_MAX_GB, check_cpu, check_memory, parse_decimal
+from .base import StepScreen
+
+
+class SizeScreen(StepScreen):
+    STEP = "size"
+    HEADING = "Container size and cost"
+
+    def body(self) -> ComposeResult:
+        yield Static(
+            "A prediction run needs the memory of your model plus the live data (2-4 GB for the "
+            "example model). Azure bills per second while the container runs.",
+            classes="para",
+        )
+        yield Static(self._limits_text(), id="limits")
+        yield self.field(
+            "azure.memory_gb",
+            "Memory (GB)",
+            check=self._check_memory,
+            help="e.g. 2 or 2.5, in steps of 0.1",
+        )
+        yield self.field("azure.cpu", "CPU (vCPU)", check=self._check_cpu, help="e.g. 1")
+        yield self.field(
+            "run_minutes", "Minutes a run takes (for the estimate only)", check=self._check_minutes
+        )
+        yield Static("Estimating the cost...", id="cost")
+
+    def _limits(self) -> tuple[float, float]:
+        w = self.wizard
+        if w.limits and w.limits_for == w.settings.azure.location:
+            return w.limits
+        return MEMORY_MAX_GB, CPU_MAX
+
+    def _check_memory(self, value: str) -> str | None:
+        return check_memory(value, self._limits()[0])
+
+    def _check_cpu(self, value: str) -> str | None:
+        return check_cpu(value, self._limits()[1])
+
+    def _check_minutes(self, value: str) -> str | None:
+        try:
+            minutes = float(value.strip().replace(",", "."))
+        except ValueError:
+            return f"'{value.strip()}' is not a number of minutes"
+        return None if 1 <= minutes <= 600 else "a run takes between 1 and 600 minutes"
+
+    def _limits_text(self) -> str:
+        w = self.wizard
+        location = w.settings.azure.location or "the region"
+        if w.limits and w.limits_for == w.settings.azure.location:
+            return f"In {location} a container group may have up to {w.limits[0]:g} GB and {w.limits[1]:g} vCPU."
+        if w.session is None:
+            return f"Limits assumed: up to {MEMORY_MAX_GB:g} GB and {CPU_MAX:g} vCPU (sign in to read {location}'s)."
+        return f"Reading the limits of {location}..."
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        w = self.wizard
+        if (
+            w.session is not None
+            and w.settings.azure.location
+            and w.limits_for != w.settings.azure.location
+        ):
+            self._read_limits(w.settings.azure.location)
+        self._estimate_now()
+
+    @work(thread=True, exclusive=True, group="limits", exit_on_error=False)
+    def _read_limits(self, location: str) -> None:
+        try:
+            limits = self.wizard.azure().region_limits(location)
+        except (WizardError, Cancelled) as exc:
+            self.app.call_from_thread(self._limits_failed, str(exc))
+            return
+        self.app.call_from_thread(self._got_limits, location, limits)
+
+    def _got_limits(self, location: str, limits: tuple[float, float]) -> None:
+        w = self.wizard
+        w.limits, w.limits_for = limits, location
+        if self.is_attached:
+            self.query_one("#limits", Static).update(self._limits_text())
+            from ..widgets.field import TextField
+
+            for f in self.query(TextField):
+                if f.key in ("azure.memory_gb", "azure.cpu") and f.value:
+                    f.check_now()
+
+    def _limits_failed(self, reason: str) -> None:
+        if self.is_attached:
+            self.query_one("#limits", Static).update(
+                f"✗ Could not read the region's limits: {reason}"
+            )
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._estimate_now()
+
+    def _estimate_now(self) -> None:
+        texts = {}
+        for key in ("azure.memory_gb", "azure.cpu", "run_minutes"):
+            texts[key] = self.query_one(f"#f-{key.replace('.', '-')}-input", Input).value
+        if (
+            self._check_memory(texts["azure.memory_gb"])
+            or self._check_cpu(texts["azure.cpu"])
+            or self._check_minutes(texts["run_minutes"])
+        ):
+            self.query_one("#cost", Static).update("Cost: fix the values above to see an estimate.")
+            return
+        self._estimate(
+            self.wizard.settings.azure.location or "eastus",
+            parse_decimal(texts["azure.cpu"]),
+            parse_decimal(texts["azure.memory_gb"]),
+            float(texts["run_minutes"].strip().replace(",", ".")),
+        )
+
+    @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
+    def _estimate(self, location: str, cpu: float, memory: float, minutes: float) -> None:
+        from ...services import pricing
+
+        try:
+            lines = pricing.estimate(location, cpu, memory, run_minutes=minutes).lines()
+        except WizardError as exc:
+            lines = [str(exc)]
+        self.app.call_from_thread(self._show_cost, lines)
+
+    def _show_cost(self, lines: list[str]) -> None:
+        if self.is_attached:
+            self.query_one("#cost", Static).update("Cost: " + "\n".join(lines))

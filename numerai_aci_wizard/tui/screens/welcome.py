@@ -1,0 +1,72 @@
+"""Step 1: what the wizard sets up, what it costs, where answers go, and what was found saved."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Button, Static
+
+from .base import StepScreen
+
+DIAGRAM = """\
+Numerai (round opens) --POST webhook--> Logic App "startaci" (HTTP trigger)
+        --start--> Azure Container Instance (your image, restart policy Never)
+        --predict + upload--> Numerai     (the container exits: billing stops)"""
+
+
+class WelcomeScreen(StepScreen):
+    STEP = "welcome"
+    HEADING = "Welcome"
+    NEXT_LABEL = "Start"
+
+    def body(self) -> ComposeResult:
+        from ...services import pricing
+
+        w = self.wizard
+        yield Static(
+            "This wizard builds your prediction image, pushes it to your registry and sets up "
+            "Azure so that Numerai starts it every round:",
+            classes="para",
+        )
+        yield Static(Text(DIAGRAM), id="diagram")
+        a = w.settings.azure
+        try:
+            est = pricing.estimate(
+                a.location or pricing.DEFAULT_REGION, a.cpu, a.memory_gb, lookup=False
+            )
+            cost = est.lines()[0]
+        except Exception:  # the estimate is informative only
+            cost = "a few cents per run"
+        yield Static(f"Cost: you pay only while the container runs: {cost}.", classes="para")
+        saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
+        yield Static(
+            f"Settings are saved to {w.config_path} ({saved}). Secrets (Numerai keys, registry "
+            "password) are never saved there: they come from the environment, the OS keyring if "
+            "you opt in, or what you type here.",
+            classes="para",
+            id="where",
+        )
+        if w.notes:
+            yield Static(Text("\n".join(f"! {n}" for n in w.notes)), classes="notes", id="notes")
+        yield Static(
+            "Keys: Tab moves between fields, Enter goes to the next field, Esc goes back, "
+            "Ctrl+N next, Ctrl+P commands (save settings, open the log), Ctrl+Q quits.",
+            classes="para muted",
+        )
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Quit", id="quit")
+        yield Button(self.NEXT_LABEL, id="next", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#next", Button).focus()
+
+    def action_back(self) -> None:
+        """Nothing before the first step."""
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "quit":
+            event.stop()
+            self.app.exit(0)
+            return
+        super().on_button_pressed(event)

@@ -1,0 +1,272 @@
+"""Stand-in engines for the wizard's fast tests (allowed only in TUI tests).
+
+They answer like the real services (same method names, same events, WizardError on
+failure) with fixed data, so a Pilot test or a snapshot needs no server, no clock and
+no randomness. Every key here is obviously fake; the webhook's sig is FAKE-SIGNATURE.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from numerai_aci_wizard.events import (
+    Emit,
+    LogLine,
+    Progress,
+    StepFinished,
+    StepStarted,
+    WizardError,
+    check_cancel,
+    ignore,
+)
+from numerai_aci_wizard.pipeline import Services
+from numerai_aci_wizard.plan import Observed, compute_plan
+from numerai_aci_wizard.services.azure_provision import ConnectionStatus, Location, Subscription
+
+PUBLIC_ID = "FAKEPUBLICID" + "X" * 20  # 32 characters A-Z
+SECRET_KEY = "FAKESECRETKEY" + "Y" * 51  # 64 characters A-Z
+MODEL_ID = "11111111-2222-4333-8444-555555555555"
+OTHER_MODEL_ID = "66666666-7777-4888-9999-000000000000"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+WEBHOOK_URL = (
+    "https://prod-00.eastus.logic.azure.com:443/workflows/0123456789abcdef/triggers/request/"
+    "paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2Frequest%2Frun&sv=1.0&sig=FAKE-SIGNATURE"
+)
+PORTAL_LINK = (
+    "https://portal.azure.com/#@fake-tenant/resource/subscriptions/"
+    f"{SUBSCRIPTION}/resourceGroups/numerai-rg/providers/Microsoft.Web/connections/aci/edit"
+)
+
+
+@dataclass
+class Session:
+    credential: Any = None
+    user: str = "ada@example.com"
+    tenant_id: str = "fake-tenant"
+    method: str = "azure-cli"
+
+
+@dataclass
+class World:
+    """What the fake Azure, registry and Numerai hold, and the faults to inject."""
+
+    subscriptions: list[Subscription] = field(
+        default_factory=lambda: [Subscription(SUBSCRIPTION, "Pay-As-You-Go", "Enabled")]
+    )
+    locations: list[Location] = field(
+        default_factory=lambda: [
+            Location("eastus", "East US"),
+            Location("westeurope", "West Europe"),
+        ]
+    )
+    limits: tuple[float, float] = (16.0, 4.0)
+    models: dict[str, str] = field(
+        default_factory=lambda: {"ada_model": MODEL_ID, "ada_second": OTHER_MODEL_ID}
+    )
+    device_code: bool = False  # sign in with a device code instead of az login
+    approve: threading.Event = field(default_factory=threading.Event)
+    connected_after: int = 2  # connection_status calls before it reads Connected
+    fail: dict[str, WizardError] = field(default_factory=dict)  # step -> error to raise
+    block: dict[str, threading.Event] = field(default_factory=dict)  # step -> wait until set
+    webhooks: dict[str, str] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+    sign_ins: int = 0
+    status_calls: int = 0
+
+    def services(self) -> Services:
+        return Services(
+            sign_in=self.sign_in,
+            azure=lambda *a, **kw: FakeAzure(self, *a, **kw),
+            docker=FakeDocker(self),
+            numerai=lambda public_id, secret_key: FakeNumerai(self, public_id, secret_key),
+        )
+
+    def sign_in(
+        self,
+        *,
+        on_device_code: Any = None,
+        allow_device_code: bool = True,
+        cancel: threading.Event | None = None,
+        **_: Any,
+    ) -> Session:
+        self.sign_ins += 1
+        self._maybe("sign_in", cancel)
+        if not self.device_code:
+            return Session()
+        if on_device_code is not None:
+            on_device_code("https://microsoft.com/devicelogin", "FAKE-CODE", None)
+        while not self.approve.wait(0.02):
+            check_cancel(cancel)
+        return Session(user="ada@example.com", method="device-code")
+
+    def _maybe(self, step: str, cancel: threading.Event | None = None, emit: Emit = ignore) -> None:
+        gate = self.block.get(step)
+        if gate is not None:
+            while not gate.wait(0.02):
+                check_cancel(cancel)
+        if step in self.fail:
+            raise self.fail[step]
+
+
+class FakeAzure:
+    def __init__(
+        self,
+        world: World,
+        settings: Any,
+        credential: Any,
+        *,
+        emit: Emit = ignore,
+        cancel: threading.Event | None = None,
+        **_: Any,
+    ) -> None:
+        self.world = world
+        self.settings = settings
+        self.emit = emit
+        self.cancel = cancel
+
+    def list_subscriptions(self) -> list[Subscription]:
+        self.world._maybe("list_subscriptions")
+        return list(self.world.subscriptions)
+
+    def list_locations(self) -> list[Location]:
+        self.world._maybe("list_locations")
+        return list(self.world.locations)
+
+    def region_limits(self, location: str) -> tuple[float, float]:
+        self.world._maybe("region_limits")
+        return self.world.limits
+
+    def observe(self) -> Observed:
+        self.world._maybe("observe")
+        return Observed()
+
+    def plan(self, observed: Observed | None = None, secrets: Any = None) -> Any:
+        return compute_plan(self.settings, observed or Observed(), None)
+
+    def webhook_url(self) -> str | None:
+        return WEBHOOK_URL
+
+    def apply(self, secrets: Any, plan: Any = None) -> Any:
+        from numerai_aci_wizard.services.azure_provision import ProvisionResult
+
+        for action in plan.actions if plan is not None else []:
+            step = action.resource
+            self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
+            self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
+            try:
+                self.world._maybe(step, self.cancel)
+            except WizardError as exc:
+                from numerai_aci_wizard.events import StepFailed
+
+                self.emit(StepFailed(step, exc.message, exc.hint))
+                raise
+            self.world.applied.append(f"{action.action} {step}")
+            self.emit(StepFinished(step, f"{action.action}d {action.name}"))
+        connection = None
+        if self.settings.azure.trigger == "api-connection":
+            connection = self._connection(False)
+        return ProvisionResult(WEBHOOK_URL, list(plan.actions) if plan else [], connection)
+
+    def _connection(self, connected: bool) -> ConnectionStatus:
+        steps = [
+            f"Open {PORTAL_LINK}",
+            "Click Authorize and sign in with an account that may start the container group",
+            "Click Save",
+        ]
+        return ConnectionStatus(
+            "Connected" if connected else "Error",
+            connected,
+            PORTAL_LINK,
+            [] if connected else steps,
+        )
+
+    def connection_status(self) -> ConnectionStatus:
+        self.world.status_calls += 1
+        self.world._maybe("connection_status")
+        return self._connection(self.world.status_calls >= self.world.connected_after)
+
+
+@dataclass
+class ImageResult:
+    image: str
+    digest: str
+    built: bool
+    pushed: bool
+    context_hash: str
+
+
+class FakeDocker:
+    """The docker_image module's functions the pipeline calls."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def check_daemon(self) -> str:
+        self.world._maybe("docker")
+        return "27.0 (fake)"
+
+    def resolve_context(self, settings: Any) -> Path:
+        return Path("/fake/context")
+
+    def context_hash(self, context: Path, *, base_image: str = "") -> str:
+        return "sha256:" + "c" * 64
+
+    def build_and_push(
+        self,
+        settings: Any,
+        password: str,
+        previous: dict,
+        *,
+        emit: Emit = ignore,
+        cancel: threading.Event | None = None,
+    ) -> ImageResult:
+        image = settings.docker.image
+        emit(StepStarted("build", f"Build {image}"))
+        for n in range(1, 5):
+            emit(LogLine("build", f"Step {n}/4 : RUN fake step {n}"))
+            emit(Progress("build", n, 4, "steps"))
+        self.world._maybe("build", cancel)
+        emit(StepFinished("build", "built in 4 steps"))
+        emit(StepStarted("push", f"Push {image}"))
+        emit(Progress("push", 3 * 1024 * 1024, 12 * 1024 * 1024, "B", "layer 1 of 3"))
+        self.world._maybe("push", cancel)
+        emit(Progress("push", 12 * 1024 * 1024, 12 * 1024 * 1024, "B", "done"))
+        emit(StepFinished("push", "pushed 12.0 MB"))
+        return ImageResult(image, "sha256:" + "d" * 64, True, True, "sha256:" + "c" * 64)
+
+    def verify_remote(self, settings: Any, password: str | None) -> str:
+        self.world._maybe("verify")
+        return "sha256:" + "d" * 64
+
+
+class FakeNumerai:
+    def __init__(self, world: World, public_id: str, secret_key: str) -> None:
+        self.world = world
+        self.ok = public_id == PUBLIC_ID and secret_key == SECRET_KEY
+
+    def _check(self) -> None:
+        self.world._maybe("numerai")
+        if not self.ok:
+            raise WizardError(
+                "Numerai refused the API key: the public ID and secret key do not match",
+                "copy both from numer.ai > Account > API keys",
+                exit_code=2,
+            )
+
+    def check_keys(self) -> Any:
+        from numerai_aci_wizard.services.numerai_api import Account
+
+        self._check()
+        return Account("ada", None)
+
+    def models(self) -> dict[str, str]:
+        self._check()
+        return dict(self.world.models)
+
+    def set_webhook(self, model_id: str, url: str | None) -> None:
+        self._check()
+        self.world._maybe("webhook")
+        self.world.webhooks[model_id] = url or ""
