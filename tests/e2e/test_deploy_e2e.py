@@ -10,6 +10,7 @@ credentials the container group holds, so the prediction really lands at Numerai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 import requests
 
@@ -89,11 +91,19 @@ def _container_runner(engine: Any, arm: Any):
             name=f"aci-{spec.group}-{time.time_ns()}",
         )
         try:
-            result = container.wait(timeout=600)
+            deadline = time.monotonic() + 600
+            while container.status != "exited" and time.monotonic() < deadline:
+                if spec.halted.wait(0.5):  # ACI stopped or replaced the group: kill, like ACI
+                    with contextlib.suppress(docker.errors.APIError):  # it may just have exited
+                        container.kill()
+                    break
+                container.reload()
+            container.reload()
+            code = container.attrs["State"]["ExitCode"]
             logs = container.logs().decode("utf-8", "replace")
         finally:
             container.remove(force=True)
-        return RunOutcome(exit_code=int(result.get("StatusCode", 1)), logs=logs)
+        return RunOutcome(exit_code=int(code), logs=logs)
 
     return run
 

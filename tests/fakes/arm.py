@@ -131,6 +131,9 @@ class ContainerRun:
     registry_credentials: list[dict[str, Any]]
     cpu: float
     memory_gb: float
+    #: set when ACI would kill this container (stop, delete, redeploy): a hook that runs a real
+    #: container must kill it then, or a stopped group would go on predicting and submitting
+    halted: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,14 @@ class _Group:
     containers: dict[str, _Container] = field(default_factory=dict)
     last_outcome: RunOutcome | None = None
     finished_runs: int = 0
+    active: list[ContainerRun] = field(default_factory=list)
+
+    def bump(self) -> None:
+        """A new generation: whatever runs now is replaced, so its containers are halted."""
+        self.generation += 1
+        for run in self.active:
+            run.halted.set()
+        self.active.clear()
 
 
 def _now_iso() -> str:
@@ -1028,7 +1039,7 @@ class ArmServer:
         for key in [k for k in self.resources if k == rid_lower or k.startswith(rid_lower + "/")]:
             del self.resources[key]
             if key in self._groups:
-                self._groups[key].generation += 1
+                self._groups[key].bump()
                 del self._groups[key]
             self._wf_meta.pop(key, None)
 
@@ -1191,7 +1202,7 @@ class ArmServer:
                     return 204, {}, None
                 state = self._groups.setdefault(rid.lower(), _Group())
                 state.provisioning = "Deleting"
-                state.generation += 1
+                state.bump()
 
                 def done() -> None:
                     self.resources.pop(rid.lower(), None)
@@ -1303,7 +1314,7 @@ class ArmServer:
         self.resources[rid.lower()] = new
         state = self._groups.setdefault(rid.lower(), _Group())
         state.provisioning = "Updating" if stored else "Creating"
-        state.generation += 1  # a redeploy replaces any run in progress
+        state.bump()  # a redeploy replaces any run in progress
         state.running = 0
 
         def done() -> None:
@@ -1324,7 +1335,7 @@ class ArmServer:
         state = self._groups.get(key)
         if stored is None or state is None:
             return
-        state.generation += 1
+        state.bump()
         generation = state.generation
         state.state = "Running"
         props = stored["properties"]
@@ -1353,6 +1364,7 @@ class ArmServer:
                 memory_gb=float(requests["memoryInGB"]),
             )
             self.runs.append(run)
+            state.active.append(run)
             threading.Thread(
                 target=self._run_container,
                 args=(key, container["name"], run, generation, self._epoch),
@@ -1409,7 +1421,7 @@ class ArmServer:
                 raise _not_found("Microsoft.ContainerInstance/containerGroups", name, rg)
             state = self._groups.setdefault(rid.lower(), _Group())
             if action == "stop":
-                state.generation += 1
+                state.bump()
                 state.running = 0
                 state.state = "Stopped"
                 # ACI deallocates a stopped group: no container instance view, no logs.

@@ -638,3 +638,22 @@ def test_assertion_helpers_and_snapshot_ignore_generated_values(arm_server: ArmS
     _resources(arm_server).resource_groups.begin_delete(RG).result()
     deploy(3)
     assert arm_server.snapshot() != first
+
+
+def test_stop_and_delete_halt_the_container_that_is_running(arm_server: ArmServer) -> None:
+    """Like ACI, a stop kills the running container: a hook running a real one is told to."""
+    _rg(arm_server)
+    arm_server.run_container = lambda job: (
+        RunOutcome() if job.halted.wait(10) else RunOutcome(exit_code=9)
+    )
+    aci = _aci(arm_server)
+    aci.container_groups.begin_create_or_update(RG, CG, _group()).result()
+    first = arm_server.runs[-1]
+    assert not first.halted.is_set()
+    aci.container_groups.stop(RG, CG)
+    assert first.halted.is_set()
+    aci.container_groups.begin_start(RG, CG).result()
+    second = arm_server.runs[-1]
+    assert second is not first and not second.halted.is_set()
+    aci.container_groups.begin_delete(RG, CG).result()
+    assert second.halted.is_set()
