@@ -216,8 +216,8 @@ class Pipeline:
             "webhook", name, "create", "register the Logic App's URL as the model's webhook"
         )
 
-    def plan(self) -> Plan:
-        """What deploy would do. Reads only."""
+    def plan(self, image_action: Action | None = None) -> Plan:
+        """What deploy would do. Reads only. ``image_action``: what deploy already decided."""
         with self.step("plan", "Comparing the settings with Azure"):
             self.validate()
             state = self.run_state()
@@ -228,7 +228,11 @@ class Pipeline:
             )
             url = azure.webhook_url() if observed.workflow is not None else None
             plan = Plan(
-                [self._image_action(state), *plan.actions, self._webhook_action(url, state)]
+                [
+                    image_action or self._image_action(state),
+                    *plan.actions,
+                    self._webhook_action(url, state),
+                ]
             )
             self.emit(
                 StepFinished("plan", f"{len(plan.changes)} change(s)", {"plan": plan.to_dict()})
@@ -322,9 +326,17 @@ class Pipeline:
         azure = self.azure()
         limits = azure.region_limits(self.settings.azure.location)
         self.validate(limits)
+        image_action = self._image_action(self.run_state())  # before the build changes the state
         image = self.image()
+        if image is not None and image.pushed and image_action.action == "keep":
+            image_action = Action(
+                "image",
+                image.image,
+                "update",
+                "the registry's tag had changed: built and pushed again",
+            )
         check_cancel(self.cancel)
-        plan = self.plan()
+        plan = self.plan(image_action)
         with self.step("provision", "Provisioning Azure"):
             provisioned = azure.apply(
                 self.secrets,

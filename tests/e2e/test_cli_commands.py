@@ -95,6 +95,8 @@ def test_deploy_json_then_status_and_logs(user: Path, arm_server, numerai_server
     assert result["webhook_url"].startswith("https://") and result["webhook_registered"] is True
     assert numerai_server.webhooks[numerai_server.model_id] == result["webhook_url"]
     assert result["connection"]["connected"] is False and result["manual_steps"]
+    image = next(a for a in result["actions"] if a["resource"] == "image")
+    assert image["action"] == "create"  # what deploy did, not what a plan after it would say
     assert "-> Building and pushing" in err
     code, out, err = _run(capsys, "status", "--json", "--config", str(user))
     assert code == 0, err
