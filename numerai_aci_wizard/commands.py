@@ -432,9 +432,7 @@ def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, An
 
 
 def open_wizard(config: Path | None) -> int:
-    out = Output(json_mode=False)
-    out.error(
-        "the interactive wizard is not in this version yet",
-        "use the subcommands: numerai-aci-wizard --help",
-    )
-    return 2
+    """No subcommand: the Textual wizard (imported only now, so the headless commands stay light)."""
+    from .tui.app import run
+
+    return run(config)
