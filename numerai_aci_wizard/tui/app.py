@@ -71,8 +71,10 @@ class WizardApp(App[int]):
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         polling_interval: float = 1.0,
+        blink: bool = True,
     ) -> None:
         super().__init__()
+        self.blink = blink
         resolved = store.resolve(config_path, env=env)
         self.config_path: Path = resolved.loaded.path
         self.settings_existed = resolved.loaded.exists
@@ -180,6 +182,7 @@ class WizardApp(App[int]):
 
     def sign_in(self, *, cancel: threading.Event | None = None, **_: Any) -> Any:
         """One Azure session for the whole wizard: the Azure screen's and the pipeline's."""
+        cancel = cancel or threading.Event()  # the device-code dialog's Cancel sets it
         with self._sign_in_lock:
             if self.session is None:
                 self._sign_in_cancel = cancel

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Static, Switch
+from textual.css.query import NoMatches
+from textual.widgets import Input, Label, Static, Switch
 
 from ...image_ref import ImageRefError, parse_image_ref
 from ...settings import (
     check_base_image,
     check_context,
+    check_hub_username,
     check_image,
     check_password,
+    check_registry_username,
     check_username_field,
     needs_registry_login,
     validate,
@@ -36,7 +39,7 @@ class DockerScreen(StepScreen):
         yield self.field(
             "docker.username",
             "Registry username",
-            check=check_username_field,
+            check=self._check_username,
             help="Docker Hub: your username, not your e-mail",
         )
         yield self.field(
@@ -62,6 +65,20 @@ class DockerScreen(StepScreen):
         )
         yield Static("", id="registry-note", classes="muted")
 
+    def _check_username(self, value: str) -> str | None:
+        """Docker Hub names have their own rule; other registries only need a name to push."""
+        try:
+            image = self.query_one(f"#{field_id('docker.image')}-input", Input).value
+            build = self.query_one(f"#{field_id('docker.build')}", Switch).value
+            ref = parse_image_ref(image)
+        except (ImageRefError, NoMatches):
+            return check_username_field(value)
+        if ref.is_docker_hub and (value.strip() or build):
+            return check_hub_username(value)
+        if build:
+            return check_registry_username(value)
+        return check_username_field(value)
+
     def on_mount(self) -> None:
         super().on_mount()
         self._note()
@@ -70,7 +87,7 @@ class DockerScreen(StepScreen):
         self._note()
 
     def _note(self) -> None:
-        text = self.query_one(f"#{field_id('docker.image')}-input").value  # type: ignore[attr-defined]
+        text = self.query_one(f"#{field_id('docker.image')}-input", Input).value
         try:
             ref = parse_image_ref(text)
         except ImageRefError:

@@ -26,7 +26,9 @@ class NumeraiScreen(StepScreen):
             if found
             else "numer.ai > Account > API keys; the key needs upload and webhook scopes."
         )
-        yield Static(f"Your API key. {where} Never saved to the settings file.", classes="para")
+        yield Static(
+            f"Your API key. {where} Never saved to the settings file.", classes="para", id="intro"
+        )
         yield self.field(
             "numerai_public_id",
             "Public ID",

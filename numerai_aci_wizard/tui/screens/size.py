@@ -15,6 +15,8 @@ class SizeScreen(StepScreen):
     STEP = "size"
     HEADING = "Container size and cost"
 
+    _generation = 0
+
     def body(self) -> ComposeResult:
         yield Static(
             "A prediction run needs the memory of your model plus the live data (2-4 GB for the "
@@ -112,9 +114,12 @@ class SizeScreen(StepScreen):
             or self._check_cpu(texts["azure.cpu"])
             or self._check_minutes(texts["run_minutes"])
         ):
+            self._generation += 1  # an estimate still on its way is stale now
             self.query_one("#cost", Static).update("Cost: fix the values above to see an estimate.")
             return
+        self._generation += 1
         self._estimate(
+            self._generation,
             self.wizard.settings.azure.location or "eastus",
             parse_decimal(texts["azure.cpu"]),
             parse_decimal(texts["azure.memory_gb"]),
@@ -122,15 +127,17 @@ class SizeScreen(StepScreen):
         )
 
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
-    def _estimate(self, location: str, cpu: float, memory: float, minutes: float) -> None:
+    def _estimate(
+        self, generation: int, location: str, cpu: float, memory: float, minutes: float
+    ) -> None:
         from ...services import pricing
 
         try:
             lines = pricing.estimate(location, cpu, memory, run_minutes=minutes).lines()
         except WizardError as exc:
             lines = [str(exc)]
-        self.app.call_from_thread(self._show_cost, lines)
+        self.app.call_from_thread(self._show_cost, generation, lines)
 
-    def _show_cost(self, lines: list[str]) -> None:
-        if self.is_attached:
+    def _show_cost(self, generation: int, lines: list[str]) -> None:
+        if self.is_attached and generation == self._generation:
             self.query_one("#cost", Static).update("Cost: " + "\n".join(lines))

@@ -37,7 +37,9 @@ class WelcomeScreen(StepScreen):
             cost = est.lines()[0]
         except Exception:  # the estimate is informative only
             cost = "a few cents per run"
-        yield Static(f"Cost: you pay only while the container runs: {cost}.", classes="para")
+        yield Static(
+            f"Cost: you pay only while the container runs: {cost}.", classes="para", id="cost"
+        )
         saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
         yield Static(
             f"Settings are saved to {w.config_path} ({saved}). Secrets (Numerai keys, registry "

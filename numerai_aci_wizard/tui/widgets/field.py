@@ -83,6 +83,10 @@ class TextField(Vertical):
         )
         yield Static("", classes="field-error -empty", id=self.id + "-error")
 
+    def on_mount(self) -> None:
+        # screenshots and snapshots turn blinking off so every capture is the same
+        self.input.cursor_blink = getattr(self.app, "blink", True)
+
     @property
     def input(self) -> Input:
         return self.query_one(Input)
@@ -113,13 +117,12 @@ class TextField(Vertical):
         return reason
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
+        # not stopped: the screen may react too (the cost estimate, the registry note)
         if event.value.strip():
             self._touched = True
         if self._touched:
             self.set_error(self.reason(event.value))
 
     def on_input_blurred(self, event: Input.Blurred) -> None:
-        event.stop()
         if self._touched:
             self.set_error(self.reason())

@@ -1,0 +1,598 @@
+"""Pilot tests of every step: what the user sees, where the cursor lands, what the engines got.
+
+The engines are the stand-ins of tests/tui/fakes.py (fixed data, injectable faults); the
+same path against the real local servers is in test_wizard_real.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.widgets import Button, DataTable, ProgressBar, RichLog, Select
+
+from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.store import load
+from numerai_aci_wizard.tui.screens import (
+    AzureScreen,
+    DeployScreen,
+    DockerScreen,
+    DoneScreen,
+    NumeraiScreen,
+    ReviewScreen,
+    SizeScreen,
+    WelcomeScreen,
+)
+from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
+from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text
+from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL
+
+# --- welcome --------------------------------------------------------------------------
+
+
+async def test_welcome_says_what_it_sets_up_costs_and_where_settings_go(make_app, config) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, WelcomeScreen)
+        assert "Logic App" in text(app, "#diagram")
+        where = text(app, "#where")
+        assert str(config) in where and "never saved" in where
+        assert "per run" in text(app, "#cost") and "$" in text(app, "#cost")
+        await pilot.click("#next")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+
+
+async def test_a_broken_settings_file_is_shown_and_the_wizard_still_starts(
+    make_app, config
+) -> None:
+    config.write_text("[azure\nlocation = 'eastus'\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        notes = text(app, "#notes")
+        assert "is not valid TOML" in notes and "starting from the defaults" in notes
+        await pilot.click("#next")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+
+
+async def test_quit_and_ctrl_q_exit_with_0(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+    assert app.return_value in (0, None)
+
+
+# --- Numerai ---------------------------------------------------------------------------
+
+
+async def test_bad_public_id_shows_the_reason_and_keeps_the_cursor_there(make_app) -> None:
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#f-numerai_public_id-input")
+        await pilot.press(*"abc")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+        assert error_of(app, "numerai_public_id") == (
+            "a Numerai public ID has 32 characters; this has 3"
+        )
+        assert app.focused is input_of(app, "numerai_public_id")
+        assert input_of(app, "numerai_public_id").password  # masked
+
+
+async def test_lower_case_secret_key_is_refused_with_the_case_hint(make_app) -> None:
+    app = make_app(answered(), env={"NUMERAI_PUBLIC_ID": PUBLIC_ID})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        input_of(app, "numerai_secret_key").value = SECRET_KEY.lower()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert "keys are upper case" in error_of(app, "numerai_secret_key")
+        assert app.focused is input_of(app, "numerai_secret_key")
+
+
+async def test_keys_from_the_environment_are_prefilled_and_trimmed(make_app) -> None:
+    app = make_app(
+        answered(), env={"NUMERAI_PUBLIC_ID": f" {PUBLIC_ID}\n", "NUMERAI_SECRET_KEY": SECRET_KEY}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        assert input_of(app, "numerai_public_id").value == PUBLIC_ID
+        assert "Pre-filled from the environment" in text(app, "#intro")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+
+
+async def test_checking_the_keys_lists_the_models_and_choosing_one_fills_the_id(make_app) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        assert text(app, "#keys-status") == "Keys work: account ada, 2 models."
+        select = app.screen.query_one("#model-select", Select)
+        select.value = OTHER_MODEL_ID
+        await pilot.pause()
+        assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+        assert app.settings.numerai.model_name == "ada_second"
+
+
+async def test_keys_numerai_refuses_are_said_next_to_the_button(make_app) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": "Z" * 32, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        assert "Numerai refused the API key" in text(app, "#keys-status")
+        assert not app.screen.query_one("#check-keys", Button).disabled
+
+
+async def test_a_model_of_another_account_is_refused(make_app, world) -> None:
+    app = make_app(
+        answered(numerai__model_id="99999999-9999-4999-8999-999999999999"),
+        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert "not one of the models of this account" in error_of(app, "numerai.model_id")
+
+
+async def test_keyring_switch_says_when_there_is_no_keyring(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        switch = app.screen.query_one("#f-secrets-keyring")
+        assert switch.disabled
+        labels = " ".join(str(w.render()) for w in app.screen.query("Label"))
+        assert "no OS keyring is available" in labels
+
+
+# --- back and next keep every answer -----------------------------------------------------
+
+
+async def test_back_and_next_keep_every_answer_even_an_invalid_one(make_app) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        input_of(app, "numerai.model_id").value = MODEL_ID
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+        input_of(app, "azure.resource_group").value = "my rg"  # invalid: a space
+        input_of(app, "azure.logic_app").value = "startmine"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+        assert input_of(app, "numerai.model_id").value == MODEL_ID
+        assert input_of(app, "numerai_public_id").value == PUBLIC_ID
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert input_of(app, "azure.resource_group").value == "my rg"
+        assert input_of(app, "azure.logic_app").value == "startmine"
+
+
+# --- Azure -----------------------------------------------------------------------------
+
+
+async def test_sign_in_lists_subscriptions_and_regions_then_names_are_judged(
+    make_app, world
+) -> None:
+    app = make_app(answered(azure__subscription_id="", azure__location=""))
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert text(app, "#subscription-error") == "sign in to Azure to choose the subscription"
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        assert text(app, "#who") == "Signed in as ada@example.com via Azure CLI (az login)."
+        sub = app.screen.query_one("#f-azure-subscription_id", Select)
+        assert sub.selection == "00000000-0000-0000-0000-000000000001"  # the only one
+        region = app.screen.query_one("#f-azure-location", Select)
+        assert [o[1] for o in region._options if o[1] != Select.NULL] == ["eastus", "westeurope"]
+        input_of(app, "azure.container_group").value = "Numerai_Predict"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert text(app, "#location-error") == "choose an Azure region, e.g. eastus or westeurope"
+        assert (
+            error_of(app, "azure.container_group") == "a container instance name must be lowercase"
+        )
+        assert app.focused is region
+        region.value = "westeurope"
+        input_of(app, "azure.container_group").value = "numerai-predict"
+        app.screen.query_one("#trigger-managed-identity").value = True
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, SizeScreen)
+        assert app.settings.azure.location == "westeurope"
+        assert app.settings.azure.trigger == "managed-identity"
+        assert world.sign_ins == 1
+
+
+async def test_device_code_sign_in_shows_the_code_in_a_dialog(make_app, world) -> None:
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        assert isinstance(app.screen, DeviceCodeScreen)
+        assert text(app, "#device-code-text") == "FAKE-CODE"
+        assert "https://microsoft.com/devicelogin" in text(app, "#device-uri")
+        await pilot.click("#copy-code")
+        assert app.clipboard == "FAKE-CODE"
+        world.approve.set()
+        await settle(pilot)
+        assert isinstance(app.screen, AzureScreen)
+        assert text(app, "#who") == "Signed in as ada@example.com via device code."
+
+
+async def test_cancelling_the_device_code_says_so_and_allows_a_new_try(make_app, world) -> None:
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        await pilot.click("#cancel-sign-in")
+        await settle(pilot)
+        assert isinstance(app.screen, AzureScreen)
+        assert text(app, "#who") == "Sign-in cancelled."
+        assert not app.screen.query_one("#sign-in", Button).disabled
+        assert app.session is None
+
+
+async def test_an_azure_failure_while_listing_is_shown(make_app, world) -> None:
+    world.fail["list_subscriptions"] = WizardError(
+        "Azure refused to list your subscriptions (403 AuthorizationFailed)",
+        "ask the subscription's owner for the Reader role",
+    )
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        who = text(app, "#who")
+        assert "403 AuthorizationFailed" in who and "Reader role" in who
+
+
+# --- size ------------------------------------------------------------------------------
+
+
+async def test_size_uses_the_regions_real_maximum_and_estimates_the_cost(make_app, world) -> None:
+    world.limits = (4.0, 2.0)
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, SizeScreen)
+        assert text(app, "#limits") == "In eastus a container group may have up to 4 GB and 2 vCPU."
+        assert text(app, "#cost").startswith("Cost: about $0.01 per run (1 vCPU, 2 GB, 15 min)")
+        input_of(app, "azure.memory_gb").value = "8"
+        input_of(app, "azure.cpu").value = "1,5"
+        await settle(pilot)
+        assert error_of(app, "azure.memory_gb") == "the memory must be between 0.5 and 4 GB"
+        assert text(app, "#cost") == "Cost: fix the values above to see an estimate."
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.focused is input_of(app, "azure.memory_gb")
+        input_of(app, "azure.memory_gb").value = "3.5"
+        input_of(app, "run_minutes").value = "30"
+        await settle(pilot)
+        assert "(1.5 vCPU, 3.5 GB, 30 min)" in text(app, "#cost")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, DockerScreen)
+        assert (app.settings.azure.memory_gb, app.settings.azure.cpu) == (3.5, 1.5)
+
+
+async def test_memory_in_steps_of_a_tenth(make_app) -> None:
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await pilot.pause()
+        input_of(app, "azure.memory_gb").value = "2.55"
+        await pilot.pause()
+        assert error_of(app, "azure.memory_gb") == "the memory goes in steps of 0.1 GB (e.g. 2.5)"
+
+
+# --- Docker ----------------------------------------------------------------------------
+
+
+async def test_docker_needs_a_password_to_push_and_a_hub_username(make_app) -> None:
+    app = make_app(answered(docker__username=""))
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("docker")
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert error_of(app, "docker.username") == "enter your Docker Hub username"
+        assert error_of(app, "docker_password").startswith("enter the registry password")
+        input_of(app, "docker.username").value = "ada1@example.com"
+        await pilot.pause()
+        assert "not your e-mail" in error_of(app, "docker.username")
+        input_of(app, "docker.username").value = "ada1"
+        input_of(app, "docker_password").value = "fake-registry-password"
+        input_of(app, "docker.context").value = "/no/such/folder"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert error_of(app, "docker.context") == "the folder /no/such/folder does not exist"
+        input_of(app, "docker.context").value = ""
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.secrets.docker_password == "fake-registry-password"
+
+
+async def test_a_public_existing_image_needs_no_login(make_app) -> None:
+    app = make_app(answered(docker__username="", docker__build=False))
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("docker")
+        await pilot.pause()
+        assert "Azure logs in to index.docker.io" in text(app, "#registry-note")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+
+
+# --- review ----------------------------------------------------------------------------
+
+
+async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        table = app.screen.query_one("#plan", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert [
+            "image",
+            "ada1/numerai-predict:latest",
+            "create",
+            "build the image and push it",
+        ] in [[str(c) for c in r] for r in rows]
+        assert {str(r[0]) for r in rows} >= {
+            "resource_group",
+            "container_group",
+            "workflow",
+            "webhook",
+        }
+        assert text(app, "#plan-status") == "6 change(s): Deploy applies them."
+        assert "per run" in text(app, "#cost")
+
+
+async def test_review_sends_the_user_to_the_first_bad_field(make_app) -> None:
+    app = make_app(answered(), env={"DOCKER_PASSWORD": "fake-registry-password"})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        assert "Numerai public ID: enter your Numerai public ID" in text(app, "#problems")
+        assert str(app.screen.query_one("#next", Button).label) == "Fix the first problem"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+        assert error_of(app, "numerai_public_id").startswith("enter your Numerai public ID")
+        assert app.focused is input_of(app, "numerai_public_id")
+
+
+async def test_review_sends_a_bad_image_to_the_docker_step(make_app) -> None:
+    app = make_app(answered(docker__image="numerai-predict:latest"), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, DockerScreen)
+        assert (
+            error_of(app, "docker.image") == "push to your own account: ada1/numerai-predict:latest"
+        )
+        assert app.focused is input_of(app, "docker.image")
+
+
+async def test_a_plan_failure_is_shown_with_its_hint(make_app, world) -> None:
+    world.fail["observe"] = WizardError(
+        "cannot reach Azure at https://example.invalid", "check the ARM endpoint"
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        status = text(app, "#plan-status")
+        assert "cannot reach Azure" in status and "what to do: check the ARM endpoint" in status
+
+
+# --- deploy and done -------------------------------------------------------------------
+
+
+async def _deploy(pilot) -> None:
+    app = pilot.app
+    app.goto("review")
+    await settle(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert isinstance(app.screen, DeployScreen)
+
+
+async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, config) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        steps = text(app, "#steps-text")
+        assert "✓ Checking Docker, Azure and Numerai" in steps
+        assert "✓ Build ada1/numerai-predict:latest  — built in 4 steps" in steps
+        assert "✓ Registering the webhook with Numerai" in steps and "✗" not in steps
+        build = app.screen.query_one("#build-progress", ProgressBar)
+        push = app.screen.query_one("#push-progress", ProgressBar)
+        assert build.percentage == 1 and push.percentage == 1
+        assert text(app, "#push-label") == "Push: 12.0 MB of 12.0 MB"
+        log = "\n".join(s.text for s in app.screen.query_one("#log", RichLog).lines)
+        assert "Step 4/4 : RUN fake step 4" in log and "Deploy finished." in log
+        assert world.webhooks == {MODEL_ID: WEBHOOK_URL}
+        assert load(config).settings.docker.image == "ada1/numerai-predict:latest"  # saved
+        await pilot.click("#next")
+        await pilot.pause()
+        assert isinstance(app.screen, DoneScreen)
+        assert text(app, "#webhook-url") == WEBHOOK_URL  # whole
+        assert text(app, "#numerai-status").startswith("✓ Numerai has it")
+        assert "container_group numerai-predict (create)" in text(app, "#changed")
+        await pilot.click("#copy-url")
+        assert app.clipboard == WEBHOOK_URL
+
+
+async def test_done_checks_the_connection_until_it_reads_connected(make_app, world) -> None:
+    world.connected_after = 3
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        await pilot.click("#next")
+        await pilot.pause()
+        manual = text(app, "#manual")
+        assert "One manual step" in manual and "connections/aci/edit" in manual
+        app.screen.poll_seconds = 0.01
+        await pilot.click("#copy-link")
+        assert app.clipboard.endswith("/connections/aci/edit")
+        await pilot.click("#check-connection")
+        await settle(pilot)
+        assert text(app, "#connection-status").startswith("✓ Connected")
+        assert world.status_calls == 3
+
+
+async def test_managed_identity_needs_no_manual_step(make_app) -> None:
+    app = make_app(answered(azure__trigger="managed-identity"), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        await pilot.click("#next")
+        await pilot.pause()
+        assert text(app, "#manual").startswith("✓ No manual step")
+        assert not app.screen.query("#check-connection")
+
+
+async def test_a_failure_shows_message_hint_retry_and_back_keeps_answers(make_app, world) -> None:
+    world.fail["container_group"] = WizardError(
+        "Azure refused to create container group numerai-predict: 409 Conflict",
+        "wait a minute and retry",
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        failure = text(app, "#failure")
+        assert "409 Conflict" in failure and "What to do: wait a minute and retry" in failure
+        assert "✗ Create container_group numerai-predict" in text(app, "#steps-text")
+        assert app.screen.query_one("#retry", Button).display
+        assert app.focused is app.screen.query_one("#retry")
+        assert world.webhooks == {}
+        del world.fail["container_group"]
+        await pilot.click("#retry")
+        await settle(pilot)
+        assert not app.screen.query_one("#failure").display
+        assert world.webhooks == {MODEL_ID: WEBHOOK_URL}
+
+
+async def test_back_after_a_failure_lands_on_the_field_to_fix(make_app, world) -> None:
+    world.fail["push"] = WizardError(
+        "the registry refused the push: denied", "check the image name"
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        await pilot.click("#back")
+        await pilot.pause()
+        assert isinstance(app.screen, DockerScreen)
+        assert "the registry refused the push" in error_of(app, "docker.image")
+        assert app.focused is input_of(app, "docker.image")
+        assert input_of(app, "docker_password").value == "fake-registry-password"
+
+
+async def test_cancel_stops_the_run_and_says_so(make_app, world) -> None:
+    world.block["build"] = threading.Event()  # never set: only cancel ends it
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "Build" in text(app, "#steps-text"):
+                break
+        await pilot.click("#cancel")
+        await settle(pilot)
+        assert text(app, "#failure").startswith("✗ Cancelled")
+        assert world.applied == []
+
+
+async def test_log_pane_masks_secrets(make_app, world) -> None:
+    class Leaky(type(world.services().docker)):
+        def check_daemon(self) -> str:
+            return "engine with login fake-registry-password"
+
+    app = make_app(answered(), env=FULL_ENV)
+    app.services.docker = Leaky(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        log = "\n".join(s.text for s in app.screen.query_one("#log", RichLog).lines)
+        assert "engine with login ***" in log and "fake-registry-password" not in log
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+async def test_save_settings_command_writes_answers_but_never_a_secret(
+    make_app, config: Path
+) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Save settings" in titles and "Open log file" in titles
+        app.goto("numerai")
+        await pilot.pause()
+        input_of(app, "numerai.model_id").value = MODEL_ID
+        app.action_save_settings()
+        await pilot.pause()
+    body = config.read_text()
+    assert MODEL_ID in body and PUBLIC_ID not in body and SECRET_KEY not in body
+
+
+async def test_open_log_file_shows_it_redacted(make_app, tmp_path) -> None:
+    log = tmp_path / "wizard.log"
+    log.write_text("INFO azure: GET ...&sig=REALLOOKINGSIG&x=1\n")
+    app = make_app(log_path=log)
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_open_log()
+        await pilot.pause()
+        lines = "\n".join(s.text for s in app.screen.query_one("#log-file-text", RichLog).lines)
+        assert "sig=***" in lines and "REALLOOKINGSIG" not in lines
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
