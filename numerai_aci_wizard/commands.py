@@ -313,7 +313,12 @@ def _status(ctx: Context) -> int:
     ):
         ctx.out.line(f"  {label:<18} {value}")
     if connection is not None:
-        ctx.out.line(f"  {'connection':<18} {connection.status}")
+        shown = (
+            "authorized (Connected)"
+            if connection.connected
+            else f"NOT authorized yet ({connection.status})"
+        )
+        ctx.out.line(f"  {'API connection':<18} {shown}")
         if not connection.connected:
             for number, step in enumerate(connection.steps, start=1):
                 ctx.out.line(f"    {number}. {step}")

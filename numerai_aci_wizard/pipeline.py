@@ -234,9 +234,7 @@ class Pipeline:
                     self._webhook_action(url, state),
                 ]
             )
-            self.emit(
-                StepFinished("plan", f"{len(plan.changes)} change(s)", {"plan": plan.to_dict()})
-            )
+            self.emit(StepFinished("plan", "", {"plan": plan.to_dict()}))
             return plan
 
     # --- deploy --------------------------------------------------------------------
@@ -389,6 +387,15 @@ class Pipeline:
         model_id = self.settings.numerai.model_id
         numerai = self.numerai()
         with self.step("trigger", "Asking Numerai to call the webhook"):
+            if self.settings.azure.trigger == "api-connection":
+                connection = self.azure().connection_status()
+                if not connection.connected:  # the Logic App's start would fail: say so now
+                    raise WizardError(
+                        f"the API connection 'aci' is not authorized yet (status {connection.status}), "
+                        "so the Logic App cannot start the container",
+                        "authorize it first: "
+                        + " ".join(f"{n}. {step}" for n, step in enumerate(connection.steps, 1)),
+                    )
             before = numerai.latest_submission(model_id)
             started_after = self.azure().status() if follow else None
             trigger_id = numerai.trigger(model_id)

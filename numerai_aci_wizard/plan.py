@@ -340,14 +340,12 @@ def compute_plan(
             )
         else:
             status = conn.status or "unknown"
-            actions.append(
-                Action(
-                    "api_connection",
-                    logic_workflow.CONNECTION_NAME,
-                    "keep",
-                    f"exists, status {status}",
-                )
+            reason = (
+                "exists and is authorized"
+                if status.lower() == "connected"
+                else f"exists, not authorized yet (status {status}): deploy shows the one manual step"
             )
+            actions.append(Action("api_connection", logic_workflow.CONNECTION_NAME, "keep", reason))
     elif observed.connection is not None:
         actions.append(
             Action(

@@ -201,7 +201,14 @@ def test_deploy_trigger_resize_destroy(
     assert arm_server.writes() == []
     assert "Nothing changed" in again.stdout
 
-    # 3. trigger: Numerai calls the webhook, the container runs the image, a valid submission lands.
+    # 3. trigger: refused while the API connection is not authorized (the Logic App could not
+    # start anything); once the user authorized it in the portal, Numerai calls the webhook, the
+    # container runs the image and a valid submission lands.
+    refused = world("trigger", check=1)
+    assert "not authorized yet" in refused.stderr and "Authorize" in refused.stderr
+    assert numerai_server.triggers == []
+    arm_server.authorize_connection("aci")
+    assert "authorized (Connected)" in world("status").stdout
     before = len(numerai_server.accepted)
     world("trigger", "--timeout", "900")
     numerai_server.wait_hooks()

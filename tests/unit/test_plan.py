@@ -194,7 +194,15 @@ def test_unauthorized_connection_is_kept_not_recreated() -> None:
     s = make_settings()
     observed = replace(existing(s), connection=ObservedConnection("c", "Error"))
     action = compute_plan(s, observed).for_resource("api_connection")
-    assert (action.action, action.reason) == ("keep", "exists, status Error")
+    assert (action.action, action.reason) == (
+        "keep",
+        "exists, not authorized yet (status Error): deploy shows the one manual step",
+    )
+    connected = replace(observed, connection=ObservedConnection("c", "Connected"))
+    assert (
+        compute_plan(s, connected).for_resource("api_connection").reason
+        == "exists and is authorized"
+    )
 
 
 def test_plan_json_round_trips() -> None:
