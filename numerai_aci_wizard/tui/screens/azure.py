@@ -141,7 +141,7 @@ class AzureScreen(StepScreen):
         locations = self.wizard.azure(settings).list_locations()
         self.app.call_from_thread(self._got_locations, subscription, locations)
 
-    @work(thread=True, exclusive=True, group="azure", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="locations", exit_on_error=False)
     def _relist_locations(self, subscription: str) -> None:
         try:
             self._list_locations(subscription)
