@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,13 @@ def text(app: WizardApp, selector: str) -> str:
     content = getattr(widget, "content", None)
     if content is None:
         content = widget.render()
-    return str(getattr(content, "plain", content))
+    if isinstance(content, str) or hasattr(content, "plain"):
+        return str(getattr(content, "plain", content))
+    from rich.console import Console
+
+    console = Console(width=300, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(content)
+    return console.export_text()
 
 
 def error_of(app: WizardApp, key: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from textual.widgets import Button, DataTable, ProgressBar, RichLog, Select
+from textual.widgets import Button, ProgressBar, RichLog, Select
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.store import load
@@ -375,20 +375,17 @@ async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
     async with app.run_test(size=SIZE) as pilot:
         app.goto("review")
         await settle(pilot)
-        table = app.screen.query_one("#plan", DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert [
+        plan = app.screen.plan
+        rows = [(a.resource, a.name, a.action, a.reason) for a in plan.actions]
+        assert (
             "image",
             "ada1/numerai-predict:latest",
             "create",
             "build the image and push it",
-        ] in [[str(c) for c in r] for r in rows]
-        assert {str(r[0]) for r in rows} >= {
-            "resource_group",
-            "container_group",
-            "workflow",
-            "webhook",
-        }
+        ) in rows
+        assert {r[0] for r in rows} >= {"resource_group", "container_group", "workflow", "webhook"}
+        shown = text(app, "#plan")
+        assert "build the image and push it" in shown and "register the Logic App's URL" in shown
         assert text(app, "#plan-status") == "6 change(s): Deploy applies them."
         assert "per run" in text(app, "#cost")
 
@@ -451,7 +448,7 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         await _deploy(pilot)
         steps = text(app, "#steps-text")
         assert "✓ Checking Docker, Azure and Numerai" in steps
-        assert "✓ Build ada1/numerai-predict:latest  — built in 4 steps" in steps
+        assert "✓ Build ada1/numerai-predict:latest: built in 4 steps" in steps
         assert "✓ Registering the webhook with Numerai" in steps and "✗" not in steps
         build = app.screen.query_one("#build-progress", ProgressBar)
         push = app.screen.query_one("#push-progress", ProgressBar)

@@ -157,7 +157,7 @@ class DeployScreen(StepScreen):
             lines.append(f"{mark} {title}", style=style)
             if summary:
                 lines.append(
-                    f"  — {redact.redact(summary)}", style="dim" if state == "done" else style
+                    f": {redact.redact(summary)}", style="dim" if state == "done" else style
                 )
             lines.append("\n")
         self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from ...events import Cancelled, WizardError, ignore
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
 from .base import StepScreen
 
+ACTION_STYLE = {
+    "keep": "dim",
+    "create": "green",
+    "update": "yellow",
+    "recreate": "bold yellow",
+    "delete": "bold red",
+}
+
+
+def plan_table(plan: object) -> Table:
+    """The plan as a table whose reasons wrap (a reason is the part a user reads)."""
+    table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
+    table.add_column("Resource", no_wrap=True)
+    table.add_column("Name", overflow="fold", max_width=30)
+    table.add_column("Action", no_wrap=True)
+    table.add_column("Reason", ratio=1)
+    for a in plan.actions:  # type: ignore[attr-defined]
+        table.add_row(a.resource, a.name, a.action, a.reason, style=ACTION_STYLE.get(a.action, ""))
+    return table
+
 
 class ReviewScreen(StepScreen):
     STEP = "review"
     HEADING = "Review the plan"
     NEXT_LABEL = "Deploy"
+    plan: object = None
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -29,9 +51,7 @@ class ReviewScreen(StepScreen):
         )
         yield Static("", id="problems", classes="notes")
         yield Static("Planning: comparing the settings with Azure...", id="plan-status")
-        table: DataTable = DataTable(id="plan", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Resource", "Name", "Action", "Reason")
-        yield table
+        yield Static("", id="plan")
         yield Static("", id="cost", classes="muted")
 
     def problems(self) -> dict[str, str]:
@@ -76,10 +96,8 @@ class ReviewScreen(StepScreen):
         status = self.query_one("#plan-status", Static)
         if event.state == WorkerState.SUCCESS:
             plan = event.worker.result
-            table = self.query_one("#plan", DataTable)
-            table.clear()
-            for a in plan.actions:  # type: ignore[attr-defined]
-                table.add_row(a.resource, a.name, a.action, a.reason)
+            self.plan = plan
+            self.query_one("#plan", Static).update(plan_table(plan))
             changes = len(plan.changes)  # type: ignore[attr-defined]
             status.update(
                 "Nothing to change: Deploy re-checks and shows the webhook URL."
