@@ -23,7 +23,7 @@ class SizeScreen(StepScreen):
             "example model). Azure bills per second while the container runs.",
             classes="para",
         )
-        yield Static(self._limits_text(), id="limits")
+        yield Static(self._limits_text(), id="limits", classes="para")
         yield self.field(
             "azure.memory_gb",
             "Memory (GB)",
