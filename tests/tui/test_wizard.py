@@ -9,9 +9,24 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, ProgressBar, RichLog, Select
 
 from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.settings import (
+    check_arm_endpoint,
+    check_base_image,
+    check_container_group,
+    check_context,
+    check_cpu,
+    check_image,
+    check_logic_app,
+    check_memory,
+    check_model_id,
+    check_public_id,
+    check_resource_group,
+    check_secret_key,
+)
 from numerai_aci_wizard.store import load
 from numerai_aci_wizard.tui.screens import (
     AzureScreen,
@@ -593,3 +608,42 @@ async def test_open_log_file_shows_it_redacted(make_app, tmp_path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
+
+
+# --- every field's rule, as the user sees it ------------------------------------------------
+
+BAD_VALUES = [
+    ("numerai", "numerai_public_id", "ABC", check_public_id),
+    ("numerai", "numerai_secret_key", "x" * 64, check_secret_key),
+    ("numerai", "numerai.model_id", "1234", check_model_id),
+    ("azure", "azure.resource_group", "rg.", check_resource_group),
+    ("azure", "azure.container_group", "numerai--predict", check_container_group),
+    ("azure", "azure.logic_app", "start aci", check_logic_app),
+    ("azure", "azure.arm_endpoint", "http://localhost", check_arm_endpoint),
+    ("size", "azure.memory_gb", "lots", check_memory),
+    ("size", "azure.cpu", "9", check_cpu),
+    ("size", "run_minutes", "0", None),
+    ("docker", "docker.image", "Ada/Predict", check_image),
+    ("docker", "docker.context", "/no/such/folder", check_context),
+    ("docker", "docker.base_image", "bad image", check_base_image),
+]
+
+
+@pytest.mark.parametrize(
+    ("step", "key", "bad", "check"), BAD_VALUES, ids=[b[1] for b in BAD_VALUES]
+)
+async def test_each_field_says_why_a_value_is_refused_and_keeps_the_cursor(
+    make_app, step, key, bad, check
+) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto(step)
+        await pilot.pause()
+        input_of(app, key).value = bad
+        await pilot.pause()
+        expected = check(bad) if check else "a run takes between 1 and 600 minutes"
+        assert expected and error_of(app, key) == expected
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert step == app.screen.STEP
+        assert app.focused is input_of(app, key)

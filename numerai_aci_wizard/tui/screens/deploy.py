@@ -220,6 +220,10 @@ class DeployScreen(StepScreen):
         elif event.button.id == "next":
             self.action_next()
 
+    def on_unmount(self) -> None:
+        """Quitting mid-run stops the pipeline at its next safe point instead of orphaning it."""
+        self.cancel.set()
+
     def action_cancel_run(self) -> None:
         if self.running:
             self.cancel.set()
