@@ -647,3 +647,34 @@ async def test_each_field_says_why_a_value_is_refused_and_keeps_the_cursor(
         await pilot.pause()
         assert step == app.screen.STEP
         assert app.focused is input_of(app, key)
+
+
+async def test_saved_settings_prefill_every_step(make_app) -> None:
+    app = make_app(
+        answered(
+            azure__resource_group="saved-rg",
+            azure__memory_gb=3.5,
+            docker__image="ghcr.io/ada/predict:v2",
+            docker__build=False,
+        )
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        assert input_of(app, "azure.resource_group").value == "saved-rg"
+        assert app.screen.query_one("#f-azure-subscription_id", Select).selection is not None
+        app.goto("size")
+        await pilot.pause()
+        assert input_of(app, "azure.memory_gb").value == "3.5"
+        app.goto("docker")
+        await pilot.pause()
+        assert input_of(app, "docker.image").value == "ghcr.io/ada/predict:v2"
+        assert app.screen.query_one("#f-docker-build").value is False
+
+
+async def test_quit_button_on_the_welcome_screen(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#quit")
+        await pilot.pause()
+    assert app.return_value == 0
