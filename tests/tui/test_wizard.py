@@ -678,3 +678,16 @@ async def test_quit_button_on_the_welcome_screen(make_app) -> None:
         await pilot.click("#quit")
         await pilot.pause()
     assert app.return_value == 0
+
+
+async def test_a_failed_check_goes_back_to_review(make_app, world) -> None:
+    world.fail["docker"] = WizardError("cannot reach the Docker engine", "start Docker Desktop")
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        failure = text(app, "#failure")
+        assert "cannot reach the Docker engine" in failure and "start Docker Desktop" in failure
+        assert "✗ Checking Docker, Azure and Numerai" in text(app, "#steps-text")
+        await pilot.click("#back")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)

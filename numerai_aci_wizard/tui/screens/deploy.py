@@ -39,8 +39,9 @@ FIX_AT = {
     "build": "docker.image",
     "push": "docker.image",
     "webhook": "numerai.model_id",
-    "checks": "numerai_public_id",
 }
+#: Steps whose failure is not about one field: Back goes to Review, which lists any problem.
+NOT_ONE_FIELD = ("checks", "")
 MARKS = {"running": "…", "done": "✓", "failed": "✗"}
 
 
@@ -238,8 +239,8 @@ class DeployScreen(StepScreen):
         if self.running:
             return
         key = FIX_AT.get(self.failed_step)
-        if key is None and self.failed_step:
-            key = "azure.resource_group"
+        if key is None and self.failed_step not in NOT_ONE_FIELD:
+            key = "azure.resource_group"  # an Azure step: the Azure answers
         failure = self.query_one("#failure", Static)
         reason = str(failure.content) if failure.display and key else None
         if key:
