@@ -21,14 +21,17 @@ SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 
 
 @pytest.fixture
-def user(arm_server, az_cli_login, docker_env, numerai_server, busybox_base, tmp_path, monkeypatch):
+def user(
+    arm_server,
+    az_cli_login,
+    docker_env,
+    numerai_server,
+    busybox_base,
+    keys_in_env,
+    small_context,
+    tmp_path,
+):
     """Saved settings for a small image, keys in the environment; returns the config path."""
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text(
-        'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY run.sh /run.sh\nCMD ["/bin/sh", "/run.sh"]\n'
-    )
-    (context / "run.sh").write_text("echo predicting\n")
     settings = Settings()
     settings.numerai.model_id = numerai_server.model_id
     settings.azure.subscription_id = SUBSCRIPTION
@@ -38,15 +41,10 @@ def user(arm_server, az_cli_login, docker_env, numerai_server, busybox_base, tmp
     settings.azure.arm_endpoint = arm_server.endpoint
     settings.docker.image = f"{docker_env.registry}/cli/predict:latest"
     settings.docker.username = docker_env.registry_username
-    settings.docker.context = str(context)
+    settings.docker.context = str(small_context)
     settings.docker.base_image = busybox_base
     config = tmp_path / "config.toml"
     save(settings, config)
-    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
-    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
-    monkeypatch.setenv("DOCKER_PASSWORD", docker_env.registry_password)
-    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
-    monkeypatch.setenv("NUMERAI_ACI_OFFLINE_PRICES", "1")
     return config
 
 

@@ -29,22 +29,9 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def user_env(
-    arm_server, az_cli_login, docker_env, numerai_server, busybox_base, tmp_path, monkeypatch
-) -> Path:
+def user_env(arm_server, az_cli_login, keys_in_env, small_context: Path) -> Path:
     """A first-time user: keys and registry password in the environment, a small build context."""
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text(
-        'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY run.sh /run.sh\nCMD ["/bin/sh", "/run.sh"]\n'
-    )
-    (context / "run.sh").write_text("echo predicting\n")
-    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
-    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
-    monkeypatch.setenv("DOCKER_PASSWORD", docker_env.registry_password)
-    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
-    monkeypatch.setenv("NUMERAI_ACI_OFFLINE_PRICES", "1")
-    return context
+    return small_context
 
 
 async def test_the_wizard_sets_up_the_pipeline_end_to_end(
