@@ -164,3 +164,18 @@ def test_a_failing_build_is_reported_once_and_nothing_is_provisioned(
     assert "bad model" in out  # the failing step's output is shown
     assert "error:" in err and "Traceback" not in err
     assert [w for w in arm_server.writes()] == []  # a failed image stops what depends on it
+
+
+def test_deploy_on_a_terminal_shows_the_plan_and_asks_first(
+    user: Path, arm_server, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter(["n", "y"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    code, out, err = _run(capsys, "deploy", "--config", str(user))
+    assert code == 1 and "cancelled: nothing was changed" in err
+    assert "create   container_group numerai-cli" in out and "per run" in out
+    assert arm_server.writes() == []
+    code, out, err = _run(capsys, "deploy", "--config", str(user))
+    assert code == 0, err
+    assert len([line for line in out.splitlines() if line.startswith("https://")]) == 1
