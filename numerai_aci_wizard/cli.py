@@ -134,9 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from .commands import open_wizard
+        from .tui.app import run  # imported only now: the headless commands stay light
 
-        return open_wizard(args.config)
+        return run(args.config)
     from .commands import run_command
 
     return run_command(args.command, args, overrides(args))

@@ -15,13 +15,14 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import redact
 from . import secrets as secret_sources
 from .events import (
-    Cancelled,
+    ErrorCode,
     Event,
     LogLine,
     Progress,
@@ -29,9 +30,14 @@ from .events import (
     StepFinished,
     StepStarted,
     WizardError,
+    describe,
 )
+from .logs import log_path, setup_logging
+from .pipeline import Pipeline
+from .plan import Plan
+from .session import Session
 from .settings import SecretField, Secrets
-from .store import Resolved, resolve, state_dir
+from .store import Resolved, resolve
 
 Handler = Callable[["Context"], int]
 
@@ -59,10 +65,15 @@ class Output:
     def warn(self, text: str) -> None:
         print(f"warning: {redact.redact(text)}", file=sys.stderr, flush=True)
 
-    def error(self, message: str, hint: str = "") -> None:
-        print(f"error: {redact.redact(message)}", file=sys.stderr)
+    def error(self, error: WizardError) -> None:
+        """The one place a failure is shown: stderr for people; with --json, one object on stdout."""
+        message, hint = redact.redact(error.message), redact.redact(error.hint)
+        if self.json_mode:
+            body = {"code": str(error.code), "message": message, "hint": hint}
+            print(json.dumps({"error": body}), flush=True)
+        print(f"error: {message}", file=sys.stderr)
         if hint:
-            print(f"  what to do: {redact.redact(hint)}", file=sys.stderr)
+            print(f"  what to do: {hint}", file=sys.stderr)
         sys.stderr.flush()
 
 
@@ -146,19 +157,19 @@ class Context:
             self.out.line(secret_sources.remember(found.secrets))
         return found.secrets
 
-    def pipeline(self, secrets: Secrets | None = None) -> Any:
-        from .pipeline import Pipeline
-
-        return Pipeline(
+    def session(self, secrets: Secrets | None = None) -> Session:
+        return Session(
             self.settings,
             config_path=self.config_path,
             secrets=secrets,
-            emit=EventPrinter(self.out),
             on_device_code=self._device_code,
             allow_device_code=sys.stdin.isatty() or sys.stderr.isatty(),
         )
 
-    def _device_code(self, uri: str, code: str, expires: Any) -> None:
+    def pipeline(self, secrets: Secrets | None = None) -> Pipeline:
+        return self.session(secrets).pipeline(emit=EventPrinter(self.out))
+
+    def _device_code(self, uri: str, code: str, expires: datetime | None) -> None:
         print(
             f"To sign in to Azure, open {uri} and enter the code {code}",
             file=sys.stderr,
@@ -172,11 +183,11 @@ class Context:
             raise WizardError(
                 f"{self.command} changes Azure resources and needs a confirmation",
                 f"there is no terminal to ask on: pass {flag} to go ahead",
-                exit_code=2,
+                code=ErrorCode.NEEDS_CONFIRMATION,
             )
         answer = input(f"{question} [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
-            raise WizardError("cancelled: nothing was changed", exit_code=1)
+            raise WizardError("cancelled: nothing was changed", code=ErrorCode.CANCELLED)
 
 
 def _ask_secret(spec: SecretField, reason: str | None) -> str | None:
@@ -201,7 +212,7 @@ def _plan(ctx: Context) -> int:
     return 0
 
 
-def _print_plan(ctx: Context, plan: Any) -> None:
+def _print_plan(ctx: Context, plan: Plan) -> None:
     width = max((len(f"{a.resource} {a.name}") for a in plan.actions), default=10)
     ctx.out.line("")
     for a in plan.actions:
@@ -217,12 +228,8 @@ def _print_plan(ctx: Context, plan: Any) -> None:
 
 def _print_cost(ctx: Context) -> None:
     args = ctx.args
-    try:
-        from .services import pricing
-    except ImportError:  # pragma: no cover - the service ships with the package
-        return
     a = ctx.settings.azure
-    est = pricing.estimate(
+    est = ctx.session().estimate(
         a.location,
         a.cpu,
         a.memory_gb,
@@ -288,16 +295,16 @@ def _status(ctx: Context) -> int:
     pipeline.validate()
     status = pipeline.status()
     connection = None
-    if ctx.settings.azure.trigger == "api-connection" and getattr(status, "exists", False):
+    if status.exists:
         try:
-            connection = pipeline.azure().connection_status()
+            connection = pipeline.connection()
         except WizardError:
             connection = None
     if ctx.out.json_mode:
         ctx.out.json({"container_group": status, "connection": connection})
         return 0
     a = ctx.settings.azure
-    if not getattr(status, "exists", False):
+    if not status.exists:
         ctx.out.line(
             f"Container group {a.container_group} does not exist in {a.resource_group}: run deploy."
         )
@@ -331,7 +338,7 @@ def _logs(ctx: Context) -> int:
     azure = pipeline.azure()
     if ctx.args.follow:
         status = azure.follow_logs(lambda text: ctx.out.line(text.rstrip("\n")))
-        ctx.out.line(f"(the run ended: {getattr(status, 'state', '?')})")
+        ctx.out.line(f"(the run ended: {status.state or 'unknown'})")
         return 0
     text = azure.logs(ctx.args.tail)
     if ctx.out.json_mode:
@@ -387,57 +394,35 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def setup_logging() -> Path | None:
-    """Libraries log through ``logging``: send it to a redacted file, never to the terminal."""
-    path = state_dir() / "numerai-aci-wizard.log"
-    root = logging.getLogger()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        handler, path = logging.NullHandler(), None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    redact.install_on(handler)
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    logging.captureWarnings(True)
-    return path
-
-
 def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, Any]) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
+    try:
+        return _run(command, args, cli_values, out)
+    except BaseException as exc:  # noqa: BLE001 - the one place a failure becomes output
+        if isinstance(exc, SystemExit):
+            raise
+        error = describe(exc)
+        if error.code == ErrorCode.UNEXPECTED:
+            # a bug, not a user error: keep the traceback in the log, not on screen
+            logging.getLogger("numerai_aci_wizard").exception("unexpected failure in %s", command)
+            error.hint = f"details are in {log_path()}; please report it with that file"
+        out.error(error)
+        return error.exit_code
+
+
+def _run(command: str, args: argparse.Namespace, cli_values: dict[str, Any], out: Output) -> int:
     resolved = resolve(getattr(args, "config", None), cli_values)
     if resolved.loaded.error:
         out.warn(resolved.loaded.error)
     for warning in resolved.loaded.warnings:
         out.warn(warning)
     if resolved.errors:
-        for error in resolved.errors:
-            out.error(error)
-        return 2
-    log_path = setup_logging()
-    ctx = Context(command, args, resolved, out)
-    try:
-        return HANDLERS[command](ctx)
-    except WizardError as exc:
-        out.error(exc.message, exc.hint)
-        return exc.exit_code
-    except (KeyboardInterrupt, Cancelled):
-        out.error("interrupted", "run the same command again: it continues from what exists")
-        return 130
-    except (
-        Exception
-    ) as exc:  # a bug, not a user error: keep the traceback in the log, not on screen
-        logging.getLogger("numerai_aci_wizard").exception("unexpected failure in %s", command)
-        out.error(
-            f"unexpected failure: {type(exc).__name__}: {exc}",
-            f"details are in {log_path or 'the log'}; please report it with that file",
+        for extra in resolved.errors[1:]:
+            print(f"error: {redact.redact(extra)}", file=sys.stderr)
+        raise WizardError(
+            resolved.errors[0],
+            "fix the value in the settings file, the environment variable or the option named",
+            code=ErrorCode.BAD_SETTINGS,
         )
-        return 1
-
-
-def open_wizard(config: Path | None) -> int:
-    """No subcommand: the Textual wizard (imported only now, so the headless commands stay light)."""
-    from .tui.app import run
-
-    return run(config)
+    setup_logging()
+    return HANDLERS[command](Context(command, args, resolved, out))

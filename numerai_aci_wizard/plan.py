@@ -18,8 +18,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import workflow as logic_workflow
 from .image_ref import ImageRefError, parse_image_ref
-from .services import logic_workflow
 from .settings import Secrets, Settings
 
 MANAGED_BY_TAG = "managed-by"
@@ -387,6 +387,99 @@ def compute_plan(
     return Plan(actions)
 
 
+def reconcile(approved: Plan, fresh: Plan) -> Plan:
+    """The approved plan, except where the world moved since: something it would keep that
+    is gone now is created (a stale "keep" must not leave a hole)."""
+    out: list[Action] = []
+    for action in approved.actions:
+        now = fresh.for_resource(action.resource)
+        if action.action == "keep" and now is not None and now.action == "create":
+            out.append(now)
+        else:
+            out.append(action)
+    seen = {a.resource for a in out}
+    out.extend(a for a in fresh.actions if a.resource not in seen)
+    return Plan(out)
+
+
 def role_assignment_label(settings: Settings) -> str:
     """A stable display name until the real (uuid5) name is known from the identity."""
     return f"{settings.azure.logic_app} -> {settings.azure.resource_group}"
+
+
+# --- the image and the webhook: decided here, acted on by the pipeline -------------------
+
+
+def image_action(
+    settings: Settings,
+    *,
+    last_image: str,
+    last_context_hash: str,
+    last_digest: str,
+    context_hash: str | None,
+    context_problem: str = "",
+) -> Action:
+    """Build and push, or keep the image: from the last successful push and the context's hash.
+
+    ``context_hash`` None: the build context could not be read (``context_problem`` says why).
+    """
+    d = settings.docker
+    if not d.build:
+        return Action(
+            "image",
+            d.image,
+            "keep",
+            "use the existing image as it is (checked in the registry at deploy)",
+        )
+    if context_hash is None:
+        return Action("image", d.image, "update", f"build and push ({context_problem})")
+    if last_image == d.image and last_context_hash == context_hash and last_digest:
+        return Action(
+            "image",
+            d.image,
+            "keep",
+            f"build context unchanged since the last push ({last_digest[:19]})",
+        )
+    if last_digest and last_image == d.image:
+        return Action(
+            "image", d.image, "update", "the build context changed: build and push a new image"
+        )
+    return Action("image", d.image, "create", "build the image and push it")
+
+
+def pushed_again(decided: Action, pushed: bool, image: str) -> Action:
+    """A "keep" decided before the build that ended in a push after all (the tag had moved)."""
+    if pushed and decided.action == "keep":
+        return Action(
+            "image", image, "update", "the registry's tag had changed: built and pushed again"
+        )
+    return decided
+
+
+def webhook_action(
+    settings: Settings,
+    url: str | None,
+    *,
+    registered_model_id: str,
+    registered_fingerprint: str,
+) -> Action:
+    """Register the Logic App's URL with Numerai, or keep what Numerai already has."""
+    n = settings.numerai
+    name = n.model_name or n.model_id
+    if not n.register_webhook:
+        return Action(
+            "webhook",
+            name,
+            "keep",
+            "not registered by this tool (register_webhook = false): paste the URL yourself",
+        )
+    if url and registered_model_id == n.model_id and registered_fingerprint == fingerprint(url):
+        return Action("webhook", name, "keep", "Numerai already has this Logic App's URL")
+    if url and registered_model_id == n.model_id:
+        return Action("webhook", name, "update", "the Logic App's URL changed: register it again")
+    return Action("webhook", name, "create", "register the Logic App's URL as the model's webhook")
+
+
+def fingerprint(text: str) -> str:
+    """sha256 of a value that must not be stored (the webhook URL): tells "changed" without it."""
+    return hashlib.sha256(text.encode()).hexdigest()

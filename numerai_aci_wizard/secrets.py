@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import redact
-from .events import WizardError
+from .events import ErrorCode, WizardError
 from .settings import SECRET_FIELDS, SecretField, Secrets, Settings, clean, needs_registry_login
 
 KEYRING_SERVICE = "numerai-aci-wizard"
@@ -119,7 +119,7 @@ def resolve(
                 else ""
             ),
             exit_code=2,
-            code="missing_secret",
+            code=ErrorCode.MISSING_SECRET,
         )
     return found
 

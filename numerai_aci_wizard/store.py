@@ -231,7 +231,3 @@ class RunState:
         _atomic_write(
             path, json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, indent=2)
         )
-
-
-def fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -88,7 +88,7 @@ async def main(out: Path) -> list[Path]:
                 save(settings, config)
         app = WizardApp(
             config,
-            services=world.services(),
+            engines=world.engines(),
             env=env if secrets is None else secrets,
             blink=False,
             polling_interval=0.01,

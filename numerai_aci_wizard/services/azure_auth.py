@@ -13,30 +13,16 @@ import base64
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..events import Cancelled, WizardError, check_cancel
+from ..engines import AzureSession, DeviceCodePrompt
+from ..events import Cancelled, ErrorCode, WizardError, check_cancel
 
 APP_NAME = "numerai-aci-wizard"
 #: The public ARM audience: Azure Stack and local test servers accept the same token.
 ARM_SCOPE = "https://management.azure.com/.default"
 RECORD_FILE = "azure-auth-record.json"
-
-DeviceCodePrompt = Callable[[str, str, datetime], None]
-
-
-@dataclass
-class AzureSession:
-    credential: Any
-    user: str
-    tenant_id: str
-    method: str  # "azure-cli" | "device-code"
-    #: device code only: whether the next run can sign in silently (an encrypted token
-    #: cache exists: libsecret / Keychain / DPAPI); az login is remembered by az itself
-    remembered: bool = True
 
 
 def persistent_cache_available() -> bool:
@@ -161,7 +147,8 @@ def _not_signed_in() -> WizardError:
         "not signed in to Azure",
         "run `az login` (Azure CLI) and retry, or run the wizard to sign in with a device code",
         exit_code=2,
-        code="NotSignedIn",
+        code=ErrorCode.AZURE_SIGN_IN,
+        upstream="NotSignedIn",
     )
 
 
@@ -197,7 +184,8 @@ def _device_code(
             f"Azure sign-in failed: {exc.message or exc}",
             "sign in again (a code is valid for 15 minutes), or run `az login` and retry",
             exit_code=2,
-            code="AuthenticationFailed",
+            code=ErrorCode.AZURE_SIGN_IN,
+            upstream="AuthenticationFailed",
         ) from exc
     _save_record(new_record)
     return AzureSession(

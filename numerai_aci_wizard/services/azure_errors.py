@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..events import WizardError
+from ..events import ErrorCode, WizardError
 from ..redact import redact
 
 QUOTA_CODES = {
@@ -110,7 +110,8 @@ def _translate(
             f"cannot reach {endpoint} to {what}: {_short(exc)}",
             "check your network connection (and proxy, or --arm-endpoint) and run again; "
             "what was already created is kept",
-            code="NetworkError",
+            code=ErrorCode.AZURE_UNREACHABLE,
+            upstream="NetworkError",
         )
     if not isinstance(exc, HttpResponseError):
         return WizardError(
@@ -120,49 +121,55 @@ def _translate(
     message = error_message(exc)
     status = status_code(exc)
     if code in AUTH_CODES or status == 401:
-        return _signed_out(what, exc, code=code or "AuthenticationFailed")
+        return _signed_out(what, exc, upstream=code or "AuthenticationFailed")
     if code == "AuthorizationFailed" or status == 403:
         return _forbidden(
-            what, message, trigger=trigger, step=step, code=code or "AuthorizationFailed"
+            what, message, trigger=trigger, step=step, upstream=code or "AuthorizationFailed"
         )
     if code in IMAGE_CODES:
         return WizardError(
             f"Azure cannot pull the image to {what}: {message}",
             "check the image name and tag, and that the registry username and password (or token) "
             "can pull it; a private image needs them",
-            code=code,
+            code=ErrorCode.AZURE_IMAGE_PULL,
+            upstream=code,
         )
     if code in LOCATION_CODES or "not available in location" in message.lower():
         return WizardError(
             f"Azure Container Instances is not available for this request ({what}): {message}",
             "choose another region (the wizard lists only regions that offer Container Instances)",
             exit_code=2,
-            code=code,
+            code=ErrorCode.AZURE_REGION,
+            upstream=code,
         )
     if (code in QUOTA_CODES or "quota" in message.lower()) and (status or 0) < 500:
         return WizardError(
             f"Azure has no room for this container group ({what}): {message}",
             "use less memory or CPU, try another region, or request a quota increase in the portal "
             "(Subscriptions > Usage + quotas)",
-            code=code,
+            code=ErrorCode.AZURE_QUOTA,
+            upstream=code,
         )
     if code in CONFLICT_CODES or status == 409:
         return WizardError(
             f"name conflict or operation in progress ({what}): {message}",
             "wait a minute and run again, or choose another name if the resource belongs to someone else",
-            code=code or "Conflict",
+            code=ErrorCode.AZURE_CONFLICT,
+            upstream=code or "Conflict",
         )
     if status == 429:
         return WizardError(
             f"Azure is throttling requests ({what}): {message}",
             "wait a few minutes and run again; what was already created is kept",
-            code=code or "TooManyRequests",
+            code=ErrorCode.AZURE_THROTTLED,
+            upstream=code or "TooManyRequests",
         )
     if status is not None and status >= 500:
         return WizardError(
             f"Azure answered {status} while trying to {what}: {message}",
             "this is usually temporary: run again in a few minutes; what was already created is kept",
-            code=code or f"HTTP{status}",
+            code=ErrorCode.AZURE_SERVER_ERROR,
+            upstream=code or f"HTTP{status}",
         )
     if status == 404 or code in (
         "ResourceNotFound",
@@ -170,11 +177,17 @@ def _translate(
         "SubscriptionNotFound",
     ):
         hint = "check the subscription id and that you are signed in to the right tenant"
-        return WizardError(f"not found ({what}): {message}", hint, code=code or "NotFound")
+        return WizardError(
+            f"not found ({what}): {message}",
+            hint,
+            code=ErrorCode.AZURE_NOT_FOUND,
+            upstream=code or "NotFound",
+        )
     return WizardError(
         f"Azure refused to {what}: {message}" + (f" ({code})" if code else ""),
         "fix the setting it names and run again",
-        code=code,
+        code=ErrorCode.AZURE_REFUSED,
+        upstream=code,
     )
 
 
@@ -183,16 +196,17 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _signed_out(what: str, exc: BaseException, code: str = "NotSignedIn") -> WizardError:
+def _signed_out(what: str, exc: BaseException, upstream: str = "NotSignedIn") -> WizardError:
     return WizardError(
         f"Azure sign-in is missing or expired ({what}): {_short(exc)}",
         "run `az login` (or sign in again in the wizard) and retry",
         exit_code=2,
-        code=code,
+        code=ErrorCode.AZURE_SIGN_IN,
+        upstream=upstream,
     )
 
 
-def _forbidden(what: str, message: str, *, trigger: str, step: str, code: str) -> WizardError:
+def _forbidden(what: str, message: str, *, trigger: str, step: str, upstream: str) -> WizardError:
     action = re.search(r"perform action '([^']+)'", message)
     needed = action.group(1) if action else ""
     if step == "role_assignment" or needed.startswith("Microsoft.Authorization/"):
@@ -205,7 +219,12 @@ def _forbidden(what: str, message: str, *, trigger: str, step: str, code: str) -
         if trigger == "managed-identity":
             hint += "; or use --trigger api-connection"
     detail = f" (missing permission {needed})" if needed else ""
-    return WizardError(f"not allowed to {what}{detail}: {message}", hint, code=code)
+    return WizardError(
+        f"not allowed to {what}{detail}: {message}",
+        hint,
+        code=ErrorCode.AZURE_FORBIDDEN,
+        upstream=upstream,
+    )
 
 
 def is_not_found(exc: BaseException) -> bool:

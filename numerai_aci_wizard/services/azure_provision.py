@@ -20,22 +20,28 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from .. import redact
+from .. import workflow as lw
+from ..engines import (
+    ConnectionStatus,
+    GroupStatus,
+    Location,
+    ProvisionResult,
+    Subscription,
+)
 from ..events import (
     Cancelled,
     Emit,
+    ErrorCode,
     LogLine,
     Progress,
-    StepFailed,
     StepFinished,
-    StepStarted,
     WizardError,
     check_cancel,
     ignore,
+    step,
 )
 from ..plan import (
     FINGERPRINT_TAG,
@@ -53,11 +59,11 @@ from ..plan import (
     Plan,
     compute_plan,
     desired_group,
+    reconcile,
     role_definition_id,
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
-from . import logic_workflow as lw
 from .azure_auth import ARM_SCOPE
 from .azure_errors import error_code, is_not_found, translate
 
@@ -65,57 +71,11 @@ CONNECTION_API_VERSION = "2016-06-01"
 ROLE_NAME = "Azure Container Instances Contributor Role"
 #: PrincipalNotFound: a new managed identity takes seconds to replicate to Entra ID.
 PRINCIPAL_RETRIES = 12
-RUNNING_STATES = {"running", "pending", "waiting", "creating", "repairing", "updating"}
 UPDATE_REFUSED_CODES = {
     "InvalidContainerGroupUpdate",
     "ContainerGroupTransitioning",
     "ContainerGroupNotReady",
 }
-
-
-@dataclass
-class Subscription:
-    id: str
-    name: str
-    state: str
-    tenant_id: str = ""
-
-
-@dataclass
-class Location:
-    name: str
-    display_name: str
-
-
-@dataclass
-class ConnectionStatus:
-    status: str
-    connected: bool
-    portal_link: str
-    steps: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GroupStatus:
-    exists: bool
-    state: str = ""
-    image: str = ""
-    cpu: float = 0.0
-    memory_gb: float = 0.0
-    started: datetime | None = None
-    finished: datetime | None = None
-    exit_code: int | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.state.lower() in RUNNING_STATES
-
-
-@dataclass
-class ProvisionResult:
-    webhook_url: str
-    actions: list[Action]
-    connection: ConnectionStatus | None
 
 
 def role_assignment_name(scope: str, principal_id: str) -> str:
@@ -132,6 +92,37 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return str(getattr(value, "value", value))
+
+
+def _group_view(g: Any, name: str) -> ObservedContainerGroup:
+    """The one mapping of an SDK ContainerGroup: plan and status both read this."""
+    containers = g.containers or []
+    first = containers[0] if containers else None
+    req = first.resources.requests if first is not None and first.resources else None
+    creds = g.image_registry_credentials or []
+    env: dict[str, str | None] = {}
+    for e in (first.environment_variables or []) if first is not None else []:
+        env[e.name] = None if e.value is None else e.value
+    return ObservedContainerGroup(
+        name=g.name or name,
+        location=g.location or "",
+        image=first.image if first is not None else "",
+        cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
+        memory_gb=float(req.memory_in_gb)
+        if req is not None and req.memory_in_gb is not None
+        else 0.0,
+        restart_policy=_text(g.restart_policy) or RESTART_NEVER,
+        os_type=_text(g.os_type) or LINUX,
+        container_name=first.name if first is not None else "",
+        container_count=len(containers),
+        registry_server=creds[0].server if creds else None,
+        registry_username=creds[0].username if creds else None,
+        env=env,
+        provisioning_state=_text(g.provisioning_state),
+        state=_ci_state(g),
+        has_ip_address=g.ip_address is not None,
+        tags=dict(g.tags or {}),
+    )
 
 
 def _ci_state(group: Any) -> str:
@@ -338,7 +329,8 @@ class Azure:
                 f"Azure Container Instances offers no Linux container groups in {location}",
                 "choose another region",
                 exit_code=2,
-                code="LocationNotAvailableForResourceType",
+                code=ErrorCode.AZURE_REGION,
+                upstream="LocationNotAvailableForResourceType",
             )
         return memory, cpu
 
@@ -355,41 +347,16 @@ class Azure:
                     return None
                 raise
 
-    def _observe_group(self) -> ObservedContainerGroup | None:
+    def _read_group(self) -> Any:
         a = self._a
-        g = self._get_or_none(
+        return self._get_or_none(
             f"read container group {a.container_group}",
             lambda: self._client("aci").container_groups.get(a.resource_group, a.container_group),
         )
-        if g is None:
-            return None
-        containers = g.containers or []
-        first = containers[0] if containers else None
-        req = first.resources.requests if first is not None and first.resources else None
-        creds = g.image_registry_credentials or []
-        env: dict[str, str | None] = {}
-        for e in (first.environment_variables or []) if first is not None else []:
-            env[e.name] = None if e.value is None else e.value
-        return ObservedContainerGroup(
-            name=g.name or a.container_group,
-            location=g.location or "",
-            image=first.image if first is not None else "",
-            cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
-            memory_gb=float(req.memory_in_gb)
-            if req is not None and req.memory_in_gb is not None
-            else 0.0,
-            restart_policy=_text(g.restart_policy) or RESTART_NEVER,
-            os_type=_text(g.os_type) or LINUX,
-            container_name=first.name if first is not None else "",
-            container_count=len(containers),
-            registry_server=creds[0].server if creds else None,
-            registry_username=creds[0].username if creds else None,
-            env=env,
-            provisioning_state=_text(g.provisioning_state),
-            state=_ci_state(g),
-            has_ip_address=g.ip_address is not None,
-            tags=dict(g.tags or {}),
-        )
+
+    def _observe_group(self) -> ObservedContainerGroup | None:
+        g = self._read_group()
+        return None if g is None else _group_view(g, self._a.container_group)
 
     def _observe_connection(self) -> ObservedConnection | None:
         r = self._get_or_none(
@@ -491,7 +458,7 @@ class Azure:
         fp = self._fingerprint(secrets)
         observed = self.observe()
         fresh = compute_plan(self.settings, observed, fp)
-        plan = fresh if plan is None else _reconcile(plan, fresh)
+        plan = fresh if plan is None else reconcile(plan, fresh)
         self._resource_group(plan)
         check_cancel(self.cancel)
         results: dict[str, Any] = {}
@@ -528,17 +495,11 @@ class Azure:
         )
 
     @contextmanager
-    def _step(self, step: str, title: str) -> Iterator[None]:
-        self._step_started[step] = time.monotonic()
-        self.emit(StepStarted(step, title))
-        try:
+    def _step(self, name: str, title: str) -> Iterator[None]:
+        """The one step bracket (events.step), remembering when it began for _wait's count."""
+        self._step_started[name] = time.monotonic()
+        with step(self.emit, name, title):
             yield
-        except WizardError as exc:
-            self.emit(StepFailed(step, exc.message, exc.hint))
-            raise
-        except Cancelled:
-            self.emit(StepFailed(step, "cancelled", "run again to continue from here"))
-            raise
 
     def _resource_group(self, plan: Plan) -> None:
         a = self._a
@@ -585,7 +546,7 @@ class Azure:
                 f"cannot write the container group without {', '.join(missing)}",
                 "set them in the environment (or answer the wizard's prompts) and run again",
                 exit_code=2,
-                code="MissingSecrets",
+                code=ErrorCode.MISSING_SECRET,
             )
         env = [
             EnvironmentVariable(
@@ -809,7 +770,7 @@ class Azure:
                 raise WizardError(
                     f"Logic App {a.logic_app} has no managed identity to grant access to",
                     "run again; if it persists, use --trigger api-connection",
-                    code="NoIdentity",
+                    code=ErrorCode.AZURE_NO_IDENTITY,
                 )
             ra = observed.role_assignment
             if ra is not None and ra.principal_id == principal_id:
@@ -899,18 +860,14 @@ class Azure:
                 raise
         return str(url.value) if url is not None and url.value else None
 
-    # --- status, logs, start ----------------------------------------------------------
+    # --- status, logs ----------------------------------------------------------
 
     def status(self) -> GroupStatus:
-        a = self._a
-        g = self._get_or_none(
-            f"read container group {a.container_group}",
-            lambda: self._client("aci").container_groups.get(a.resource_group, a.container_group),
-        )
+        g = self._read_group()
         if g is None:
             return GroupStatus(exists=False)
+        group = _group_view(g, self._a.container_group)
         first = (g.containers or [None])[0]
-        req = first.resources.requests if first is not None and first.resources else None
         view = first.instance_view if first is not None else None
         current = view.current_state if view is not None else None
         previous = view.previous_state if view is not None else None
@@ -919,15 +876,13 @@ class Azure:
             if current is not None and (current.start_time or current.exit_code is not None)
             else previous
         )
-        state = _ci_state(g) or (current.state if current is not None and current.state else "")
+        state = group.state or (current.state if current is not None and current.state else "")
         return GroupStatus(
             exists=True,
-            state=state or _text(g.provisioning_state),
-            image=first.image if first is not None else "",
-            cpu=float(req.cpu) if req is not None and req.cpu is not None else 0.0,
-            memory_gb=float(req.memory_in_gb)
-            if req is not None and req.memory_in_gb is not None
-            else 0.0,
+            state=state or group.provisioning_state,
+            image=group.image,
+            cpu=group.cpu,
+            memory_gb=group.memory_gb,
             started=run.start_time if run is not None else None,
             finished=run.finish_time if run is not None else None,
             exit_code=run.exit_code if run is not None else None,
@@ -947,7 +902,8 @@ class Azure:
                     raise WizardError(
                         f"container group {a.container_group} does not exist in {a.resource_group}",
                         "run deploy first",
-                        code="ResourceNotFound",
+                        code=ErrorCode.AZURE_NOT_FOUND,
+                        upstream="ResourceNotFound",
                     ) from exc
                 raise
         return redact.redact(result.content or "")
@@ -969,28 +925,6 @@ class Azure:
                     return status
             else:
                 time.sleep(poll)
-
-    def start(self) -> None:
-        a = self._a
-        from azure.core.exceptions import HttpResponseError
-
-        with self._step("start", f"Start {a.container_group}"):
-            with self._errors(f"start container group {a.container_group}", "start"):
-                try:
-                    poller = self._client("aci").container_groups.begin_start(
-                        a.resource_group, a.container_group
-                    )
-                except HttpResponseError as exc:
-                    if is_not_found(exc):
-                        raise WizardError(
-                            f"container group {a.container_group} does not exist in "
-                            f"{a.resource_group}",
-                            "run deploy first",
-                            code="ResourceNotFound",
-                        ) from exc
-                    raise
-                self._wait(poller, "start", f"starting {a.container_group}")
-            self.emit(StepFinished("start", f"started {a.container_group}"))
 
     # --- destroy ----------------------------------------------------------------------
 
@@ -1071,21 +1005,6 @@ class Azure:
         return Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
-
-
-def _reconcile(approved: Plan, fresh: Plan) -> Plan:
-    """The approved plan, except where the world moved since: something it would keep that
-    is gone now is created (a stale "keep" must not leave a hole)."""
-    out: list[Action] = []
-    for action in approved.actions:
-        now = fresh.for_resource(action.resource)
-        if action.action == "keep" and now is not None and now.action == "create":
-            out.append(now)
-        else:
-            out.append(action)
-    seen = {a.resource for a in out}
-    out.extend(a for a in fresh.actions if a.resource not in seen)
-    return Plan(out)
 
 
 def _norm(location: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..events import WizardError
+from ..events import ErrorCode, WizardError
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PARSE_RE = re.compile(r"dockerfile parse error (?:on )?line (\d+):\s*(.*)", re.IGNORECASE)
@@ -72,7 +72,9 @@ def is_disk_full(text: str) -> bool:
 
 
 def disk_full(text: str) -> WizardError:
-    return WizardError(f"Docker ran out of disk space: {text.strip()}", DISK_HINT, code="disk_full")
+    return WizardError(
+        f"Docker ran out of disk space: {text.strip()}", DISK_HINT, code=ErrorCode.DISK_FULL
+    )
 
 
 def registry_unreachable(registry: str, text: str) -> WizardError:
@@ -80,7 +82,7 @@ def registry_unreachable(registry: str, text: str) -> WizardError:
         f"Cannot reach the registry {registry}: {text.strip()}",
         "Check the registry host in the image name and your network or proxy; "
         "if the registry runs on your own machine, make sure it is running.",
-        code="registry_unreachable",
+        code=ErrorCode.REGISTRY_UNREACHABLE,
     )
 
 
@@ -100,7 +102,7 @@ def unauthorized(registry: str, username: str, text: str, *, hub: bool, action: 
             "token with push rights)."
         )
     return WizardError(
-        f"The registry {registry} refused {who}: {text.strip()}", hint, code="unauthorized"
+        f"The registry {registry} refused {who}: {text.strip()}", hint, code=ErrorCode.UNAUTHORIZED
     )
 
 
@@ -113,7 +115,7 @@ def build_api_error(text: str, dockerfile: str) -> WizardError:
         return WizardError(
             f"The Dockerfile has an error on line {line}: {reason}",
             f"Fix line {line} of {dockerfile}, then build again.",
-            code="dockerfile_parse",
+            code=ErrorCode.DOCKERFILE_PARSE,
         )
     if "cannot locate specified dockerfile" in body.lower():
         return WizardError(
@@ -121,14 +123,14 @@ def build_api_error(text: str, dockerfile: str) -> WizardError:
             "Choose a folder that contains a Dockerfile, or leave the context empty to "
             "build the bundled image.",
             exit_code=2,
-            code="no_dockerfile",
+            code=ErrorCode.NO_DOCKERFILE,
         )
     if is_disk_full(body):
         return disk_full(body)
     return WizardError(
         f"Docker refused to start the build: {body}",
         "Check the Dockerfile and the build context, then build again.",
-        code="build_failed",
+        code=ErrorCode.BUILD_FAILED,
     )
 
 
@@ -161,7 +163,7 @@ def build_step_error(
             f"Last output:\n{output}",
             "Fix that step of the Dockerfile (run it by hand in the base image to see why "
             "it fails), then build again.",
-            code="run_failed",
+            code=ErrorCode.RUN_FAILED,
         )
     if keyword in ("COPY", "ADD") or "file not found in build context" in body.lower():
         stat = _STAT_RE.search(body)
@@ -170,7 +172,7 @@ def build_step_error(
             f"The build failed at {where}: {missing} is not in the build context ({body})",
             f"Put {missing} in the build context folder or fix the path in the "
             "Dockerfile; also check that .dockerignore does not exclude it.",
-            code="copy_source_missing",
+            code=ErrorCode.COPY_SOURCE_MISSING,
         )
     if keyword == "FROM":
         name = base_image or (instruction.split(None, 1)[1] if " " in instruction else "")
@@ -179,12 +181,12 @@ def build_step_error(
             f"The base image {name} was not found {tried}: {body}",
             "Check the FROM line (or the base image setting) for typos; pull or build "
             "that image first, or log in to its registry if it is private.",
-            code="base_image_missing",
+            code=ErrorCode.BASE_IMAGE_MISSING,
         )
     return WizardError(
         f"The build failed at {where}: {body}",
         "Read the build log above, fix the Dockerfile or the context, then build again.",
-        code="build_failed",
+        code=ErrorCode.BUILD_FAILED,
     )
 
 
@@ -199,7 +201,7 @@ def push_error(
         return WizardError(
             f"There is no local image to push: {body}",
             "Build the image first (turn building on), or fix the image name.",
-            code="image_missing_locally",
+            code=ErrorCode.IMAGE_MISSING_LOCALLY,
         )
     if is_unauthorized(body):
         return unauthorized(registry, username, body, hub=hub, action="push to")
@@ -208,7 +210,7 @@ def push_error(
     return WizardError(
         f"Pushing {repository} failed: {body}",
         "Check the registry and the credentials, then push again.",
-        code="push_failed",
+        code=ErrorCode.PUSH_FAILED,
     )
 
 
@@ -224,14 +226,14 @@ def registry_api_error(
         return WizardError(
             f"The image {image} does not exist in the registry {registry}",
             "Build and push it (turn building on), or fix the image name and tag.",
-            code="tag_missing",
+            code=ErrorCode.TAG_MISSING,
         )
     if is_unreachable(body):
         return registry_unreachable(registry, body)
     return WizardError(
         f"The registry {registry} answered with an error: {body}",
         "Check the image name and the registry, then try again.",
-        code="registry_error",
+        code=ErrorCode.REGISTRY_ERROR,
     )
 
 
@@ -245,7 +247,7 @@ def daemon_error(text: str, docker_host: str, platform: str) -> WizardError:
             "Add your user to the docker group (`sudo usermod -aG docker $USER`, then log "
             "out and back in), or run the wizard with sudo.",
             exit_code=2,
-            code="daemon_permission",
+            code=ErrorCode.DAEMON_PERMISSION,
         )
     if docker_host:
         hint = (
@@ -263,5 +265,5 @@ def daemon_error(text: str, docker_host: str, platform: str) -> WizardError:
         f"Cannot reach the Docker engine at {where}: {text.strip()}",
         hint,
         exit_code=2,
-        code="daemon_unreachable",
+        code=ErrorCode.DAEMON_UNREACHABLE,
     )

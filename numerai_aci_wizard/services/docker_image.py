@@ -26,22 +26,24 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import redact
+from ..engines import ImageResult, PushedImage
 from ..events import (
     Cancelled,
     Emit,
+    ErrorCode,
     LogLine,
     Progress,
-    StepFailed,
     StepFinished,
     StepStarted,
     WizardError,
     check_cancel,
+    fail,
     ignore,
+    step,
 )
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
 from . import docker_errors as errors
@@ -57,17 +59,6 @@ BUILD_ARG_BASE = "BASE_IMAGE"
 _STREAM_TIMEOUT = 600  # seconds without a byte on a push stream before giving up
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _LAST_LINES = 15
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """What the pipeline records in the run state after the image step."""
-
-    image: str
-    digest: str
-    built: bool
-    pushed: bool
-    context_hash: str
 
 
 # --- engine ------------------------------------------------------------------------------
@@ -119,7 +110,7 @@ def resolve_context(settings: Settings) -> Path:
                 "Set the build context to a folder that contains a Dockerfile, or leave it "
                 "empty to build the bundled image.",
                 exit_code=2,
-                code="context_missing",
+                code=ErrorCode.CONTEXT_MISSING,
             )
         if not (path / "Dockerfile").is_file():
             raise WizardError(
@@ -127,7 +118,7 @@ def resolve_context(settings: Settings) -> Path:
                 "Add a Dockerfile to that folder, or leave the context empty to build the "
                 "bundled image.",
                 exit_code=2,
-                code="no_dockerfile",
+                code=ErrorCode.NO_DOCKERFILE,
             )
         return path
     for candidate in _bundled_candidates():
@@ -138,7 +129,7 @@ def resolve_context(settings: Settings) -> Path:
         "Reinstall numerai-aci-wizard, or set the build context to your own folder with a "
         "Dockerfile.",
         exit_code=2,
-        code="context_missing",
+        code=ErrorCode.CONTEXT_MISSING,
     )
 
 
@@ -244,7 +235,9 @@ def _shutdown(response: requests.Response) -> None:
         response.close()
 
 
-def _events(stream: Iterator[dict], cancel: threading.Event | None) -> Iterator[dict]:
+def _events(
+    stream: Iterator[dict[str, Any]], cancel: threading.Event | None
+) -> Iterator[dict[str, Any]]:
     """The engine's decoded events, ending in Cancelled as soon as ``cancel`` is set."""
     try:
         for event in stream:
@@ -270,21 +263,16 @@ def _parse(image: str) -> ImageRef:
             f"The image name '{image}' is invalid: {exc}",
             "Write it as registry/path:tag, e.g. myuser/numerai-predict:latest.",
             exit_code=2,
-            code="bad_image",
+            code=ErrorCode.BAD_IMAGE,
         ) from exc
     if ref.digest:
         raise WizardError(
             f"The image name '{image}' pins a digest, which cannot be built or pushed",
             "Remove the @sha256:... part and use a tag (e.g. :latest).",
             exit_code=2,
-            code="bad_image",
+            code=ErrorCode.BAD_IMAGE,
         )
     return ref
-
-
-def _failed(emit: Emit, step: str, error: WizardError) -> WizardError:
-    emit(StepFailed(step=step, message=error.message, hint=error.hint))
-    return error
 
 
 class _BuildRun:
@@ -299,9 +287,9 @@ class _BuildRun:
         self.image_id = ""
         self.progress = progress_floor
         self.total = 0
-        self.error: dict | None = None
+        self.error: dict[str, Any] | None = None
 
-    def feed(self, event: dict) -> None:
+    def feed(self, event: dict[str, Any]) -> None:
         if "stream" in event:
             self.partial += str(event["stream"])
             *lines, self.partial = self.partial.split("\n")
@@ -388,7 +376,7 @@ def _lost(exc: Exception) -> WizardError:
         f"Lost the connection to the Docker engine: {exc}",
         "Check that the engine is still running (Docker Desktop may have restarted or "
         "run out of memory), then try again.",
-        code="daemon_lost",
+        code=ErrorCode.DAEMON_LOST,
     )
 
 
@@ -399,18 +387,19 @@ def _api_text(exc: Exception) -> str:
 
 def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | None = None) -> str:
     """Build the context for linux/amd64 and tag it as the image reference typed; return the id."""
+    check_cancel(cancel)
+    _parse(settings.docker.image)
+    with step(emit, "build", f"Build {settings.docker.image.strip()}", cancel=cancel):
+        return _build(settings, emit, cancel)
+
+
+def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> str:
     import docker
     import requests
 
-    check_cancel(cancel)
-    _parse(settings.docker.image)
     tag = settings.docker.image.strip()
-    emit(StepStarted(step="build", title=f"Build {tag}"))
-    try:
-        context = resolve_context(settings)
-        client = _connect(timeout=_STREAM_TIMEOUT)
-    except WizardError as exc:
-        raise _failed(emit, "build", exc) from None
+    context = resolve_context(settings)
+    client = _connect(timeout=_STREAM_TIMEOUT)
     base = settings.docker.base_image.strip()
     buildargs = {BUILD_ARG_BASE: base} if base else None
     emit(LogLine(step="build", text=f"Building {context} as {tag} for {PLATFORM}"))
@@ -454,19 +443,16 @@ def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | 
             run.image_id = client.images.get(tag).id
         if run.total:
             emit(Progress(step="build", done=run.total, total=run.total, unit="steps"))
-    except WizardError as exc:
-        raise _failed(emit, "build", exc) from None
-    except Cancelled:
-        emit(LogLine(step="build", text="Build cancelled.", level="warning"))
+    except (WizardError, Cancelled):
         raise
     except docker.errors.APIError as exc:
         error = errors.build_api_error(_api_text(exc), str(context / "Dockerfile"))
-        raise _failed(emit, "build", error) from exc
+        raise error from exc
     except docker.errors.DockerException as exc:
         error = errors.daemon_error(_api_text(exc), os.environ.get("DOCKER_HOST", ""), sys.platform)
-        raise _failed(emit, "build", error) from exc
+        raise error from exc
     except (requests.exceptions.RequestException, OSError) as exc:
-        raise _failed(emit, "build", _lost(exc)) from exc
+        raise _lost(exc) from exc
     finally:
         client.close()
     emit(
@@ -498,7 +484,7 @@ class _PushProgress:
         self.existing: set[str] = set()
         self.last: tuple[int, ...] = ()
 
-    def feed(self, event: dict) -> None:
+    def feed(self, event: dict[str, Any]) -> None:
         layer = str(event.get("id") or "")
         status = str(event.get("status") or "")
         if not layer or not status:
@@ -570,22 +556,30 @@ def push(
     settings: Settings, password: str, *, emit: Emit = ignore, cancel: threading.Event | None = None
 ) -> str:
     """Push the tag to its registry with the given credentials; return the pushed digest."""
-    import docker
-    import requests
-
     redact.register(password)
     check_cancel(cancel)
     ref = _parse(settings.docker.image)
+    title = f"Push {settings.docker.image.strip()} to {ref.registry}"
+    with step(emit, "push", title, cancel=cancel):
+        return _push(settings, ref, password, emit, cancel)
+
+
+def _push(
+    settings: Settings,
+    ref: ImageRef,
+    password: str,
+    emit: Emit,
+    cancel: threading.Event | None,
+) -> str:
+    import docker
+    import requests
+
     repository = str(ImageRef(domain=ref.domain, path=ref.path, tag="", digest=""))
     tag = ref.tag_or_latest
     username = settings.docker.username.strip()
-    emit(StepStarted(step="push", title=f"Push {settings.docker.image.strip()} to {ref.registry}"))
     progress = _PushProgress(emit)
     digest = ""
-    try:
-        client = _connect(timeout=_STREAM_TIMEOUT)
-    except WizardError as exc:
-        raise _failed(emit, "push", exc) from None
+    client = _connect(timeout=_STREAM_TIMEOUT)
     try:
         with _cancel_streams(client, cancel):
             if username and password:
@@ -625,13 +619,10 @@ def push(
             raise WizardError(
                 f"The push of {settings.docker.image.strip()} ended without a digest",
                 "Push again; if it keeps happening, check the registry's logs.",
-                code="push_failed",
+                code=ErrorCode.PUSH_FAILED,
             )
         progress.complete()
-    except WizardError as exc:
-        raise _failed(emit, "push", exc) from None
-    except Cancelled:
-        emit(LogLine(step="push", text="Push cancelled.", level="warning"))
+    except (WizardError, Cancelled):
         raise
     except docker.errors.DockerException as exc:
         text = _api_text(exc)
@@ -642,9 +633,9 @@ def push(
             username=username,
             hub=ref.is_docker_hub,
         )
-        raise _failed(emit, "push", error) from exc
+        raise error from exc
     except (requests.exceptions.RequestException, OSError) as exc:
-        raise _failed(emit, "push", _lost(exc)) from exc
+        raise _lost(exc) from exc
     finally:
         client.close()
     emit(
@@ -691,7 +682,7 @@ def verify_remote(settings: Settings, password: str | None) -> str:
         raise WizardError(
             f"The registry {ref.registry} returned no digest for {settings.docker.image.strip()}",
             "Push the image again.",
-            code="registry_error",
+            code=ErrorCode.REGISTRY_ERROR,
         )
     return digest
 
@@ -700,17 +691,17 @@ def verify_remote(settings: Settings, password: str | None) -> str:
 
 
 def _skip_events(emit: Emit, image: str, digest: str, reason: str) -> None:
-    for step, title in (("build", f"Build {image}"), ("push", f"Push {image}")):
-        emit(StepStarted(step=step, title=title))
-        emit(LogLine(step=step, text=reason))
-        data = {"image": image, "skipped": True} | ({"digest": digest} if step == "push" else {})
-        emit(StepFinished(step=step, summary=f"Skipped: {reason}", data=data))
+    for name, title in (("build", f"Build {image}"), ("push", f"Push {image}")):
+        emit(StepStarted(step=name, title=title))
+        emit(LogLine(step=name, text=reason))
+        data = {"image": image, "skipped": True} | ({"digest": digest} if name == "push" else {})
+        emit(StepFinished(step=name, summary=f"Skipped: {reason}", data=data))
 
 
 def build_and_push(
     settings: Settings,
     password: str,
-    state: dict,
+    state: PushedImage,
     *,
     emit: Emit = ignore,
     cancel: threading.Event | None = None,
@@ -718,7 +709,7 @@ def build_and_push(
 ) -> ImageResult:
     """Build and push unless the registry already has exactly this context's image.
 
-    ``state`` is the last successful run's record (keys image, context_hash, digest).
+    ``state`` is the last successful push, as the run state recorded it.
     The skip needs the same image name, the same context hash, and the tag still in the
     registry at the recorded digest (someone else may have pushed over it). With
     ``docker.build`` off, only the check that the tag exists is done.
@@ -728,41 +719,32 @@ def build_and_push(
     image = settings.docker.image.strip()
     _parse(image)
     if not settings.docker.build:
-        emit(StepStarted(step="push", title=f"Check {image} in the registry"))
-        try:
+        with step(emit, "push", f"Check {image} in the registry"):
             digest = verify_remote(settings, password or None)
-        except WizardError as exc:
-            raise _failed(emit, "push", exc) from None
-        emit(
-            StepFinished(
-                step="push",
-                summary=f"Using the existing {image} ({digest})",
-                data={"image": image, "digest": digest, "skipped": True},
+            emit(
+                StepFinished(
+                    step="push",
+                    summary=f"Using the existing {image} ({digest})",
+                    data={"image": image, "digest": digest, "skipped": True},
+                )
             )
-        )
-        return ImageResult(image, digest, False, False, str(state.get("context_hash") or ""))
+        return ImageResult(image, digest, False, False, state.context_hash)
 
     try:
         context = resolve_context(settings)
     except WizardError as exc:
-        emit(StepStarted(step="build", title=f"Build {image}"))
-        raise _failed(emit, "build", exc) from None
+        raise fail(emit, "build", exc) from None  # reported as the build's failure
     current = context_hash(context, base_image=settings.docker.base_image.strip())
-    if (
-        not force
-        and state.get("context_hash") == current
-        and state.get("image") == image
-        and state.get("digest")
-    ):
+    if not force and state.context_hash == current and state.image == image and state.digest:
         check_cancel(cancel)
         try:
             remote = verify_remote(settings, password or None)
         except WizardError as exc:
-            if exc.code != "tag_missing":
-                raise _failed(emit, "push", exc) from None
+            if exc.code != ErrorCode.TAG_MISSING:
+                raise fail(emit, "push", exc) from None
             emit(LogLine(step="build", text=f"{image} is no longer in the registry: rebuilding."))
         else:
-            if remote == state.get("digest"):
+            if remote == state.digest:
                 _skip_events(
                     emit, image, remote, "the build context is unchanged and the registry has it"
                 )
@@ -770,7 +752,7 @@ def build_and_push(
             emit(
                 LogLine(
                     step="build",
-                    text=f"{image} in the registry is {remote}, not the {state.get('digest')} "
+                    text=f"{image} in the registry is {remote}, not the {state.digest} "
                     "pushed last time: rebuilding.",
                     level="warning",
                 )

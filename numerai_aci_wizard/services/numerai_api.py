@@ -27,16 +27,15 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import redact
-from ..events import WizardError
+from ..engines import Account, Submission
+from ..events import ErrorCode, WizardError
 
 T = TypeVar("T")
 TOURNAMENT = 8
 DEFAULT_API_URL = "https://api-tournament.numer.ai"
-NEEDED_SCOPES = ("read_user_info", "upload_submission", "read_submission_info")
 KEYS_HINT = (
     "Check the public ID and secret key (numer.ai > Account > API keys); a secret key is shown "
     "only once, so create a new key if in doubt, with all scopes ticked."
@@ -49,31 +48,6 @@ _timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 _last_error: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "numerai_last_error", default=None
 )
-
-
-@dataclass(frozen=True)
-class Account:
-    """Who the key belongs to. ``scopes`` is None when Numerai did not list this key's scopes."""
-
-    username: str
-    scopes: tuple[str, ...] | None = None
-
-    @property
-    def missing_scopes(self) -> tuple[str, ...]:
-        """Scopes the wizard and the container need that this key lacks (empty when unknown)."""
-        if self.scopes is None:
-            return ()
-        return tuple(s for s in NEEDED_SCOPES if s not in self.scopes)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A submission Numerai accepted: enough to confirm that a test run landed."""
-
-    id: str
-    round: int | None
-    trigger_id: str | None
-    inserted_at: dt.datetime | None
 
 
 class _RequestsWithTimeout:
@@ -124,7 +98,7 @@ def _tame_numerapi() -> None:
 
     for module in (numerapi.utils, numerapi.base_api):
         if not isinstance(module.requests, _RequestsWithTimeout):
-            module.requests = _RequestsWithTimeout(module.requests)  # type: ignore[assignment]
+            module.requests = _RequestsWithTimeout(module.requests)  # type: ignore[attr-defined]
     logger = logging.getLogger("numerapi")
     if not any(isinstance(h, _ErrorCatcher) for h in logger.handlers):
         logger.addHandler(_ErrorCatcher())  # also stops the fall-through to stderr
@@ -177,12 +151,15 @@ class Numerai:
             missing = "public ID" if not self.public_id else "secret key"
             # numerapi would silently fall back to NUMERAI_* variables: refuse instead.
             raise WizardError(
-                f"the Numerai {missing} is empty", KEYS_HINT, exit_code=2, code="numerai_keys"
+                f"the Numerai {missing} is empty",
+                KEYS_HINT,
+                exit_code=2,
+                code=ErrorCode.MISSING_SECRET,
             )
         import numerapi
 
         with _quiet_root():
-            return numerapi.NumerAPI(
+            return numerapi.NumerAPI(  # type: ignore[no-untyped-call]
                 public_id=self.public_id,
                 secret_key=self.secret_key,
                 verbosity="warning",
@@ -210,7 +187,7 @@ class Numerai:
                 raise WizardError(
                     f"cannot reach Numerai at {url} to {what}: {reason}",
                     "Check the internet connection (and NUMERAI_API_URL if you set it), then try again.",
-                    code="numerai_unreachable",
+                    code=ErrorCode.NUMERAI_UNREACHABLE,
                 ) from None
             except ValueError as exc:
                 raise self._refused(what, redact.redact(str(exc))) from None
@@ -226,23 +203,23 @@ class Numerai:
                 f"Numerai refused the API key: {message}",
                 KEYS_HINT,
                 exit_code=2,
-                code="numerai_bad_keys",
+                code=ErrorCode.NUMERAI_BAD_KEYS,
             )
         if "scope" in low or "permission" in low:
             return WizardError(
                 f"the Numerai API key may not {what}: {message}",
                 "Create a key with all scopes ticked (numer.ai > Account > API keys).",
                 exit_code=2,
-                code="numerai_scope",
+                code=ErrorCode.NUMERAI_SCOPE,
             )
         if "model" in low and "not found" in low:
             return WizardError(
                 f"Numerai does not know this model on your account: {message}",
                 "Check the model id (numer.ai > Models, or pick one from the list of your models).",
                 exit_code=2,
-                code="numerai_model",
+                code=ErrorCode.NUMERAI_MODEL,
             )
-        return WizardError(f"Numerai refused to {what}: {message}", code="numerai_refused")
+        return WizardError(f"Numerai refused to {what}: {message}", code=ErrorCode.NUMERAI_REFUSED)
 
     def _query(
         self, what: str, query: str, variables: dict[str, Any] | None = None
@@ -250,14 +227,16 @@ class Numerai:
         """A GraphQL call with our key, one quick retry on 5xx (numerapi's default waits 15 s)."""
 
         def run(api: Any) -> dict[str, Any]:
-            return api.raw_query(
+            answer = api.raw_query(
                 query, variables, authorization=True, retries=2, delay=1, backoff=2
-            )["data"]
+            )
+            data: dict[str, Any] = answer["data"]
+            return data
 
         data = self._call(what, run)
         if data is None:
             raise WizardError(
-                f"Numerai sent an empty answer when asked to {what}", code="numerai_refused"
+                f"Numerai sent an empty answer when asked to {what}", code=ErrorCode.NUMERAI_REFUSED
             )
         return data
 
@@ -299,7 +278,7 @@ class Numerai:
             raise WizardError(
                 f"Numerai did not confirm that it would {what} (answer: {data.get('setSubmissionWebhook')!r})",
                 "Try again; if it persists set the webhook on numer.ai > Models > Compute.",
-                code="numerai_refused",
+                code=ErrorCode.NUMERAI_REFUSED,
             )
 
     def trigger(self, model_id: str) -> str:
@@ -311,7 +290,7 @@ class Numerai:
         )
         trigger_id = data.get("triggerModelWebhook")
         if not trigger_id:
-            raise WizardError("Numerai did not return a trigger id", code="numerai_refused")
+            raise WizardError("Numerai did not return a trigger id", code=ErrorCode.NUMERAI_REFUSED)
         return str(trigger_id)
 
     def latest_submission(self, model_id: str) -> Submission | None:
@@ -348,7 +327,9 @@ class Numerai:
         )
         rounds = data.get("rounds") or []
         if not rounds or rounds[0] is None or rounds[0].get("number") is None:
-            raise WizardError("Numerai has no open round right now", code="numerai_no_round")
+            raise WizardError(
+                "Numerai has no open round right now", code=ErrorCode.NUMERAI_NO_ROUND
+            )
         return int(rounds[0]["number"])
 
 

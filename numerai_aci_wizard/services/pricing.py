@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..events import WizardError
+from ..events import ErrorCode, WizardError
 
 if TYPE_CHECKING:
     import ssl
@@ -174,6 +174,11 @@ def get_prices(
     return _live(region, vcpu, gb, currency, now)
 
 
+def regions() -> list[str]:
+    """Regions the built-in price table knows (offered before Azure lists them)."""
+    return sorted(_TABLE)
+
+
 def estimate(
     location: str,
     cpu: float,
@@ -194,7 +199,7 @@ def estimate(
                 "Give the container's CPU (e.g. 1), memory in GB (e.g. 2.5) and how many "
                 "minutes a run takes (e.g. 15).",
                 exit_code=2,
-                code="bad_estimate_input",
+                code=ErrorCode.BAD_ESTIMATE_INPUT,
             )
     prices = get_prices(location, lookup=lookup, **kw)
     seconds = run_minutes * 60

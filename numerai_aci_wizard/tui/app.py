@@ -1,18 +1,19 @@
-"""The wizard's App: the answers so far, navigation between steps, and the engines.
+"""The wizard's App: the answers so far, navigation between steps, and one session.
 
 Screens are thin: each one shows part of :attr:`WizardApp.settings` / :attr:`secrets`,
 writes the answers back, and asks the app to move on. The app owns what must survive
-Back and Next (every typed text, even an invalid one, the Azure session, the lists
-fetched from Azure and Numerai) and builds the same :class:`~numerai_aci_wizard.pipeline.Pipeline`
-the headless CLI drives.
+Back and Next: every typed text (even an invalid one) and the one
+:class:`~numerai_aci_wizard.session.Session` (settings, secrets, the Azure sign-in,
+what discovery found) that makes the same pipeline the headless CLI drives.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -20,31 +21,17 @@ from textual.screen import Screen
 
 from .. import redact, store
 from .. import secrets as secret_sources
+from ..engines import Engines
 from ..events import Emit, WizardError
-from ..pipeline import Pipeline, Services
-from ..settings import FIELD_BY_KEY, SECRET_FIELDS, Secrets, coerce
+from ..logs import setup_logging
+from ..pipeline import DeployResult, Pipeline
+from ..session import Session
+from ..settings import SECRET_FIELDS, Secrets, Settings, coerce
 
-#: The steps in order; a screen's ``STEP`` is one of these names.
-STEPS = ("welcome", "numerai", "azure", "size", "docker", "review", "deploy", "done")
+if TYPE_CHECKING:
+    from .screens.base import StepScreen
 
-#: Which step asks for each setting or secret: where a problem found later sends the user.
-FIELD_STEP: dict[str, str] = {
-    "numerai_public_id": "numerai",
-    "numerai_secret_key": "numerai",
-    "docker_password": "docker",
-    "azure.memory_gb": "size",
-    "azure.cpu": "size",
-    "run_minutes": "size",
-}
-for _key in FIELD_BY_KEY:
-    FIELD_STEP.setdefault(
-        _key,
-        {"numerai": "numerai", "azure": "azure", "docker": "docker"}.get(
-            _key.split(".")[0], "review"
-        ),
-    )
-FIELD_STEP["secrets.keyring"] = "numerai"
-SECRET_NAMES = tuple(f.name for f in SECRET_FIELDS)
+from .steps import FIELD_STEP, SECRET_NAMES, step_after, step_before
 
 
 def shown(value: Any) -> str:
@@ -67,7 +54,7 @@ class WizardApp(App[int]):
         self,
         config_path: Path | None = None,
         *,
-        services: Services | None = None,
+        engines: Engines | None = None,
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         polling_interval: float = 1.0,
@@ -76,9 +63,7 @@ class WizardApp(App[int]):
         super().__init__()
         self.blink = blink
         resolved = store.resolve(config_path, env=env)
-        self.config_path: Path = resolved.loaded.path
         self.settings_existed = resolved.loaded.exists
-        self.settings = resolved.settings
         self.notes: list[str] = []
         if resolved.loaded.error:
             self.notes.append(resolved.loaded.error)
@@ -88,30 +73,40 @@ class WizardApp(App[int]):
         self.drafts: dict[str, str] = {
             key: str(raw) for key, raw in resolved.loaded.raw_invalid.items()
         }
-        self.secrets = Secrets()
+        secrets = Secrets()
         self.secret_sources: dict[str, str] = {}
         try:
-            found = secret_sources.resolve(self.settings, [], optional=SECRET_NAMES, env=env)
-            self.secrets = found.secrets
+            found = secret_sources.resolve(resolved.settings, [], optional=SECRET_NAMES, env=env)
+            secrets = found.secrets
             self.secret_sources = found.sources
             self.notes.extend(found.notes)
         except WizardError as exc:
             self.notes.append(str(exc))
-        self.services = services or Services.real()
+        self.session = Session(
+            resolved.settings,
+            config_path=resolved.loaded.path,
+            secrets=secrets,
+            engines=engines,
+            on_device_code=self._device_code,
+            on_sign_in_ended=self._sign_in_ended,
+            allow_device_code=True,
+            polling_interval=polling_interval,
+        )
         self.log_path = log_path
-        self.polling_interval = polling_interval
-        # what the engines told us, kept across screens
-        self.session: Any = None
-        self.subscriptions: list[Any] | None = None
-        self.locations: list[Any] | None = None
-        self.models: dict[str, str] = {}
-        self.account: Any = None
-        self.limits: tuple[float, float] | None = None
-        self.limits_for: str = ""
         self.run_minutes: float = 15.0
-        self.result: Any = None
-        self._sign_in_lock = threading.Lock()
-        self._sign_in_cancel: threading.Event | None = None
+        self.result: DeployResult | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    @property
+    def secrets(self) -> Secrets:
+        return self.session.secrets
+
+    @property
+    def config_path(self) -> Path:
+        return self.session.config_path
 
     # --- answers -------------------------------------------------------------------
 
@@ -120,7 +115,7 @@ class WizardApp(App[int]):
         if key in self.drafts:
             return self.drafts[key]
         if key in SECRET_NAMES:
-            return getattr(self.secrets, key)
+            return str(getattr(self.secrets, key))
         if key == "run_minutes":
             return shown(self.run_minutes)
         return shown(self.settings.get(key))
@@ -160,7 +155,9 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(self.make_screen("welcome"))
 
-    def make_screen(self, step: str, focus: str | None = None, reason: str | None = None) -> Screen:
+    def make_screen(
+        self, step: str, focus: str | None = None, reason: str | None = None
+    ) -> StepScreen:
         from .screens import STEP_SCREENS
 
         return STEP_SCREENS[step](focus=focus, reason=reason)
@@ -173,36 +170,24 @@ class WizardApp(App[int]):
         self.goto(FIELD_STEP.get(key, "review"), key, reason)
 
     def step_after(self, step: str) -> str:
-        return STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)]
+        return step_after(step)
 
     def step_before(self, step: str) -> str:
-        return STEPS[max(STEPS.index(step) - 1, 0)]
+        return step_before(step)
 
-    # --- engines -------------------------------------------------------------------
+    # --- the session's sign-in, shown in a dialog ------------------------------------
 
-    def sign_in(self, *, cancel: threading.Event | None = None, **_: Any) -> Any:
-        """One Azure session for the whole wizard: the Azure screen's and the pipeline's."""
-        cancel = cancel or threading.Event()  # the device-code dialog's Cancel sets it
-        with self._sign_in_lock:
-            if self.session is None:
-                self._sign_in_cancel = cancel
-                try:
-                    self.session = self.services.sign_in(
-                        on_device_code=self._device_code,
-                        allow_device_code=True,
-                        cancel=cancel,
-                    )
-                finally:
-                    self.call_from_thread(self._close_device_code)
-            return self.session
-
-    def _device_code(self, uri: str, code: str, expires: Any) -> None:
+    def _device_code(self, uri: str, code: str, expires: dt.datetime | None) -> None:
         from .screens.dialogs import DeviceCodeScreen
 
-        cancel = self._sign_in_cancel
+        cancel = self.session.sign_in_cancel
         self.call_from_thread(
             self.push_screen, DeviceCodeScreen(uri, code, cancel.set if cancel else None)
         )
+
+    def _sign_in_ended(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self.call_from_thread(self._close_device_code)
 
     def _close_device_code(self) -> None:
         from .screens.dialogs import DeviceCodeScreen
@@ -210,39 +195,18 @@ class WizardApp(App[int]):
         if isinstance(self.screen, DeviceCodeScreen):
             self.screen.dismiss(None)
 
-    def pipeline_services(self) -> Services:
-        return Services(
-            sign_in=self.sign_in,
-            azure=self.services.azure,
-            docker=self.services.docker,
-            numerai=self.services.numerai,
-        )
-
     def pipeline(self, emit: Emit, cancel: threading.Event | None = None) -> Pipeline:
         """The same Pipeline the CLI runs, on a copy of the answers (the screens may change them)."""
-        return Pipeline(
-            self.settings.copy(),
-            config_path=self.config_path,
-            secrets=Secrets(**{n: getattr(self.secrets, n) for n in SECRET_NAMES}),
+        return self.session.pipeline(
             emit=emit,
             cancel=cancel,
-            services=self.pipeline_services(),
-            polling_interval=self.polling_interval,
-        )
-
-    def azure(self, settings: Any = None, cancel: threading.Event | None = None) -> Any:
-        """An Azure engine for discovery (subscriptions, regions, limits); signs in if needed."""
-        session = self.sign_in(cancel=cancel)
-        return self.services.azure(
-            settings or self.settings.copy(),
-            session.credential,
-            cancel=cancel,
-            polling_interval=self.polling_interval,
+            settings=self.settings.copy(),
+            secrets=Secrets(**{n: getattr(self.secrets, n) for n in SECRET_NAMES}),
         )
 
     # --- commands ------------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Save settings",
@@ -272,8 +236,6 @@ class WizardApp(App[int]):
 
 def run(config_path: Path | None) -> int:
     """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code."""
-    from ..commands import setup_logging
-
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
     app = WizardApp(config_path, log_path=log_path)
     result = app.run()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from numerai_aci_wizard import redact
+from numerai_aci_wizard.engines import PushedImage
 from numerai_aci_wizard.events import (
     Cancelled,
     Event,
@@ -125,7 +126,7 @@ def test_build_and_push_lands_in_the_registry(
     settings = settings_for(docker_env, app_context, image, busybox_base)
     events = Recorder()
 
-    result = docker_image.build_and_push(settings, docker_env.registry_password, {}, emit=events)
+    result = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage(), emit=events)
 
     assert result.built and result.pushed
     assert result.image == image
@@ -160,8 +161,8 @@ def test_unchanged_context_is_not_rebuilt(
 ):
     image = f"{docker_env.registry}/team/skip:v1"
     settings = settings_for(docker_env, app_context, image, busybox_base)
-    first = docker_image.build_and_push(settings, docker_env.registry_password, {})
-    state = {"image": first.image, "context_hash": first.context_hash, "digest": first.digest}
+    first = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage())
+    state = PushedImage(first.image, first.context_hash, first.digest)
 
     (app_context / "notes" / "todo.txt").write_text("ignored by .dockerignore\n")
     events = Recorder()
@@ -188,11 +189,11 @@ def test_tag_overwritten_by_someone_else_is_rebuilt(
 ):
     image = f"{docker_env.registry}/team/shared:v1"
     settings = settings_for(docker_env, app_context, image, busybox_base)
-    first = docker_image.build_and_push(settings, docker_env.registry_password, {})
-    state = {"image": first.image, "context_hash": first.context_hash, "digest": first.digest}
+    first = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage())
+    state = PushedImage(first.image, first.context_hash, first.digest)
     other = make_context(tmp_path / "other", GOOD_DOCKERFILE, {"predict.sh": "echo someone else\n"})
     intruder = docker_image.build_and_push(
-        settings_for(docker_env, other, image, busybox_base), docker_env.registry_password, {}
+        settings_for(docker_env, other, image, busybox_base), docker_env.registry_password, PushedImage()
     )
     assert intruder.digest != first.digest
 
@@ -209,10 +210,10 @@ def test_existing_image_is_verified_not_built(
 ):
     image = f"{docker_env.registry}/team/existing:v1"
     settings = settings_for(docker_env, app_context, image, busybox_base)
-    pushed = docker_image.build_and_push(settings, docker_env.registry_password, {})
+    pushed = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage())
 
     settings.docker.build = False
-    used = docker_image.build_and_push(settings, docker_env.registry_password, {})
+    used = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage())
     assert (used.built, used.pushed, used.digest) == (False, False, pushed.digest)
     assert docker_image.verify_remote(settings, docker_env.registry_password) == pushed.digest
 
@@ -223,7 +224,7 @@ def test_existing_image_is_verified_not_built(
     assert "team/existing:v2" in missing.value.message
     events = Recorder()
     with pytest.raises(WizardError):
-        docker_image.build_and_push(settings, docker_env.registry_password, {}, emit=events)
+        docker_image.build_and_push(settings, docker_env.registry_password, PushedImage(), emit=events)
     assert isinstance(events.events[-1], StepFailed)
 
     settings.docker.image = image

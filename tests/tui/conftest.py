@@ -63,7 +63,7 @@ def make_app(world: World, config: Path) -> Callable[..., WizardApp]:
             save(settings, config)
         kw.setdefault("blink", False)
         kw.setdefault("polling_interval", 0.01)
-        return WizardApp(config, services=world.services(), env=env or {}, **kw)
+        return WizardApp(config, engines=world.engines(), env=env or {}, **kw)
 
     return make
 

@@ -8,23 +8,43 @@ no randomness. Every key here is obviously fake; the webhook's sig is FAKE-SIGNA
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from numerai_aci_wizard.engines import (
+    Account,
+    AzureEngine,
+    AzureSession,
+    ConnectionStatus,
+    DeviceCodePrompt,
+    Engines,
+    GroupStatus,
+    ImageEngine,
+    ImageResult,
+    Location,
+    NumeraiEngine,
+    ProvisionResult,
+    PushedImage,
+    Submission,
+    Subscription,
+)
 from numerai_aci_wizard.events import (
     Emit,
+    ErrorCode,
     LogLine,
     Progress,
+    StepFailed,
     StepFinished,
     StepStarted,
     WizardError,
     check_cancel,
     ignore,
 )
-from numerai_aci_wizard.pipeline import Services
-from numerai_aci_wizard.plan import Observed, compute_plan
-from numerai_aci_wizard.services.azure_provision import ConnectionStatus, Location, Subscription
+from numerai_aci_wizard.plan import Action, Observed, Plan, compute_plan
+from numerai_aci_wizard.services import pricing
+from numerai_aci_wizard.settings import Secrets, Settings
 
 PUBLIC_ID = "FAKEPUBLICID" + "X" * 20  # 32 characters A-Z
 SECRET_KEY = "FAKESECRETKEY" + "Y" * 51  # 64 characters A-Z
@@ -41,12 +61,8 @@ PORTAL_LINK = (
 )
 
 
-@dataclass
-class Session:
-    credential: Any = None
-    user: str = "ada@example.com"
-    tenant_id: str = "fake-tenant"
-    method: str = "azure-cli"
+def _session(method: str = "azure-cli") -> AzureSession:
+    return AzureSession(None, "ada@example.com", "fake-tenant", method)
 
 
 @dataclass
@@ -76,31 +92,45 @@ class World:
     sign_ins: int = 0
     status_calls: int = 0
 
-    def services(self) -> Services:
-        return Services(
+    def engines(self) -> Engines:
+        return Engines(
             sign_in=self.sign_in,
-            azure=lambda *a, **kw: FakeAzure(self, *a, **kw),
-            docker=FakeDocker(self),
-            numerai=lambda public_id, secret_key: FakeNumerai(self, public_id, secret_key),
+            azure=self.azure,
+            image=FakeDocker(self),
+            numerai=self.numerai,
+            pricing=pricing,
         )
+
+    def azure(
+        self,
+        settings: Settings,
+        credential: Any,
+        *,
+        emit: Emit = ignore,
+        cancel: threading.Event | None = None,
+        polling_interval: float = 1.0,
+    ) -> AzureEngine:
+        return FakeAzure(self, settings, credential, emit=emit, cancel=cancel)
+
+    def numerai(self, public_id: str, secret_key: str) -> NumeraiEngine:
+        return FakeNumerai(self, public_id, secret_key)
 
     def sign_in(
         self,
         *,
-        on_device_code: Any = None,
+        on_device_code: DeviceCodePrompt | None = None,
         allow_device_code: bool = True,
         cancel: threading.Event | None = None,
-        **_: Any,
-    ) -> Session:
+    ) -> AzureSession:
         self.sign_ins += 1
         self._maybe("sign_in", cancel)
         if not self.device_code:
-            return Session()
+            return _session()
         if on_device_code is not None:
             on_device_code("https://microsoft.com/devicelogin", "FAKE-CODE", None)
         while not self.approve.wait(0.02):
             check_cancel(cancel)
-        return Session(user="ada@example.com", method="device-code")
+        return _session("device-code")
 
     def _maybe(self, step: str, cancel: threading.Event | None = None, emit: Emit = ignore) -> None:
         gate = self.block.get(step)
@@ -115,12 +145,11 @@ class FakeAzure:
     def __init__(
         self,
         world: World,
-        settings: Any,
+        settings: Settings,
         credential: Any,
         *,
         emit: Emit = ignore,
         cancel: threading.Event | None = None,
-        **_: Any,
     ) -> None:
         self.world = world
         self.settings = settings
@@ -143,15 +172,13 @@ class FakeAzure:
         self.world._maybe("observe")
         return Observed()
 
-    def plan(self, observed: Observed | None = None, secrets: Any = None) -> Any:
+    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
         return compute_plan(self.settings, observed or Observed(), None)
 
     def webhook_url(self) -> str | None:
         return WEBHOOK_URL
 
-    def apply(self, secrets: Any, plan: Any = None) -> Any:
-        from numerai_aci_wizard.services.azure_provision import ProvisionResult
-
+    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
             self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
@@ -159,8 +186,7 @@ class FakeAzure:
             try:
                 self.world._maybe(step, self.cancel)
             except WizardError as exc:
-                from numerai_aci_wizard.events import StepFailed
-
+                exc.reported = True
                 self.emit(StepFailed(step, exc.message, exc.hint))
                 raise
             self.world.applied.append(f"{action.action} {step}")
@@ -188,14 +214,20 @@ class FakeAzure:
         self.world._maybe("connection_status")
         return self._connection(self.world.status_calls >= self.world.connected_after)
 
+    def status(self) -> GroupStatus:
+        self.world._maybe("status")
+        return GroupStatus(True, "Stopped", self.settings.docker.image, 1.0, 2.0)
 
-@dataclass
-class ImageResult:
-    image: str
-    digest: str
-    built: bool
-    pushed: bool
-    context_hash: str
+    def logs(self, tail: int | None = None) -> str:
+        return "fake log line\n"
+
+    def follow_logs(self, on_text: Callable[[str], None], *, poll: float = 2.0) -> GroupStatus:
+        on_text(self.logs())
+        return self.status()
+
+    def destroy(self) -> list[Action]:
+        self.world._maybe("destroy")
+        return [Action("container_group", self.settings.azure.container_group, "delete", "destroy")]
 
 
 class FakeDocker:
@@ -208,7 +240,7 @@ class FakeDocker:
         self.world._maybe("docker")
         return "27.0 (fake)"
 
-    def resolve_context(self, settings: Any) -> Path:
+    def resolve_context(self, settings: Settings) -> Path:
         return Path("/fake/context")
 
     def context_hash(self, context: Path, *, base_image: str = "") -> str:
@@ -216,9 +248,9 @@ class FakeDocker:
 
     def build_and_push(
         self,
-        settings: Any,
+        settings: Settings,
         password: str,
-        previous: dict,
+        previous: PushedImage,
         *,
         emit: Emit = ignore,
         cancel: threading.Event | None = None,
@@ -237,7 +269,7 @@ class FakeDocker:
         emit(StepFinished("push", "pushed 12.0 MB"))
         return ImageResult(image, "sha256:" + "d" * 64, True, True, "sha256:" + "c" * 64)
 
-    def verify_remote(self, settings: Any, password: str | None) -> str:
+    def verify_remote(self, settings: Settings, password: str | None) -> str:
         self.world._maybe("verify")
         return "sha256:" + "d" * 64
 
@@ -253,12 +285,11 @@ class FakeNumerai:
             raise WizardError(
                 "Numerai refused the API key: the public ID and secret key do not match",
                 "copy both from numer.ai > Account > API keys",
+                code=ErrorCode.NUMERAI_BAD_KEYS,
                 exit_code=2,
             )
 
-    def check_keys(self) -> Any:
-        from numerai_aci_wizard.services.numerai_api import Account
-
+    def check_keys(self) -> Account:
         self._check()
         return Account("ada", None)
 
@@ -270,3 +301,17 @@ class FakeNumerai:
         self._check()
         self.world._maybe("webhook")
         self.world.webhooks[model_id] = url or ""
+
+    def trigger(self, model_id: str) -> str:
+        self._check()
+        return "fake-trigger-id"
+
+    def latest_submission(self, model_id: str) -> Submission | None:
+        self._check()
+        return None
+
+
+# The stand-ins satisfy the engines' Protocols: mypy checks these lines (see pyproject.toml).
+_image: ImageEngine = FakeDocker(World())
+_numerai: NumeraiEngine = FakeNumerai(World(), PUBLIC_ID, SECRET_KEY)
+_azure: AzureEngine = FakeAzure(World(), Settings(), None)

@@ -23,7 +23,7 @@ SHOWN_CONFIG = Path("/home/ada/.config/numerai-aci-wizard/config.toml")
 def test_welcome(snap_compare, world) -> None:
     from numerai_aci_wizard.tui.app import WizardApp
 
-    app = WizardApp(SHOWN_CONFIG, services=world.services(), env={}, blink=False)
+    app = WizardApp(SHOWN_CONFIG, engines=world.engines(), env={}, blink=False)
     assert snap_compare(app, terminal_size=SIZE)
 
 

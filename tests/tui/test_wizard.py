@@ -40,7 +40,7 @@ from numerai_aci_wizard.tui.screens import (
 )
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
 from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text
-from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL
+from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL, FakeDocker
 
 # --- welcome --------------------------------------------------------------------------
 
@@ -281,7 +281,7 @@ async def test_cancelling_the_device_code_says_so_and_allows_a_new_try(make_app,
         assert isinstance(app.screen, AzureScreen)
         assert text(app, "#who") == "Sign-in cancelled."
         assert not app.screen.query_one("#sign-in", Button).disabled
-        assert app.session is None
+        assert app.session.signed_in is None
 
 
 async def test_an_azure_failure_while_listing_is_shown(make_app, world) -> None:
@@ -565,12 +565,12 @@ async def test_cancel_stops_the_run_and_says_so(make_app, world) -> None:
 
 
 async def test_log_pane_masks_secrets(make_app, world) -> None:
-    class Leaky(type(world.services().docker)):
+    class Leaky(FakeDocker):
         def check_daemon(self) -> str:
             return "engine with login fake-registry-password"
 
     app = make_app(answered(), env=FULL_ENV)
-    app.services.docker = Leaky(world)
+    app.session.engines.image = Leaky(world)
     async with app.run_test(size=SIZE) as pilot:
         await _deploy(pilot)
         log = "\n".join(s.text for s in app.screen.query_one("#log", RichLog).lines)

@@ -88,7 +88,7 @@ def test_deploy_and_destroy_take_yes_and_logs_takes_follow() -> None:
 def test_bad_option_value_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--memory", "99", "--json"]) == 2
     err = capsys.readouterr()
-    assert err.out == ""
+    assert json.loads(err.out)["error"]["code"] == "bad_settings"  # one object on stdout
     assert "--memory = '99': the memory must be between 0.5 and 16 GB" in err.err
     assert "Traceback" not in err.err
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from numerai_aci_wizard import workflow as lw
 from numerai_aci_wizard.plan import (
     FINGERPRINT_TAG,
     MANAGED_BY_TAG,
@@ -23,7 +24,6 @@ from numerai_aci_wizard.plan import (
     desired_group,
     secrets_fingerprint,
 )
-from numerai_aci_wizard.services import logic_workflow as lw
 from numerai_aci_wizard.settings import Secrets, Settings
 
 SUB = "00000000-0000-0000-0000-000000000001"

@@ -7,8 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static
 
-from ...events import Cancelled, WizardError
-from ...services import pricing
+from ...events import ErrorCode
 from ...settings import (
     DEFAULT_ARM_ENDPOINT,
     check_arm_endpoint,
@@ -18,6 +17,7 @@ from ...settings import (
     check_resource_group,
     check_subscription_id,
 )
+from ..messages import LocationsListed, SignedIn, WorkFailed, report
 from ..widgets.field import field_id
 from .base import StepScreen
 
@@ -80,7 +80,7 @@ class AzureScreen(StepScreen):
         )
 
     def _who(self) -> str:
-        s = self.wizard.session
+        s = self.wizard.session.signed_in
         if s is None:
             return "Not signed in. Uses your `az login` if there is one, else a device code."
         how = "Azure CLI (az login)" if s.method == "azure-cli" else "device code"
@@ -88,24 +88,25 @@ class AzureScreen(StepScreen):
 
     def _subscription_options(self) -> list[tuple[str, str]]:
         w = self.wizard
-        if w.subscriptions is not None:
+        subscriptions = w.session.found.subscriptions
+        if subscriptions is not None:
             return [
                 (
                     f"{s.name}  ({s.id})" + ("" if s.state in ("Enabled", "") else f" [{s.state}]"),
                     s.id,
                 )
-                for s in w.subscriptions
+                for s in subscriptions
             ]
         saved = w.settings.azure.subscription_id
         return [(f"{saved}  (saved)", saved)] if saved else []
 
     def _location_options(self) -> list[tuple[str, str]]:
         w = self.wizard
-        if w.locations is not None:
-            return [(f"{loc.display_name}  ({loc.name})", loc.name) for loc in w.locations]
-        names = sorted(
-            {*pricing._TABLE, *([w.settings.azure.location] if w.settings.azure.location else [])}
-        )
+        locations = w.session.found.locations
+        if locations is not None:
+            return [(f"{loc.display_name}  ({loc.name})", loc.name) for loc in locations]
+        saved = [w.settings.azure.location] if w.settings.azure.location else []
+        names = sorted({*w.session.price_regions(), *saved})
         return [(name, name) for name in names]
 
     # --- sign-in and discovery -------------------------------------------------------
@@ -121,47 +122,42 @@ class AzureScreen(StepScreen):
     @work(thread=True, exclusive=True, group="azure", exit_on_error=False)
     def _discover(self, subscription: str) -> None:
         """Sign in, list subscriptions, then the regions of the chosen one."""
-        w = self.wizard
-        try:
-            azure = w.azure()
-            subs = azure.list_subscriptions()
-            self.app.call_from_thread(self._got_subscriptions, subs)
-            ids = [s.id for s in subs]
-            chosen = subscription if subscription in ids else (ids[0] if len(ids) == 1 else "")
-            if chosen:
-                self._list_locations(chosen)
-        except (WizardError, Cancelled) as exc:
-            self.app.call_from_thread(self._failed, exc)
-        except Exception as exc:
-            self.app.call_from_thread(self._failed, WizardError(f"{type(exc).__name__}: {exc}"))
+        session = self.wizard.session
 
-    def _list_locations(self, subscription: str) -> None:
-        settings = self.wizard.settings.copy()
-        settings.azure.subscription_id = subscription
-        locations = self.wizard.azure(settings).list_locations()
-        self.app.call_from_thread(self._got_locations, subscription, locations)
+        def signed_in() -> SignedIn:
+            subs = session.subscriptions()
+            return SignedIn(session.sign_in(), subs)
+
+        report(self, "sign-in", signed_in)
+        subs = session.found.subscriptions or []
+        ids = [s.id for s in subs]
+        chosen = subscription if subscription in ids else (ids[0] if len(ids) == 1 else "")
+        if chosen:
+            report(self, "locations", lambda: self._list_locations(chosen))
+
+    def _list_locations(self, subscription: str) -> LocationsListed:
+        return LocationsListed(subscription, self.wizard.session.locations(subscription))
 
     @work(thread=True, exclusive=True, group="locations", exit_on_error=False)
     def _relist_locations(self, subscription: str) -> None:
-        try:
-            self._list_locations(subscription)
-        except (WizardError, Cancelled) as exc:
-            self.app.call_from_thread(self._failed, exc)
+        report(self, "locations", lambda: self._list_locations(subscription))
 
-    def _failed(self, exc: BaseException) -> None:
-        if not self.is_attached:
-            return
+    @on(WorkFailed)
+    def _failed(self, message: WorkFailed) -> None:
         self.query_one("#sign-in", Button).disabled = False
-        text = "Sign-in cancelled." if isinstance(exc, Cancelled) else f"✗ {exc}"
+        error = message.error
+        if error.code == ErrorCode.CANCELLED:
+            text = "Sign-in cancelled."
+        else:
+            text = f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
         who = self.query_one("#who", Static)
         who.update(text)
         who.add_class("error")
 
-    def _got_subscriptions(self, subs: list) -> None:
+    @on(SignedIn)
+    def _got_subscriptions(self, message: SignedIn) -> None:
         w = self.wizard
-        w.subscriptions = subs
-        if not self.is_attached:
-            return
+        subs = message.subscriptions
         self.query_one("#sign-in", Button).disabled = False
         who = self.query_one("#who", Static)
         who.remove_class("error")
@@ -180,11 +176,10 @@ class AzureScreen(StepScreen):
                 "this account has no subscriptions: create one at portal.azure.com",
             )
 
-    def _got_locations(self, subscription: str, locations: list) -> None:
+    @on(LocationsListed)
+    def _got_locations(self, message: LocationsListed) -> None:
         w = self.wizard
-        w.locations = locations
-        if not self.is_attached:
-            return
+        locations = message.locations
         select = self.query_one(f"#{field_id('azure.location')}", Select)
         saved = w.settings.azure.location
         select.set_options(self._location_options())
@@ -202,14 +197,14 @@ class AzureScreen(StepScreen):
         if (
             value is None
             or value == self.wizard.settings.azure.subscription_id
-            and self.wizard.locations is not None
+            and self.wizard.session.found.locations is not None
         ):
             if value is not None:
                 self._error("subscription-error", None)
             return
         self.wizard.choose("azure.subscription_id", str(value))
         self._error("subscription-error", None)
-        if self.wizard.session is not None:
+        if self.wizard.session.signed_in is not None:
             self._relist_locations(str(value))
 
     @on(Select.Changed, f"#{field_id('azure.location')}")
@@ -240,7 +235,7 @@ class AzureScreen(StepScreen):
             if selection is not None:
                 w.choose(key, str(selection))
             reason = check(str(selection or ""))
-            if reason and selection is None and w.session is None:
+            if reason and selection is None and w.session.signed_in is None:
                 reason = "sign in to Azure to choose the " + (
                     "subscription" if key.endswith("subscription_id") else "region"
                 )

@@ -10,13 +10,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
+from ..steps import STEPS
 from ..widgets.field import TextField, field_id
 
 if TYPE_CHECKING:
     from ..app import WizardApp
 
 
-class StepScreen(Screen):
+class StepScreen(Screen[None]):
     """One step. Subclasses yield their widgets from :meth:`body` and may extend :meth:`keep_answers`."""
 
     STEP: ClassVar[str] = ""
@@ -37,8 +38,6 @@ class StepScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        from ..app import STEPS
-
         yield Static(f" {self.app.title}  ·  {self.app.sub_title}", id="title-bar")
         number = STEPS.index(self.STEP) + 1
         with VerticalScroll(id="body"):

@@ -8,29 +8,26 @@ Retry and Back: every answer is still in the app.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Button, Label, ProgressBar, RichLog, Static
-from textual.worker import Worker, WorkerState
 
 from ... import redact
 from ... import secrets as secret_sources
 from ...events import (
-    Cancelled,
+    ErrorCode,
     Event,
     LogLine,
     Progress,
     StepFailed,
     StepFinished,
     StepStarted,
-    WizardError,
 )
+from ..messages import Deployed, PipelineEvent, WorkFailed, report
 from .base import StepScreen
 
 #: Where "Back" after a failure takes the user: the step whose answers the failed step used.
@@ -45,14 +42,6 @@ NOT_ONE_FIELD = ("checks", "")
 MARKS = {"running": "…", "done": "✓", "failed": "✗"}
 
 
-class PipelineEvent(Message):
-    """One pipeline event, handed from the worker thread to the screen."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
-
-
 class DeployScreen(StepScreen):
     STEP = "deploy"
     HEADING = "Deploying"
@@ -62,6 +51,7 @@ class DeployScreen(StepScreen):
         self.cancel = threading.Event()
         self.steps: dict[str, tuple[str, str, str]] = {}  # step -> (state, title, summary)
         self.failed_step = ""
+        self.failed_field = ""
         self.running = False
 
     def body(self) -> ComposeResult:
@@ -95,6 +85,7 @@ class DeployScreen(StepScreen):
         self.cancel = threading.Event()
         self.steps.clear()
         self.failed_step = ""
+        self.failed_field = ""
         self.running = True
         self.query_one("#failure").display = False
         self.query_one("#retry").display = False
@@ -107,14 +98,19 @@ class DeployScreen(StepScreen):
         self.deploy()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
-    def deploy(self) -> object:
+    def deploy(self) -> None:
         w = self.wizard
         if w.settings.secrets.keyring:
             self.post_message(PipelineEvent(LogLine("keyring", secret_sources.remember(w.secrets))))
-        pipeline = w.pipeline(lambda event: self.post_message(PipelineEvent(event)), self.cancel)
-        return pipeline.deploy()
 
-    def on_pipeline_event(self, message: PipelineEvent) -> None:
+        def emit(event: Event) -> None:
+            self.post_message(PipelineEvent(event))
+
+        pipeline = w.pipeline(emit, self.cancel)
+        report(self, "deploy", lambda: Deployed(pipeline.deploy()))
+
+    @on(PipelineEvent)
+    def _pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
         log = self.query_one("#log", RichLog)
         if isinstance(event, StepStarted):
@@ -164,40 +160,35 @@ class DeployScreen(StepScreen):
         self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
         self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "deploy" or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            return
+    def _ended(self) -> None:
         self.running = False
-        self.query_one("#cancel", Button).disabled = True
+        cancel = self.query_one("#cancel", Button)
+        cancel.disabled = True
+        cancel.label = "Cancel"
         self.query_one("#back", Button).disabled = False
-        if event.state == WorkerState.SUCCESS:
-            self.wizard.result = event.worker.result
-            self.query_one("#log", RichLog).write(Text("Deploy finished.", style="bold green"))
-            button = self.query_one("#next", Button)
-            button.disabled = False
-            button.focus()
-            return
-        self._show_failure(event.worker.error)
 
-    def _show_failure(self, exc: BaseException | None) -> None:
-        if isinstance(exc, WizardError):
-            message, hint = exc.message, exc.hint
-        elif isinstance(exc, Cancelled) or exc is None:
-            message = "Cancelled: stopped at a safe point."
+    @on(Deployed)
+    def _deployed(self, message: Deployed) -> None:
+        self._ended()
+        self.wizard.result = message.result
+        self.query_one("#log", RichLog).write(Text("Deploy finished.", style="bold green"))
+        button = self.query_one("#next", Button)
+        button.disabled = False
+        button.focus()
+
+    @on(WorkFailed)
+    def _show_failure(self, message: WorkFailed) -> None:
+        self._ended()
+        error = message.error
+        if error.code == ErrorCode.CANCELLED:
+            headline = "Cancelled: stopped at a safe point."
             hint = "Retry continues from what exists; nothing you typed is lost."
         else:
-            logging.getLogger("numerai_aci_wizard").error(
-                "unexpected failure in deploy", exc_info=exc
-            )
-            message = f"unexpected failure: {type(exc).__name__}: {exc}"
-            hint = "details are in the log file (Ctrl+P > Open log file); please report it"
+            headline, hint = error.message, error.hint
+        self.failed_field = error.field
         text = Text()
         text.append("✗ ", style="bold red")
-        text.append(redact.redact(message), style="bold")
+        text.append(redact.redact(headline), style="bold")
         if hint:
             text.append("\nWhat to do: ", style="bold")
             text.append(redact.redact(hint))
@@ -238,8 +229,8 @@ class DeployScreen(StepScreen):
     def action_back(self) -> None:
         if self.running:
             return
-        key = FIX_AT.get(self.failed_step)
-        if key is None and self.failed_step not in NOT_ONE_FIELD:
+        key = self.failed_field or FIX_AT.get(self.failed_step)
+        if not key and self.failed_step not in NOT_ONE_FIELD:
             key = "azure.resource_group"  # an Azure step: the Azure answers
         failure = self.query_one("#failure", Static)
         reason = str(failure.content) if failure.display and key else None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
-from ...events import Cancelled, WizardError
+from ..messages import ConnectionChecked, WorkFailed, report
 from .base import StepScreen
 
 
@@ -119,30 +119,34 @@ class DoneScreen(StepScreen):
     def _poll(self) -> None:
         """Read the connection's status until it reads Connected (or the screen goes away)."""
         worker = get_current_worker()
-        try:
-            azure = self.wizard.azure()
+
+        def poll() -> None:
+            azure = self.wizard.session.azure()
             while not worker.is_cancelled:
                 status = azure.connection_status()
-                self.app.call_from_thread(self._status, status.status, status.connected)
+                self.post_message(ConnectionChecked(status))
                 if status.connected:
                     return
                 deadline = time.monotonic() + self.poll_seconds
                 while time.monotonic() < deadline and not worker.is_cancelled:
                     time.sleep(0.05)
-        except (WizardError, Cancelled) as exc:
-            self.app.call_from_thread(self._status, f"✗ {exc}", False, True)
 
-    def _status(self, text: str, connected: bool, stopped: bool = False) -> None:
-        if not self.is_attached:
-            return
+        report(self, "connection", poll)
+
+    @on(ConnectionChecked)
+    def _status(self, message: ConnectionChecked) -> None:
         label = self.query_one("#connection-status", Static)
-        if connected:
+        if message.status.connected:
             label.update("✓ Connected: Numerai's calls will start the container.")
             self.query_one("#manual", Static).update(
                 "✓ The API connection 'aci' is authorized: no manual step left."
             )
-        elif stopped:
-            label.update(text)
-            self.query_one("#check-connection", Button).disabled = False
         else:
-            label.update(f"Status: {text}; checking again every {self.poll_seconds:g} s...")
+            label.update(
+                f"Status: {message.status.status}; checking again every {self.poll_seconds:g} s..."
+            )
+
+    @on(WorkFailed)
+    def _check_failed(self, message: WorkFailed) -> None:
+        self.query_one("#connection-status", Static).update(f"✗ {message.error}")
+        self.query_one("#check-connection", Button).disabled = False

@@ -8,8 +8,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Label, Select, Static, Switch
 
 from ... import secrets as secret_sources
-from ...events import WizardError
 from ...settings import check_model_id, check_public_id, check_secret_key
+from ..messages import KeysChecked, WorkFailed, report
 from ..widgets.field import TextField, field_id
 from .base import StepScreen
 
@@ -46,13 +46,15 @@ class NumeraiScreen(StepScreen):
         with Horizontal(classes="row"):
             yield Button("Check keys and list models", id="check-keys")
             yield Static(self._account_text(), id="keys-status")
-        options = [(f"{name}  ({mid})", mid) for name, mid in sorted(w.models.items())]
+        options = [
+            (f"{name}  ({mid})", mid) for name, mid in sorted(w.session.found.models.items())
+        ]
         current = w.text_for("numerai.model_id")
         yield Label("Model", classes="field-label")
         yield Select(
             options,
             prompt="Check the keys to list your models, or type the model ID below",
-            value=current if current in w.models.values() else Select.NULL,
+            value=current if current in w.session.found.models.values() else Select.NULL,
             id="model-select",
         )
         yield self.field(
@@ -80,12 +82,11 @@ class NumeraiScreen(StepScreen):
 
     def _account_text(self) -> str:
         w = self.wizard
-        if w.account is None:
+        account = w.session.found.account
+        if account is None:
             return "Keys not checked yet."
-        models = len(w.models)
-        return (
-            f"Keys work: account {w.account.username}, {models} model{'s' if models != 1 else ''}."
-        )
+        models = len(w.session.found.models)
+        return f"Keys work: account {account.username}, {models} model{'s' if models != 1 else ''}."
 
     # --- the check -----------------------------------------------------------------
 
@@ -109,32 +110,23 @@ class NumeraiScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="numerai", exit_on_error=False)
     def _check(self, public_id: str, secret_key: str) -> None:
-        try:
-            numerai = self.wizard.services.numerai(public_id, secret_key)
-            account = numerai.check_keys()
-            models = numerai.models()
-        except WizardError as exc:
-            self.app.call_from_thread(self._checked, None, {}, str(exc))
-        except Exception as exc:  # a bug or an unexpected answer: still say so on screen
-            self.app.call_from_thread(self._checked, None, {}, f"{type(exc).__name__}: {exc}")
-        else:
-            self.app.call_from_thread(self._checked, account, models, None)
+        session = self.wizard.session
+        report(self, "keys", lambda: KeysChecked(*session.check_numerai(public_id, secret_key)))
 
-    def _checked(self, account: object, models: dict[str, str], error: str | None) -> None:
-        w = self.wizard
-        if not self.is_attached:
-            if error is None:
-                w.account, w.models = account, models
-            return
+    @on(WorkFailed)
+    def _check_failed(self, message: WorkFailed) -> None:
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
-        if error is not None:
-            status.update(f"✗ {error}")
-            status.add_class("error")
-            return
+        status.update(f"✗ {message.error}")
+        status.add_class("error")
+
+    @on(KeysChecked)
+    def _checked(self, message: KeysChecked) -> None:
+        models = message.models
+        self.query_one("#check-keys", Button).disabled = False
+        status = self.query_one("#keys-status", Static)
         status.remove_class("error")
-        w.account, w.models = account, dict(models)
-        missing = getattr(account, "missing_scopes", ())
+        missing = message.account.missing_scopes
         text = self._account_text()
         if missing:
             text += f" The key lacks the scope(s) {', '.join(missing)}: make a key with them."
@@ -155,14 +147,16 @@ class NumeraiScreen(StepScreen):
         field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
         if field.value != model_id:
             field.value = model_id
-        name = next((n for n, mid in self.wizard.models.items() if mid == model_id), "")
+        name = next(
+            (n for n, mid in self.wizard.session.found.models.items() if mid == model_id), ""
+        )
         self.wizard.choose("numerai.model_name", name)
 
     def keep_answers(self) -> dict[str, str]:
         problems = super().keep_answers()
         w = self.wizard
         model_id = w.settings.numerai.model_id
-        names = [n for n, mid in w.models.items() if mid.lower() == model_id.lower()]
+        names = [n for n, mid in w.session.found.models.items() if mid.lower() == model_id.lower()]
         if names:
             w.choose("numerai.model_name", names[0])
         w.choose(
@@ -175,7 +169,9 @@ class NumeraiScreen(StepScreen):
     def extra_problems(self) -> dict[str, str]:
         w = self.wizard
         model_id = w.settings.numerai.model_id.lower()
-        if w.models and model_id not in {m.lower() for m in w.models.values()}:
+        if w.session.found.models and model_id not in {
+            m.lower() for m in w.session.found.models.values()
+        }:
             return {
                 "numerai.model_id": "this is not one of the models of this account: choose one above"
             }

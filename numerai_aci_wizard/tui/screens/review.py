@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from rich.table import Table
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerState
 
-from ...events import Cancelled, WizardError, ignore
+from ...events import ErrorCode, WizardError, ignore
+from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
+from ..messages import CostEstimated, PlanMade, WorkFailed, report
 from .base import StepScreen
 
 ACTION_STYLE = {
@@ -21,14 +22,14 @@ ACTION_STYLE = {
 }
 
 
-def plan_table(plan: object) -> Table:
+def plan_table(plan: Plan) -> Table:
     """The plan as a table whose reasons wrap (a reason is the part a user reads)."""
     table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
     table.add_column("Resource", no_wrap=True)
     table.add_column("Name", overflow="fold", max_width=30)
     table.add_column("Action", no_wrap=True)
     table.add_column("Reason", ratio=1)
-    for a in plan.actions:  # type: ignore[attr-defined]
+    for a in plan.actions:
         table.add_row(a.resource, a.name, a.action, a.reason, style=ACTION_STYLE.get(a.action, ""))
     return table
 
@@ -37,7 +38,7 @@ class ReviewScreen(StepScreen):
     STEP = "review"
     HEADING = "Review the plan"
     NEXT_LABEL = "Deploy"
-    plan: object = None
+    plan: Plan | None = None
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -57,7 +58,8 @@ class ReviewScreen(StepScreen):
     def problems(self) -> dict[str, str]:
         """Everything that would stop deploy before it starts, by the field to fix."""
         w = self.wizard
-        limits = w.limits if w.limits_for == w.settings.azure.location else None
+        found = w.session.found
+        limits = found.limits if found.limits_for == w.settings.azure.location else None
         out: dict[str, str] = {}
         needed = ["numerai_public_id", "numerai_secret_key"]
         if needs_registry_login(w.settings):
@@ -87,50 +89,47 @@ class ReviewScreen(StepScreen):
         self.query_one("#next", Button).focus()
 
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
-    def _plan(self) -> object:
-        return self.wizard.pipeline(ignore).plan()
+    def _plan(self) -> None:
+        pipeline = self.wizard.pipeline(ignore)
+        report(self, "plan", lambda: PlanMade(pipeline.plan()))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "plan":
-            return
+    @on(PlanMade)
+    def _planned(self, message: PlanMade) -> None:
+        plan = self.plan = message.plan
+        self.query_one("#plan", Static).update(plan_table(plan))
+        changes = len(plan.changes)
+        self.query_one("#plan-status", Static).update(
+            "Nothing to change: Deploy re-checks and shows the webhook URL."
+            if not changes
+            else f"{changes} change(s): Deploy applies them."
+        )
+
+    @on(WorkFailed)
+    def _plan_failed(self, message: WorkFailed) -> None:
+        error = message.error
+        if error.code == ErrorCode.CANCELLED:
+            text = "✗ Planning was cancelled."
+        else:
+            text = f"✗ {error.message}" + (f"\n  what to do: {error.hint}" if error.hint else "")
         status = self.query_one("#plan-status", Static)
-        if event.state == WorkerState.SUCCESS:
-            plan = event.worker.result
-            self.plan = plan
-            self.query_one("#plan", Static).update(plan_table(plan))
-            changes = len(plan.changes)  # type: ignore[attr-defined]
-            status.update(
-                "Nothing to change: Deploy re-checks and shows the webhook URL."
-                if not changes
-                else f"{changes} change(s): Deploy applies them."
-            )
-        elif event.state == WorkerState.ERROR:
-            exc = event.worker.error
-            if isinstance(exc, WizardError):
-                text = f"✗ {exc.message}" + (f"\n  what to do: {exc.hint}" if exc.hint else "")
-            elif isinstance(exc, Cancelled):
-                text = "✗ Planning was cancelled."
-            else:
-                text = f"✗ {type(exc).__name__}: {exc}"
-            status.update(text)
-            status.add_class("error")
+        status.update(text)
+        status.add_class("error")
 
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
     def _cost(self) -> None:
-        from ...services import pricing
-
-        a = self.wizard.settings.azure
+        w = self.wizard
+        a = w.settings.azure
         try:
-            lines = pricing.estimate(
-                a.location or "eastus", a.cpu, a.memory_gb, run_minutes=self.wizard.run_minutes
+            lines = w.session.estimate(
+                a.location or "eastus", a.cpu, a.memory_gb, run_minutes=w.run_minutes
             ).lines()
         except WizardError as exc:
             lines = [str(exc)]
-        self.app.call_from_thread(self._show_cost, lines)
+        self.post_message(CostEstimated(0, lines))
 
-    def _show_cost(self, lines: list[str]) -> None:
-        if self.is_attached:
-            self.query_one("#cost", Static).update("Cost: " + "\n".join(lines[:2]))
+    @on(CostEstimated)
+    def _show_cost(self, message: CostEstimated) -> None:
+        self.query_one("#cost", Static).update("Cost: " + "\n".join(message.lines[:2]))
 
     def action_next(self) -> None:
         problems = self.problems()

@@ -6,8 +6,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from ...events import Cancelled, WizardError
+from ...events import WizardError
 from ...settings import CPU_MAX, MEMORY_MAX_GB, check_cpu, check_memory, parse_decimal
+from ..messages import CostEstimated, LimitsRead, WorkFailed, report
+from ..widgets.field import TextField
 from .base import StepScreen
 
 
@@ -36,11 +38,14 @@ class SizeScreen(StepScreen):
         )
         yield Static("Estimating the cost...", id="cost")
 
+    def _known_limits(self) -> tuple[float, float] | None:
+        found = self.wizard.session.found
+        if found.limits and found.limits_for == self.wizard.settings.azure.location:
+            return found.limits
+        return None
+
     def _limits(self) -> tuple[float, float]:
-        w = self.wizard
-        if w.limits and w.limits_for == w.settings.azure.location:
-            return w.limits
-        return MEMORY_MAX_GB, CPU_MAX
+        return self._known_limits() or (MEMORY_MAX_GB, CPU_MAX)
 
     def _check_memory(self, value: str) -> str | None:
         return check_memory(value, self._limits()[0])
@@ -58,47 +63,38 @@ class SizeScreen(StepScreen):
     def _limits_text(self) -> str:
         w = self.wizard
         location = w.settings.azure.location or "the region"
-        if w.limits and w.limits_for == w.settings.azure.location:
-            return f"In {location} a container group may have up to {w.limits[0]:g} GB and {w.limits[1]:g} vCPU."
-        if w.session is None:
+        limits = self._known_limits()
+        if limits:
+            return f"In {location} a container group may have up to {limits[0]:g} GB and {limits[1]:g} vCPU."
+        if w.session.signed_in is None:
             return f"Limits assumed: up to {MEMORY_MAX_GB:g} GB and {CPU_MAX:g} vCPU (sign in to read {location}'s)."
         return f"Reading the limits of {location}..."
 
     def on_mount(self) -> None:
         super().on_mount()
         w = self.wizard
-        if (
-            w.session is not None
-            and w.settings.azure.location
-            and w.limits_for != w.settings.azure.location
-        ):
-            self._read_limits(w.settings.azure.location)
+        location = w.settings.azure.location
+        if w.session.signed_in is not None and location and self._known_limits() is None:
+            self._read_limits(location)
         self._estimate_now()
 
     @work(thread=True, exclusive=True, group="limits", exit_on_error=False)
     def _read_limits(self, location: str) -> None:
-        try:
-            limits = self.wizard.azure().region_limits(location)
-        except (WizardError, Cancelled) as exc:
-            self.app.call_from_thread(self._limits_failed, str(exc))
-            return
-        self.app.call_from_thread(self._got_limits, location, limits)
+        session = self.wizard.session
+        report(self, "limits", lambda: LimitsRead(location, session.region_limits(location)))
 
-    def _got_limits(self, location: str, limits: tuple[float, float]) -> None:
-        w = self.wizard
-        w.limits, w.limits_for = limits, location
-        if self.is_attached:
-            self.query_one("#limits", Static).update(self._limits_text())
-            from ..widgets.field import TextField
+    @on(LimitsRead)
+    def _got_limits(self, message: LimitsRead) -> None:
+        self.query_one("#limits", Static).update(self._limits_text())
+        for f in self.query(TextField):
+            if f.key in ("azure.memory_gb", "azure.cpu") and f.value:
+                f.check_now()
 
-            for f in self.query(TextField):
-                if f.key in ("azure.memory_gb", "azure.cpu") and f.value:
-                    f.check_now()
-
-    def _limits_failed(self, reason: str) -> None:
-        if self.is_attached:
+    @on(WorkFailed)
+    def _limits_failed(self, message: WorkFailed) -> None:
+        if message.work == "limits":
             self.query_one("#limits", Static).update(
-                f"✗ Could not read the region's limits: {reason}"
+                f"✗ Could not read the region's limits: {message.error}"
             )
 
     @on(Input.Changed)
@@ -130,14 +126,14 @@ class SizeScreen(StepScreen):
     def _estimate(
         self, generation: int, location: str, cpu: float, memory: float, minutes: float
     ) -> None:
-        from ...services import pricing
-
+        session = self.wizard.session
         try:
-            lines = pricing.estimate(location, cpu, memory, run_minutes=minutes).lines()
+            lines = session.estimate(location, cpu, memory, run_minutes=minutes).lines()
         except WizardError as exc:
             lines = [str(exc)]
-        self.app.call_from_thread(self._show_cost, generation, lines)
+        self.post_message(CostEstimated(generation, lines))
 
-    def _show_cost(self, generation: int, lines: list[str]) -> None:
-        if self.is_attached and generation == self._generation:
-            self.query_one("#cost", Static).update("Cost: " + "\n".join(lines))
+    @on(CostEstimated)
+    def _show_cost(self, message: CostEstimated) -> None:
+        if message.generation == self._generation:
+            self.query_one("#cost", Static).update("Cost: " + "\n".join(message.lines))

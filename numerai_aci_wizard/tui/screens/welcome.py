@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
+from ...events import WizardError
 from .base import StepScreen
 
 DIAGRAM = """\
@@ -20,8 +21,6 @@ class WelcomeScreen(StepScreen):
     NEXT_LABEL = "Start"
 
     def body(self) -> ComposeResult:
-        from ...services import pricing
-
         w = self.wizard
         yield Static(
             "This wizard builds your prediction image, pushes it to your registry and sets up "
@@ -31,11 +30,11 @@ class WelcomeScreen(StepScreen):
         yield Static(Text(DIAGRAM), id="diagram")
         a = w.settings.azure
         try:
-            est = pricing.estimate(
-                a.location or pricing.DEFAULT_REGION, a.cpu, a.memory_gb, lookup=False
+            est = w.session.estimate(
+                a.location or "eastus", a.cpu, a.memory_gb, run_minutes=w.run_minutes, lookup=False
             )
             cost = est.lines()[0]
-        except Exception:  # the estimate is informative only
+        except WizardError:  # the estimate is informative only
             cost = "a few cents per run"
         yield Static(
             f"Cost: you pay only while the container runs: {cost}.", classes="para", id="cost"

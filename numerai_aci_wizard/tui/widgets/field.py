@@ -33,7 +33,7 @@ class Rule(Function):
         reason = self.check(value)
         return self.success() if reason is None else self.failure(reason, value)
 
-    def describe_failure(self, failure: object) -> str | None:  # type: ignore[override]
+    def describe_failure(self, failure: object) -> str | None:
         return getattr(failure, "description", None) or self.failure_description
 
 
@@ -79,9 +79,9 @@ class TextField(Vertical):
             password=self._password,
             validators=[Rule(self.reason)] if self._check else [],
             validate_on=["changed", "blur", "submitted"],
-            id=self.id + "-input",
+            id=f"{self.id}-input",
         )
-        yield Static("", classes="field-error -empty", id=self.id + "-error")
+        yield Static("", classes="field-error -empty", id=f"{self.id}-error")
 
     def on_mount(self) -> None:
         # screenshots and snapshots turn blinking off so every capture is the same

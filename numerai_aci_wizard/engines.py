@@ -1,0 +1,271 @@
+"""The typed seam between the front ends and the engines that do the work.
+
+The pipeline, the session, the CLI and the wizard see Azure, the image builder,
+Numerai and sign-in only through these Protocols and result types. The real engines
+(``services/``) and every test stand-in satisfy them, and mypy checks it. This module
+is pure: no SDK is imported, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .events import Emit
+from .plan import Action, Observed, Plan
+from .settings import Secrets, Settings
+
+if TYPE_CHECKING:
+    from .services.pricing import Estimate
+
+#: Container group states in which a run is under way.
+RUNNING_STATES = frozenset({"running", "pending", "waiting", "creating", "repairing", "updating"})
+#: Numerai API key scopes the wizard and the container need.
+NEEDED_SCOPES = ("read_user_info", "upload_submission", "read_submission_info")
+
+#: ``on_device_code(verification_uri, user_code, expires_on)``: show a device code to the user.
+DeviceCodePrompt = Callable[[str, str, "dt.datetime | None"], None]
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@dataclass
+class AzureSession:
+    """A signed-in Azure identity. ``credential`` is an azure-identity TokenCredential."""
+
+    credential: Any
+    user: str
+    tenant_id: str
+    method: str  # "azure-cli" | "device-code"
+    #: device code only: whether the next run can sign in silently (an encrypted token
+    #: cache exists: libsecret / Keychain / DPAPI); az login is remembered by az itself
+    remembered: bool = True
+
+
+@dataclass
+class Subscription:
+    id: str
+    name: str
+    state: str
+    tenant_id: str = ""
+
+
+@dataclass
+class Location:
+    name: str
+    display_name: str
+
+
+@dataclass
+class ConnectionStatus:
+    """Whether the API connection ``aci`` is authorized, and how to authorize it if not."""
+
+    status: str
+    connected: bool
+    portal_link: str
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GroupStatus:
+    """The container group as it is now, and its last run."""
+
+    exists: bool
+    state: str = ""
+    image: str = ""
+    cpu: float = 0.0
+    memory_gb: float = 0.0
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    exit_code: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state.lower() in RUNNING_STATES
+
+
+@dataclass
+class ProvisionResult:
+    webhook_url: str
+    actions: list[Action]
+    connection: ConnectionStatus | None
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What the pipeline records in the run state after the image step."""
+
+    image: str
+    digest: str
+    built: bool
+    pushed: bool
+    context_hash: str
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """What the run state remembers of the last successful push (empty strings: none)."""
+
+    image: str = ""
+    context_hash: str = ""
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the key belongs to. ``scopes`` is None when Numerai did not list this key's scopes."""
+
+    username: str
+    scopes: tuple[str, ...] | None = None
+
+    @property
+    def missing_scopes(self) -> tuple[str, ...]:
+        """Scopes the wizard and the container need that this key lacks (empty when unknown)."""
+        if self.scopes is None:
+            return ()
+        return tuple(s for s in NEEDED_SCOPES if s not in self.scopes)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission Numerai accepted: enough to confirm that a test run landed."""
+
+    id: str
+    round: int | None
+    trigger_id: str | None
+    inserted_at: dt.datetime | None
+
+
+# --- engines -----------------------------------------------------------------------------
+
+
+class SignIn(Protocol):
+    """Signs in to Azure: ``az login`` when it works, else a device code."""
+
+    def __call__(
+        self,
+        *,
+        on_device_code: DeviceCodePrompt | None = None,
+        allow_device_code: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> AzureSession: ...
+
+
+class AzureEngine(Protocol):
+    """One subscription + resource group as the settings name them."""
+
+    def list_subscriptions(self) -> list[Subscription]: ...
+
+    def list_locations(self) -> list[Location]: ...
+
+    def region_limits(self, location: str) -> tuple[float, float]:
+        """(memory GB, vCPU) the region allows one Linux container group."""
+        ...
+
+    def observe(self) -> Observed: ...
+
+    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan: ...
+
+    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult: ...
+
+    def webhook_url(self) -> str | None: ...
+
+    def connection_status(self) -> ConnectionStatus: ...
+
+    def status(self) -> GroupStatus: ...
+
+    def logs(self, tail: int | None = None) -> str: ...
+
+    def follow_logs(self, on_text: Callable[[str], None], *, poll: float = 2.0) -> GroupStatus: ...
+
+    def destroy(self) -> list[Action]: ...
+
+
+class AzureFactory(Protocol):
+    def __call__(
+        self,
+        settings: Settings,
+        credential: Any,
+        *,
+        emit: Emit = ...,
+        cancel: threading.Event | None = None,
+        polling_interval: float = 1.0,
+    ) -> AzureEngine: ...
+
+
+class ImageEngine(Protocol):
+    """Builds and pushes the prediction image, or checks an existing one in its registry."""
+
+    def check_daemon(self) -> str:
+        """The local engine's version; WizardError when it cannot be reached."""
+        ...
+
+    def resolve_context(self, settings: Settings) -> Path: ...
+
+    def context_hash(self, context: Path, *, base_image: str = "") -> str: ...
+
+    def build_and_push(
+        self,
+        settings: Settings,
+        password: str,
+        previous: PushedImage,
+        *,
+        emit: Emit = ...,
+        cancel: threading.Event | None = None,
+    ) -> ImageResult: ...
+
+    def verify_remote(self, settings: Settings, password: str | None) -> str:
+        """The digest of the image as the settings name it; WizardError when it is not there."""
+        ...
+
+
+class NumeraiEngine(Protocol):
+    def check_keys(self) -> Account: ...
+
+    def models(self) -> dict[str, str]:
+        """The account's models: name -> id."""
+        ...
+
+    def set_webhook(self, model_id: str, url: str | None) -> None: ...
+
+    def trigger(self, model_id: str) -> str: ...
+
+    def latest_submission(self, model_id: str) -> Submission | None: ...
+
+
+class NumeraiFactory(Protocol):
+    def __call__(self, public_id: str, secret_key: str) -> NumeraiEngine: ...
+
+
+class Pricing(Protocol):
+    """The cost estimate (the Azure Retail Prices API, or the built-in table)."""
+
+    def estimate(
+        self,
+        location: str,
+        cpu: float,
+        memory_gb: float,
+        *,
+        run_minutes: float = ...,
+        lookup: bool = ...,
+    ) -> Estimate: ...
+
+    def regions(self) -> list[str]:
+        """Regions the built-in price table knows (offered before Azure lists them)."""
+        ...
+
+
+@dataclass
+class Engines:
+    """The engines, as factories. The TUI's fast tests pass stand-ins; all else uses ``real()``."""
+
+    sign_in: SignIn
+    azure: AzureFactory
+    image: ImageEngine
+    numerai: NumeraiFactory
+    pricing: Pricing
