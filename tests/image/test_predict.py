@@ -21,7 +21,7 @@ PREDICT = Path(__file__).resolve().parents[2] / "image" / "predict.py"
 def run_predict(
     server: FakeNumerai | None, model_dir: Path, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TRIGGER_ID"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TRIGGER_ID", "NUMERAI_MODEL_IDS")}
     env.update(server.container_env() if server else {})
     env.update(
         NUMERAI_MODEL_DIR=str(model_dir),
@@ -120,7 +120,10 @@ def test_missing_variables_are_named_and_nothing_is_contacted(
 ) -> None:
     done = run_predict(numerai_server, no_model, NUMERAI_SECRET_KEY="", NUMERAI_MODEL_ID="")
     assert done.returncode == 2
-    assert "missing environment variable(s): NUMERAI_SECRET_KEY, NUMERAI_MODEL_ID" in done.stdout
+    assert (
+        "missing environment variable(s): NUMERAI_SECRET_KEY, NUMERAI_MODEL_IDS (or NUMERAI_MODEL_ID)"
+        in done.stdout
+    )
     assert numerai_server.requests == []
 
 
@@ -186,7 +189,10 @@ def test_an_unreadable_model_fails_before_any_download(
     done = run_predict(numerai_server, folder)
     assert done.returncode == 2
     assert "cannot load the model model.pkl" in done.stdout
-    assert numerai_server.requests == []
+    # only the model names were asked for: no round, no download, no submission
+    assert [name for name, _ in numerai_server.requests] == ["account"]
+    assert numerai_server.downloads == []
+    assert numerai_server.submissions == []
 
 
 def test_a_model_needing_features_the_data_lacks_is_told_to_retrain(
@@ -214,6 +220,7 @@ def _load_predict_module():
     spec = importlib.util.spec_from_file_location("predict_under_test", PREDICT)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
