@@ -66,3 +66,14 @@ def train_sklearn_pkl(
     with dest.open("wb") as fh:
         pickle.dump(model, fh)
     return dest
+
+
+def untrained_sklearn_pkl(dest: Path) -> Path:
+    """A pickled scikit-learn estimator that was never fitted: it loads, but ``predict`` raises
+    (``NotFittedError``), as a user's model that breaks on the live round would."""
+    from sklearn.linear_model import LinearRegression
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as fh:
+        pickle.dump(LinearRegression(), fh)
+    return dest
