@@ -135,9 +135,9 @@ def connect(public_id: str, secret_key: str) -> Any:
         say(f"Numerai API: {api_url}")
     timeout = env_number("PREDICT_TIMEOUT", 60)
     shim = _RequestsWithTimeout(requests, timeout)
-    numerapi.utils.requests = shim  # type: ignore[assignment]
-    numerapi.base_api.requests = shim  # type: ignore[assignment]
-    return numerapi.NumerAPI(
+    numerapi.utils.requests = shim  # type: ignore[attr-defined,assignment]
+    numerapi.base_api.requests = shim  # type: ignore[attr-defined,assignment]
+    return numerapi.NumerAPI(  # type: ignore[no-untyped-call]
         public_id=public_id, secret_key=secret_key, verbosity="warning", show_progress_bars=False
     )
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 from .round_data import SyntheticRound
 
 
-def _training_data(live_round: SyntheticRound, feature_set: str, n_rows: int, seed: int):
+def _training_data(
+    live_round: SyntheticRound, feature_set: str, n_rows: int, seed: int
+) -> tuple[Any, Any]:
+    """Features (a DataFrame) and a target that depends on a few of them."""
     import numpy as np
     import pandas as pd
 
