@@ -1,33 +1,41 @@
 #!/usr/bin/env python3
-"""Predict the open Numerai round and upload the predictions: the job the container runs.
+"""Predict the open Numerai round and upload the predictions, for every model: the container's job.
 
-Numerai's webhook starts the container when a round opens; from then on the submission has
+Numerai's webhook starts the container when a round opens; from then on the submissions have
 to land within the hour. So this script does only what a live round needs: it downloads the
-live features (not the training data), loads a model that was trained elsewhere, predicts,
-uploads, and exits 0 only when Numerai accepted the submission (a non-zero exit is what the
-user sees in the container's state). Every line it prints is short and says what, how long
-and how big, because container logs are all the user has.
+live features once (not the training data), then for each model loads the model that was
+trained elsewhere, predicts, uploads with that model's id and lets the model go before the
+next one (memory: one model at a time, and one copy of the live data). One model's failure
+does not stop the others; the exit status is 0 only when every model's submission landed,
+and the last lines name each model's outcome (a non-zero exit is what the user sees in the
+container's state). Every line it prints is short and says what, how long and how big,
+because container logs are all the user has.
 
 Environment:
-  NUMERAI_PUBLIC_ID, NUMERAI_SECRET_KEY  the API key (scopes: upload_submission)   required
-  NUMERAI_MODEL_ID                       the model to submit for (a UUID)           required
+  NUMERAI_PUBLIC_ID, NUMERAI_SECRET_KEY  the API key (scopes: upload_submission; read_user_info
+                                         for the model names)                      required
+  NUMERAI_MODEL_IDS   the models to submit for, comma-separated UUIDs               required
+  NUMERAI_MODEL_ID    one model id, read when NUMERAI_MODEL_IDS is not set
   NUMERAI_API_URL     another API endpoint (a proxy or a test server)
-  TRIGGER_ID          sent along with the submission when set (Numerai Compute)
-  NUMERAI_MODEL_DIR   where the model lives (default: models/ beside this file)
+  TRIGGER_ID          sent along with every submission when set (Numerai Compute)
+  NUMERAI_MODEL_DIR   where the models live (default: models/ beside this file)
   NUMERAI_FEATURE_SET feature set for models that do not name their features (default all)
   PREDICT_RETRIES     attempts per network step (default 4)
   PREDICT_RETRY_DELAY first wait between attempts in seconds, doubled each time (default 5)
   PREDICT_TIMEOUT     seconds per API request (default 60)
 
-The model (first found): ``model.pkl`` or ``model.joblib`` (an object with
-``predict(DataFrame) -> array``), or ``model.txt`` (a LightGBM booster). None found: Numerai's
-example predictions are submitted instead, with a loud warning.
+Each model's file (first found): in ``models/<model name>/`` (the name on numer.ai, read from
+the account), else ``models/<model id>/``, else the shared ``models/``: ``model.pkl`` or
+``model.joblib`` (an object with ``predict(DataFrame) -> array``), or ``model.txt`` (a LightGBM
+booster). None found: Numerai's example predictions are submitted for that model, with a loud
+warning.
 
 Also runs outside a container: ``python image/predict.py``.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -36,13 +44,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 START = time.monotonic()
+# Arrow's own allocator (mimalloc) keeps what each model's read_parquet freed, so a run with
+# five models peaked ~70 MB above a run with one; with the C library's allocator and a trim
+# after each model (release_memory) the peak stays that of the largest model. Read by pyarrow
+# at import, so it is set before any import of it; an explicit setting wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 MODEL_FILES = ("model.pkl", "model.joblib", "model.txt")
-REQUIRED_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_ID")
 _TRANSIENT = re.compile(
     r"internal server error|timed? ?out|temporar|unavailable|try again|bad gateway|rate limit",
     re.IGNORECASE,
@@ -122,9 +135,9 @@ def connect(public_id: str, secret_key: str) -> Any:
         say(f"Numerai API: {api_url}")
     timeout = env_number("PREDICT_TIMEOUT", 60)
     shim = _RequestsWithTimeout(requests, timeout)
-    numerapi.utils.requests = shim  # type: ignore[assignment]
-    numerapi.base_api.requests = shim  # type: ignore[assignment]
-    return numerapi.NumerAPI(
+    numerapi.utils.requests = shim  # type: ignore[attr-defined,assignment]
+    numerapi.base_api.requests = shim  # type: ignore[attr-defined,assignment]
+    return numerapi.NumerAPI(  # type: ignore[no-untyped-call]
         public_id=public_id, secret_key=secret_key, verbosity="warning", show_progress_bars=False
     )
 
@@ -322,77 +335,267 @@ def write_csv(predictions: Any, path: Path) -> Path:
 
 # --- the run ---------------------------------------------------------------------------------
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
-def read_env() -> tuple[str, str, str]:
-    missing = [n for n in REQUIRED_ENV if not os.environ.get(n, "").strip()]
+
+@dataclass
+class Job:
+    """One model of this run: where its model comes from, and how it ended."""
+
+    model_id: str
+    name: str | None = None
+    source: Path | None = None  # a model file; None: the example predictions
+    problem: Failure | None = None  # known before any download (e.g. an empty own folder)
+    submission: str | None = None
+    failure: Failure | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.model_id})" if self.name else self.model_id
+
+
+def read_env() -> tuple[str, str, list[str]]:
+    """The keys and the model ids: NUMERAI_MODEL_IDS (comma-separated) or NUMERAI_MODEL_ID."""
+    ids_raw = os.environ.get("NUMERAI_MODEL_IDS", "").strip()
+    id_var = "NUMERAI_MODEL_IDS" if ids_raw else "NUMERAI_MODEL_ID"
+    ids_raw = ids_raw or os.environ.get("NUMERAI_MODEL_ID", "").strip()
+    missing = [
+        n for n in ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY") if not os.environ.get(n, "").strip()
+    ]
+    if not ids_raw:
+        missing.append("NUMERAI_MODEL_IDS (or NUMERAI_MODEL_ID)")
     if missing:
         raise Failure(f"missing environment variable(s): {', '.join(missing)}", 2)
-    public_id, secret_key, model_id = (os.environ[n].strip() for n in REQUIRED_ENV)
-    if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", model_id):
-        raise Failure(f"NUMERAI_MODEL_ID {model_id!r} is not a model id (a UUID)", 2)
-    return public_id, secret_key, model_id
+    model_ids: list[str] = []
+    for raw in ids_raw.split(","):
+        model_id = raw.strip()
+        if not model_id:
+            continue
+        if not _UUID.fullmatch(model_id):
+            raise Failure(f"{id_var}: {model_id!r} is not a model id (a UUID)", 2)
+        if model_id.lower() in (m.lower() for m in model_ids):
+            say(f"{id_var} names {model_id} twice: it is submitted once")
+            continue
+        model_ids.append(model_id)
+    if not model_ids:
+        raise Failure(f"{id_var}={ids_raw!r} holds no model id", 2)
+    public_id = os.environ["NUMERAI_PUBLIC_ID"].strip()
+    secret_key = os.environ["NUMERAI_SECRET_KEY"].strip()
+    return public_id, secret_key, model_ids
 
 
-def run(work: Path) -> str:
-    public_id, secret_key, model_id = read_env()
+def model_names(api: Any, model_ids: list[str]) -> dict[str, str]:
+    """model id -> name, from the account; {} when the key may not read it (names are optional)."""
+    try:
+        by_name = attempt("read the account's model names", api.get_models)
+    except Failure as exc:
+        cause = exc.__cause__
+        refused = cause is not None and "session is invalid" in str(cause).lower()
+        if cause is None or refused or _transient(cause):
+            raise  # a refused key or no Numerai: nothing else would work either
+        say(f"model names unknown ({exc}): looking in models/<model id>/ only")
+        return {}
+    wanted = {m.lower() for m in model_ids}
+    return {str(i).lower(): str(n) for n, i in dict(by_name).items() if str(i).lower() in wanted}
+
+
+def plan_jobs(model_dir: Path, model_ids: list[str], names: dict[str, str]) -> list[Job]:
+    """Each model's own folder (by name, then by id), else the shared model, else the example."""
+    shared = find_model(model_dir)
+    jobs: list[Job] = []
+    claimed: set[str] = set()
+    for model_id in model_ids:
+        job = Job(model_id, names.get(model_id.lower()))
+        own = [
+            model_dir / key
+            for key in (job.name, model_id, model_id.lower())
+            if key and (model_dir / key).is_dir()
+        ]
+        own = list(dict.fromkeys(own))
+        claimed.update(p.name for p in own)
+        if own:
+            if len(own) > 1:
+                say(
+                    f"model {job.label}: both {own[0].name}/ and {own[1].name}/ exist; using {own[0].name}/"
+                )
+            job.source = find_model(own[0])
+            if job.source is None:
+                job.problem = Failure(
+                    f"models/{own[0].name}/ holds none of {', '.join(MODEL_FILES)}", 2
+                )
+        else:
+            job.source = shared
+        jobs.append(job)
+    if model_dir.is_dir():
+        for folder in sorted(model_dir.iterdir()):
+            if (
+                folder.is_dir()
+                and folder.name not in claimed
+                and not folder.name.startswith((".", "_"))
+            ):
+                say(
+                    f"WARNING: models/{folder.name}/ belongs to none of this run's models "
+                    f"({', '.join(j.name or j.model_id for j in jobs)}): ignored"
+                )
+    return jobs
+
+
+def describe(job: Job, model_dir: Path) -> None:
+    if job.problem is not None:
+        return
+    if job.source is not None:
+        say(f"model {job.label}: {job.source.relative_to(model_dir.parent)}")
+        return
+    places = [f"models/{job.name}/"] if job.name else []
+    places += [f"models/{job.model_id}/", "models/model.*"]
+    for line in (
+        "=" * 64,
+        f"WARNING: NO MODEL for {job.label}",
+        f"(looked in {', '.join(places)} for {', '.join(MODEL_FILES)}).",
+        "Submitting Numerai's EXAMPLE predictions for it, not yours.",
+        "Put its model there and rebuild the image (see models/README.md).",
+        "=" * 64,
+    ):
+        say(line)
+
+
+def predict_and_upload(
+    api: Any, job: Job, loaded: dict[str, Any], data: dict[str, Any], work: Path
+) -> str:
+    """One model's predictions, uploaded with its id; the submission id.
+
+    The model is taken out of ``loaded`` (or loaded now) so that nothing else holds it: it is
+    gone before the upload, and before the next model is loaded.
+    """
+    model = loaded.pop(job.model_id, None)
+    if job.source is not None:
+        if model is None:
+            model = load_model(job.source)
+        predictions = predict_with_model(model, data["live"], data["meta"])
+    else:
+        predictions = example_predictions(data["live"], data["example"])
+    del model  # only one model in memory at a time
+    csv_path = write_csv(predictions, work / f"predictions-{job.model_id}.csv")
+    del predictions
+    try:
+        t0 = time.monotonic()
+        submission_id = attempt(
+            "upload",
+            lambda: api.upload_predictions(str(csv_path), model_id=job.model_id),
+        )
+    finally:
+        csv_path.unlink(missing_ok=True)
+    trigger = os.environ.get("TRIGGER_ID", "")
+    detail = f", trigger {trigger}" if trigger else ""
+    say(
+        f"uploaded for {job.label} in {time.monotonic() - t0:.1f} s: "
+        f"submission {submission_id} accepted{detail}"
+    )
+    return str(submission_id)
+
+
+def run(work: Path) -> list[Job]:
+    """Every model's submission; a model's failure is kept in its Job, the run goes on."""
+    public_id, secret_key, model_ids = read_env()
     model_dir = Path(
         os.environ.get("NUMERAI_MODEL_DIR") or Path(__file__).resolve().parent / "models"
     )
-    model_path = find_model(model_dir)
-    model = (
-        load_model(model_path) if model_path else None
-    )  # fail on a bad model before any download
-
     api = connect(public_id, secret_key)
+    jobs = plan_jobs(model_dir, model_ids, model_names(api, model_ids))
+    say(f"{len(jobs)} model(s): {', '.join(j.label for j in jobs)}")
+    for job in jobs:
+        describe(job, model_dir)
+        if job.problem is not None:
+            job.failure, job.problem = job.problem, None
+            say(f"error: model {job.label}: {job.failure}")
+
+    # The first model is loaded before any download: a broken file shows at once, and a run
+    # with no model left to submit downloads nothing.
+    loaded: dict[str, Any] = {}
+    pending = [j for j in jobs if j.failure is None]
+    if pending and pending[0].source is not None:
+        try:
+            loaded[pending[0].model_id] = load_model(pending[0].source)
+        except Failure as exc:
+            pending[0].failure = exc
+            say(f"error: model {pending[0].label}: {exc}")
+            pending = pending[1:]
+    if not pending:
+        return jobs
+
     round_number = attempt("ask for the current round", api.get_current_round)
     version = latest_version(attempt("list the datasets", api.list_datasets))
     say(f"round {round_number}, data {version}")
-    live = download(api, f"{version}/live.parquet", work / "live.parquet")
-
-    if model is not None:
+    data: dict[str, Any] = {"live": download(api, f"{version}/live.parquet", work / "live.parquet")}
+    if any(j.source is not None for j in pending):
         meta_path = download(api, f"{version}/features.json", work / "features.json")
-        meta = json.loads(meta_path.read_text())
-        predictions = predict_with_model(model, live, meta)
-    else:
-        for line in (
-            "=" * 64,
-            f"WARNING: NO MODEL in {model_dir} (looked for {', '.join(MODEL_FILES)}).",
-            "Submitting Numerai's EXAMPLE predictions, not yours.",
-            "Put your model there and rebuild the image (see models/README.md).",
-            "=" * 64,
-        ):
-            say(line)
-        example = download(
+        data["meta"] = json.loads(meta_path.read_text())
+    if any(j.source is None for j in pending):
+        data["example"] = download(
             api, f"{version}/live_example_preds.parquet", work / "live_example_preds.parquet"
         )
-        predictions = example_predictions(live, example)
 
-    csv_path = write_csv(predictions, work / "predictions.csv")
-    trigger = os.environ.get("TRIGGER_ID", "").strip()
-    if not trigger:
+    if not os.environ.get("TRIGGER_ID", "").strip():
         os.environ.pop("TRIGGER_ID", None)  # numerapi would send an empty string
-    t0 = time.monotonic()
-    submission_id = attempt(
-        "upload", lambda: api.upload_predictions(str(csv_path), model_id=model_id)
-    )
-    detail = f", trigger {trigger}" if trigger else ""
-    say(f"uploaded in {time.monotonic() - t0:.1f} s: submission {submission_id} accepted{detail}")
-    return str(submission_id)
+    for job in pending:
+        if len(jobs) > 1:
+            say(f"--- {job.label}")
+        try:
+            job.submission = predict_and_upload(api, job, loaded, data, work)
+        except Failure as exc:
+            job.failure = exc
+            say(f"error: model {job.label}: {exc}")
+        except Exception as exc:  # the user's model code: keep going for the other models
+            job.failure = Failure(f"{type(exc).__name__}: {exc}")
+            say(f"error: model {job.label}: {job.failure}")
+        release_memory()  # the model and its frames go before the next model comes in
+    return jobs
+
+
+def release_memory() -> None:
+    """Hand what the last model used back to the system, so the next one starts from the same
+    footprint (freed memory the allocators keep would add up over models)."""
+    gc.collect()
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc (musl, macOS): nothing to trim
+
+
+def summary(jobs: list[Job]) -> int:
+    """One line per model, then the exit status: 0 only when every submission landed."""
+    failed = [j for j in jobs if j.submission is None]
+    if len(jobs) > 1:
+        for job in jobs:
+            if job.submission is not None:
+                say(f"  landed: {job.label}: submission {job.submission}")
+            else:
+                say(f"  FAILED: {job.label}: {job.failure or 'not run'}")
+    if not failed:
+        say(f"done: {len(jobs)} of {len(jobs)} submission(s) landed")
+        return 0
+    names = ", ".join(j.name or j.model_id for j in failed)
+    say(f"error: {len(failed)} of {len(jobs)} submission(s) did not land ({names})")
+    return max((j.failure.code if j.failure else 1) for j in failed)
 
 
 def main() -> int:
     say(f"numerai predict: python {sys.version.split()[0]}")
     try:
         with tempfile.TemporaryDirectory(prefix="numerai-live-") as tmp:
-            run(Path(tmp))
+            jobs = run(Path(tmp))
     except Failure as exc:
         say(f"error: {exc}")
         return exc.code
     except KeyboardInterrupt:
         say("error: interrupted")
         return 130
-    say("done")
-    return 0
+    return summary(jobs)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 from .round_data import SyntheticRound
 
 
-def _training_data(live_round: SyntheticRound, feature_set: str, n_rows: int, seed: int):
+def _training_data(
+    live_round: SyntheticRound, feature_set: str, n_rows: int, seed: int
+) -> tuple[Any, Any]:
+    """Features (a DataFrame) and a target that depends on a few of them."""
     import numpy as np
     import pandas as pd
 
@@ -65,4 +69,15 @@ def train_sklearn_pkl(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("wb") as fh:
         pickle.dump(model, fh)
+    return dest
+
+
+def untrained_sklearn_pkl(dest: Path) -> Path:
+    """A pickled scikit-learn estimator that was never fitted: it loads, but ``predict`` raises
+    (``NotFittedError``), as a user's model that breaks on the live round would."""
+    from sklearn.linear_model import LinearRegression
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as fh:
+        pickle.dump(LinearRegression(), fh)
     return dest

@@ -13,6 +13,7 @@ GraphQL error. Faults are injected per test (``fail_next``, ``missing_datasets``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -25,7 +26,7 @@ import string
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,6 +134,7 @@ class FakeNumerai:
             Model(str(uuid.uuid4()), model_name + "_second"),
             Model(str(uuid.uuid4()), "signals_model", tournament=11),
         ]
+        self._default_models = list(self.models)
         self.older_versions = ("v4.3", "v5.0")
         self.missing_datasets: set[str] = set()
         self.refuse_uploads = False
@@ -179,6 +181,7 @@ class FakeNumerai:
             self.on_trigger = None
             self.hook_errors = []
             self.scopes = ALL_SCOPES
+            self.models = list(self._default_models)
 
     @property
     def port(self) -> int:
@@ -252,14 +255,34 @@ class FakeNumerai:
         """The next ``times`` calls of ``name`` hang for ``seconds`` before a normal answer."""
         self.fail_next(name, delay=seconds, times=times)
 
-    def container_env(self) -> dict[str, str]:
-        """The environment predict.py (or the container) needs to submit to this server."""
-        return {
+    def container_env(self, model_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """The environment predict.py (or the container) needs to submit to this server.
+
+        Without ``model_ids``: the first model in ``NUMERAI_MODEL_ID`` alone (the one-model
+        form). With them: ``NUMERAI_MODEL_IDS`` comma-separated and ``NUMERAI_MODEL_ID`` the
+        first, as the wizard sets up a container group for several models.
+        """
+        env = {
             "NUMERAI_API_URL": self.url,
             "NUMERAI_PUBLIC_ID": self.public_id,
             "NUMERAI_SECRET_KEY": self.secret_key,
             "NUMERAI_MODEL_ID": self.model_id,
         }
+        if model_ids is not None:
+            env["NUMERAI_MODEL_IDS"] = ",".join(model_ids)
+            env["NUMERAI_MODEL_ID"] = model_ids[0]
+        return env
+
+    def add_model(self, name: str, *, tournament: int = 8) -> Model:
+        """One more model on the account (until ``reset``), e.g. to submit for five."""
+        model = Model(str(uuid.uuid4()), name, tournament)
+        with self._lock:
+            self.models.append(model)
+        return model
+
+    def downloaded(self, base: str) -> int:
+        """How many times a file named ``base`` (``live.parquet``) was fetched, any version."""
+        return sum(1 for name in self.downloads if name.rpartition("/")[2] == base)
 
     def set_webhook(self, model_id: str, url: str) -> None:
         with self._lock:
@@ -541,10 +564,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        # the client may have given up first (the timeout tests do that on purpose)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up first (the timeout tests do that on purpose)
 
     def _dropped(self) -> bool:
         if self.fake.down:

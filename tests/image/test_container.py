@@ -4,6 +4,7 @@ run with host networking against the local Numerai, judged by the submission tha
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.fakes_numerai import FakeNumerai
+from tests.fakes_numerai.models import untrained_sklearn_pkl
 from tests.fixtures.python_base import build_prediction_image, copy_context
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -28,6 +30,35 @@ def booster_image(
     context = copy_context(tmp_path_factory.mktemp("booster-image"), booster_dir / "model.txt")
     return build_prediction_image(
         docker_engine.client(), context, "numerai-predict:test-booster", python_base_image
+    )
+
+
+THIRD_MODEL = "aci_broken_model"  # added to the account by the test that runs it
+
+
+@pytest.fixture(scope="session")
+def several_models_image(
+    docker_engine: Any,
+    python_base_image: str,
+    prediction_image: str,  # built first: this one reuses its cached layers
+    booster_dir: Path,
+    pickle_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """One image for three models, each in a folder named like the model on numer.ai: a
+    booster, a pickled estimator, and an estimator that was never fitted (its predict raises)."""
+    tmp = tmp_path_factory.mktemp("several-models-image")
+    context = copy_context(tmp)
+    models = context / "models"
+    for name, source in (
+        ("aci_test_model", booster_dir / "model.txt"),
+        ("aci_test_model_second", pickle_dir / "model.pkl"),
+        (THIRD_MODEL, untrained_sklearn_pkl(tmp / "broken" / "model.pkl")),
+    ):
+        (models / name).mkdir()
+        shutil.copy(source, models / name / source.name)
+    return build_prediction_image(
+        docker_engine.client(), context, "numerai-predict:test-several", python_base_image
     )
 
 
@@ -125,3 +156,55 @@ def test_a_base_without_libgomp_gets_it_installed(
         network_mode="none",
     )
     assert out.decode().startswith("lightgbm 4.")
+
+
+def ranked_predictions(server: FakeNumerai, model_file: Path) -> dict[str, float]:
+    if model_file.suffix == ".txt":
+        model: Any = lightgbm.Booster(model_file=str(model_file))
+        features = model.feature_name()
+    else:
+        model = pd.read_pickle(model_file)
+        features = list(model.feature_names_in_)
+    live = pd.read_parquet(
+        server.round.files[f"{server.round.version}/live.parquet"], columns=features
+    )
+    return pd.Series(model.predict(live), index=live.index).rank(pct=True).to_dict()
+
+
+def test_one_container_run_submits_for_two_models_from_one_download(
+    docker_client: Any,
+    several_models_image: str,
+    booster_dir: Path,
+    pickle_dir: Path,
+    numerai_server: FakeNumerai,
+) -> None:
+    first, second = numerai_server.models[:2]
+    env = {**numerai_server.container_env([first.id, second.id]), "TRIGGER_ID": "t-9"}
+    code, logs = run(docker_client, several_models_image, env)
+    assert code == 0, logs
+    subs = {s.model_id: s for s in numerai_server.accepted}
+    assert sorted(subs) == sorted([first.id, second.id]) and not numerai_server.rejected, logs
+    assert subs[first.id].predictions() == pytest.approx(
+        ranked_predictions(numerai_server, booster_dir / "model.txt")
+    )
+    assert subs[second.id].predictions() == pytest.approx(
+        ranked_predictions(numerai_server, pickle_dir / "model.pkl")
+    )
+    assert {s.trigger_id for s in subs.values()} == {"t-9"}
+    assert numerai_server.downloaded("live.parquet") == 1
+    assert "done: 2 of 2 submission(s) landed" in logs
+
+
+def test_a_model_that_raises_in_the_container_fails_the_run_but_not_the_other_model(
+    docker_client: Any, several_models_image: str, numerai_server: FakeNumerai
+) -> None:
+    broken = numerai_server.add_model(THIRD_MODEL)
+    first = numerai_server.models[0]
+    code, logs = run(
+        docker_client, several_models_image, numerai_server.container_env([broken.id, first.id])
+    )
+    assert code == 1, logs
+    [sub] = numerai_server.submissions
+    assert sub.accepted and sub.model_id == first.id, logs
+    assert f"FAILED: {THIRD_MODEL} ({broken.id}): NotFittedError" in logs
+    assert numerai_server.downloaded("live.parquet") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import lightgbm
 import pandas as pd
 import pytest
 
-from tests.fakes_numerai import FakeNumerai, dead_url
+from tests.fakes_numerai import FakeNumerai, Submission, dead_url
+from tests.fakes_numerai.models import untrained_sklearn_pkl
 
 PREDICT = Path(__file__).resolve().parents[2] / "image" / "predict.py"
 
@@ -21,7 +23,7 @@ PREDICT = Path(__file__).resolve().parents[2] / "image" / "predict.py"
 def run_predict(
     server: FakeNumerai | None, model_dir: Path, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TRIGGER_ID"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TRIGGER_ID", "NUMERAI_MODEL_IDS")}
     env.update(server.container_env() if server else {})
     env.update(
         NUMERAI_MODEL_DIR=str(model_dir),
@@ -120,7 +122,10 @@ def test_missing_variables_are_named_and_nothing_is_contacted(
 ) -> None:
     done = run_predict(numerai_server, no_model, NUMERAI_SECRET_KEY="", NUMERAI_MODEL_ID="")
     assert done.returncode == 2
-    assert "missing environment variable(s): NUMERAI_SECRET_KEY, NUMERAI_MODEL_ID" in done.stdout
+    assert (
+        "missing environment variable(s): NUMERAI_SECRET_KEY, NUMERAI_MODEL_IDS (or NUMERAI_MODEL_ID)"
+        in done.stdout
+    )
     assert numerai_server.requests == []
 
 
@@ -186,7 +191,10 @@ def test_an_unreadable_model_fails_before_any_download(
     done = run_predict(numerai_server, folder)
     assert done.returncode == 2
     assert "cannot load the model model.pkl" in done.stdout
-    assert numerai_server.requests == []
+    # only the model names were asked for: no round, no download, no submission
+    assert [name for name, _ in numerai_server.requests] == ["account"]
+    assert numerai_server.downloads == []
+    assert numerai_server.submissions == []
 
 
 def test_a_model_needing_features_the_data_lacks_is_told_to_retrain(
@@ -214,6 +222,7 @@ def _load_predict_module():
     spec = importlib.util.spec_from_file_location("predict_under_test", PREDICT)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -247,3 +256,212 @@ def test_the_fake_judges_uploads_like_numerai(numerai_server: FakeNumerai) -> No
     assert "NaN" in numerai_server.judge(nan.encode())
     big = good.replace(f"{ids[3]},0.5", f"{ids[3]},1.5")
     assert "outside [0, 1]" in numerai_server.judge(big.encode())
+
+
+# --- several models in one run ----------------------------------------------------------------
+
+
+def expected_predictions(model_file: Path, server: FakeNumerai) -> dict[str, float]:
+    """What the model itself predicts for the live round, ranked (as Numerai receives it)."""
+    if model_file.suffix == ".txt":
+        model = lightgbm.Booster(model_file=str(model_file))
+        features = model.feature_name()
+    else:
+        model = pickle.loads(model_file.read_bytes())
+        features = list(model.feature_names_in_)
+    live = pd.read_parquet(live_path(server), columns=features)
+    return ranks(pd.Series(model.predict(live), index=live.index))
+
+
+def by_model(server: FakeNumerai) -> dict[str, Submission]:
+    accepted = server.accepted
+    found = {s.model_id: s for s in accepted}
+    assert len(found) == len(accepted), "a model got two accepted submissions"
+    return found
+
+
+def models_folder(tmp_path: Path, **files: Path) -> Path:
+    """``models/`` with each ``folder=file`` copied in; ``shared=file`` goes to models/ itself."""
+    folder = tmp_path / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text("as shipped")
+    for sub, source in files.items():
+        dest = folder if sub == "shared" else folder / sub
+        dest.mkdir(exist_ok=True)
+        shutil.copy(source, dest / source.name)
+    return folder
+
+
+def test_two_models_each_submit_their_own_predictions_from_one_download(
+    numerai_server: FakeNumerai, booster_dir: Path, pickle_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    # one folder by the model's name on numer.ai, the other by its id
+    folder = models_folder(
+        tmp_path, **{first.name: booster_dir / "model.txt", second.id: pickle_dir / "model.pkl"}
+    )
+    env = numerai_server.container_env([first.id, second.id])
+    done = run_predict(numerai_server, folder, **env, TRIGGER_ID="trigger-2")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    subs = by_model(numerai_server)
+    assert set(subs) == {first.id, second.id}
+    assert numerai_server.rejected == []
+    assert subs[first.id].predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+    assert subs[second.id].predictions() == pytest.approx(
+        expected_predictions(pickle_dir / "model.pkl", numerai_server)
+    )
+    assert {s.trigger_id for s in subs.values()} == {"trigger-2"}
+    # the live data once for both models; nothing a model-less run would need
+    assert numerai_server.downloaded("live.parquet") == 1
+    assert numerai_server.downloaded("features.json") == 1
+    assert numerai_server.downloaded("live_example_preds.parquet") == 0
+    assert f"model {first.name} ({first.id}): models/{first.name}/model.txt" in done.stdout
+    assert f"model {second.name} ({second.id}): models/{second.id}/model.pkl" in done.stdout
+    assert "done: 2 of 2 submission(s) landed" in done.stdout
+    assert "NO MODEL" not in done.stdout
+
+
+def test_a_model_without_its_own_file_uses_the_shared_one_or_else_the_example_loudly(
+    numerai_server: FakeNumerai, booster_dir: Path, pickle_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    with_shared = models_folder(
+        tmp_path / "a",
+        **{first.name: pickle_dir / "model.pkl", "shared": booster_dir / "model.txt"},
+    )
+    env = numerai_server.container_env([first.id, second.id])
+    done = run_predict(numerai_server, with_shared, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    subs = by_model(numerai_server)
+    assert subs[second.id].predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+    assert "NO MODEL" not in done.stdout
+
+    numerai_server.reset()
+    third = numerai_server.add_model("aci_third")
+    without = models_folder(tmp_path / "b", **{first.name: pickle_dir / "model.pkl"})
+    env = numerai_server.container_env([first.id, third.id])
+    done = run_predict(numerai_server, without, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    subs = by_model(numerai_server)
+    example = pd.read_parquet(
+        numerai_server.round.files[f"{numerai_server.round.version}/live_example_preds.parquet"]
+    )
+    assert subs[third.id].predictions() == pytest.approx(ranks(example["prediction"]))
+    assert subs[first.id].predictions() == pytest.approx(
+        expected_predictions(pickle_dir / "model.pkl", numerai_server)
+    )
+    assert f"WARNING: NO MODEL for aci_third ({third.id})" in done.stdout
+    assert f"WARNING: NO MODEL for {first.name}" not in done.stdout
+    assert numerai_server.downloaded("live.parquet") == 1
+
+
+def test_a_model_that_raises_does_not_stop_the_other_and_the_run_fails_naming_it(
+    numerai_server: FakeNumerai, booster_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    broken = untrained_sklearn_pkl(tmp_path / "broken" / "model.pkl")
+    folder = models_folder(tmp_path, **{first.name: broken, second.name: booster_dir / "model.txt"})
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    [sub] = numerai_server.submissions
+    assert sub.accepted and sub.model_id == second.id
+    assert sub.predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+    assert f"FAILED: {first.name} ({first.id}): NotFittedError" in done.stdout
+    assert f"landed: {second.name} ({second.id}): submission {sub.id}" in done.stdout
+    assert f"error: 1 of 2 submission(s) did not land ({first.name})" in done.stdout
+    assert numerai_server.downloaded("live.parquet") == 1
+
+
+def test_a_model_file_that_cannot_load_does_not_stop_the_other(
+    numerai_server: FakeNumerai, booster_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    bad = tmp_path / "bad" / "model.pkl"
+    bad.parent.mkdir()
+    bad.write_bytes(b"this is not a pickle")
+    folder = models_folder(tmp_path, **{first.id: bad, second.id: booster_dir / "model.txt"})
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 2, done.stdout + done.stderr  # a model to fix, not a network blip
+    assert [s.model_id for s in numerai_server.accepted] == [second.id]
+    assert f"FAILED: {first.name} ({first.id}): cannot load the model model.pkl" in done.stdout
+
+
+def test_an_own_folder_without_a_model_file_fails_that_model_only(
+    numerai_server: FakeNumerai, booster_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    folder = models_folder(tmp_path, shared=booster_dir / "model.txt")
+    (folder / first.name).mkdir()
+    (folder / first.name / "modle.txt").write_text("a typo")
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert [s.model_id for s in numerai_server.accepted] == [second.id]
+    assert f"FAILED: {first.name} ({first.id}): models/{first.name}/ holds none of" in done.stdout
+
+
+def test_an_upload_that_does_not_land_for_one_model_is_named_and_the_other_lands(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    numerai_server.fail_next("upload", status=403)  # the first PUT to storage is refused
+    done = run_predict(
+        numerai_server, no_model, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [s.model_id for s in numerai_server.accepted] == [second.id]
+    assert [s.model_id for s in numerai_server.rejected] == [first.id]
+    assert f"FAILED: {first.name} ({first.id}): upload failed: Upload not found" in done.stdout
+    assert numerai_server.downloaded("live_example_preds.parquet") == 1
+
+
+def test_without_the_read_scope_folders_by_id_still_work_and_named_ones_are_flagged(
+    numerai_server: FakeNumerai, booster_dir: Path, pickle_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    numerai_server.scopes = ("upload_submission",)
+    folder = models_folder(
+        tmp_path, **{first.id: booster_dir / "model.txt", second.name: pickle_dir / "model.pkl"}
+    )
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "model names unknown" in done.stdout and "read_user_info" in done.stdout
+    assert f"WARNING: models/{second.name}/ belongs to none of this run's models" in done.stdout
+    assert f"WARNING: NO MODEL for {second.id}" in done.stdout
+    subs = by_model(numerai_server)
+    assert subs[first.id].predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+
+
+def test_model_ids_are_checked_before_numerai_is_contacted(
+    numerai_server: FakeNumerai, no_model: Path
+) -> None:
+    env = numerai_server.container_env([numerai_server.model_id, "not-a-uuid"])
+    done = run_predict(numerai_server, no_model, **env)
+    assert done.returncode == 2
+    assert "NUMERAI_MODEL_IDS: 'not-a-uuid' is not a model id (a UUID)" in done.stdout
+    assert numerai_server.requests == []
+
+
+def test_a_model_named_twice_is_submitted_once(numerai_server: FakeNumerai, no_model: Path) -> None:
+    model_id = numerai_server.model_id
+    env = numerai_server.container_env([model_id, f" {model_id.upper()} ", ""])
+    done = run_predict(numerai_server, no_model, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [s.model_id for s in numerai_server.accepted] == [model_id]
+    assert "is submitted once" in done.stdout
