@@ -155,7 +155,6 @@ class _Registry:
         headers = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
         if self.authorization:
             headers["Authorization"] = self.authorization
-        first_error: requests.exceptions.RequestException | None = None
         for i, base in enumerate(self.bases):
             try:
                 response = self.session.request(
@@ -167,14 +166,12 @@ class _Registry:
                     allow_redirects=True,
                 )
             except requests.exceptions.SSLError as exc:
-                if first_error is None:
-                    first_error = exc
-                speaks_tls = "certificate" in str(exc).lower()
-                if speaks_tls or i + 1 >= len(self.bases):
-                    raise self._unreachable(first_error, base) from None
+                # a certificate problem means the server speaks TLS: never retry in clear
+                if "certificate" in str(exc).lower() or i + 1 >= len(self.bases):
+                    raise self._unreachable(exc, base) from None
                 continue
             except requests.exceptions.RequestException as exc:
-                raise self._unreachable(first_error or exc, base) from None
+                raise self._unreachable(exc, base) from None
             self.bases = [base]  # it answered here: the rest of the check stays here
             return response
         raise AssertionError("no registry base URL")  # pragma: no cover - bases is never empty
