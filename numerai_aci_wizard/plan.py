@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import workflow as logic_workflow
-from .image_ref import ImageRefError, parse_image_ref
+from .image_ref import ImageRefError, aci_image, parse_image_ref, same_image
 from .settings import Secrets, Settings
 
 MANAGED_BY_TAG = "managed-by"
@@ -190,7 +190,7 @@ def desired_group(settings: Settings, environ: dict[str, str] | None = None) -> 
     plain = {API_URL_ENV: env[API_URL_ENV]} if env.get(API_URL_ENV) else {}
     return DesiredGroup(
         name=settings.azure.container_group,
-        image=settings.docker.image.strip(),
+        image=aci_image(settings.docker.image),
         cpu=float(settings.azure.cpu),
         memory_gb=float(settings.azure.memory_gb),
         registry_server=server,
@@ -257,7 +257,7 @@ def _group_action(
             "container_group", name, "recreate", "its last deployment failed: ARM cannot update it"
         )
     update: list[str] = []
-    if group.image != want.image:
+    if not same_image(group.image, want.image):
         update.append(f"image {group.image or '?'} -> {want.image}")
     if (group.registry_server or None) != want.registry_server or (
         group.registry_username or None

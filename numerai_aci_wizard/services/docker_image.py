@@ -47,6 +47,7 @@ from ..events import (
 )
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
 from . import docker_errors as errors
+from . import registry_api
 
 if TYPE_CHECKING:
     import docker
@@ -652,39 +653,13 @@ def _push(
 
 
 def verify_remote(settings: Settings, password: str | None) -> str:
-    """The digest the registry holds for the tag; WizardError if it is missing or not readable."""
-    import docker
-    import requests
+    """The digest the registry holds for the tag; WizardError if it is missing or not readable.
 
-    if password:
-        redact.register(password)
+    Asked over the registry's HTTP API, not through an engine: a user who deploys an
+    image pushed elsewhere needs no Docker on this machine.
+    """
     ref = _parse(settings.docker.image)
-    username = settings.docker.username.strip()
-    auth = _auth_config(settings, password) if username and password else None
-    client = _connect(timeout=60)
-    try:
-        info = client.api.inspect_distribution(settings.docker.image.strip(), auth_config=auth)
-    except docker.errors.APIError as exc:
-        raise errors.registry_api_error(
-            _api_text(exc),
-            exc.status_code,
-            registry=ref.registry,
-            image=settings.docker.image.strip(),
-            username=username,
-            hub=ref.is_docker_hub,
-        ) from None
-    except (requests.exceptions.RequestException, OSError) as exc:
-        raise _lost(exc) from exc
-    finally:
-        client.close()
-    digest = str((info.get("Descriptor") or {}).get("digest") or "")
-    if not digest:
-        raise WizardError(
-            f"The registry {ref.registry} returned no digest for {settings.docker.image.strip()}",
-            "Push the image again.",
-            code=ErrorCode.REGISTRY_ERROR,
-        )
-    return digest
+    return registry_api.manifest_digest(ref, settings.docker.username.strip(), password or "")
 
 
 # --- the image step of the pipeline ------------------------------------------------------

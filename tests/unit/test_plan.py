@@ -217,3 +217,29 @@ def test_plan_module_imports_no_azure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_docker_hub_spellings_are_one_image_and_aci_gets_the_short_form() -> None:
+    s = make_settings()
+    observed = existing(s)  # the group runs "myuser/numerai-predict:latest"
+    for spelling, sent in (
+        ("docker.io/myuser/numerai-predict:latest", "myuser/numerai-predict:latest"),
+        ("index.docker.io/myuser/numerai-predict:latest", "myuser/numerai-predict:latest"),
+        ("registry-1.docker.io/myuser/numerai-predict", "myuser/numerai-predict"),
+    ):
+        s.docker.image = spelling
+        assert desired_group(s, {}).image == sent
+        assert desired_group(s, {}).registry_server == "index.docker.io"
+        assert actions(compute_plan(s, observed, None))["container_group"] == "keep", spelling
+    s.docker.image = "docker.io/myuser/numerai-predict:v2"
+    plan = compute_plan(s, observed, None)
+    assert plan.for_resource("container_group").action == "update"
+    assert "-> myuser/numerai-predict:v2" in plan.for_resource("container_group").reason
+
+
+def test_a_group_created_with_the_long_form_is_kept_for_the_short_one() -> None:
+    s = make_settings()
+    observed = existing(s, image="docker.io/myuser/numerai-predict:latest")
+    assert actions(compute_plan(s, observed, None))["container_group"] == "keep"
+    other = existing(s, image="ghcr.io/myuser/numerai-predict:latest")
+    assert actions(compute_plan(s, other, None))["container_group"] == "update"
