@@ -407,14 +407,13 @@ def setup_logging() -> Path | None:
 def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, Any]) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
     resolved = resolve(getattr(args, "config", None), cli_values)
-    if resolved.loaded.error:
-        out.warn(resolved.loaded.error)
     for warning in resolved.loaded.warnings:
         out.warn(warning)
-    if resolved.errors:
-        for error in resolved.errors:
-            out.error(error)
-        return 2
+    try:  # a bad value stops here: nothing reaches Azure, the file stays as it is
+        resolved.require_valid()
+    except WizardError as exc:
+        out.error(exc.message, exc.hint)
+        return exc.exit_code
     log_path = setup_logging()
     ctx = Context(command, args, resolved, out)
     try:
