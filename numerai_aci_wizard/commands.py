@@ -407,7 +407,7 @@ def setup_logging() -> Path | None:
 def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, Any]) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
     resolved = resolve(getattr(args, "config", None), cli_values)
-    for warning in resolved.loaded.warnings:
+    for warning in resolved.warnings():
         out.warn(warning)
     try:  # a bad value stops here: nothing reaches Azure, the file stays as it is
         resolved.require_valid()

@@ -167,10 +167,21 @@ class Loaded:
     settings: Settings
     path: Path
     exists: bool = False
+    #: for everyone: unknown keys; for the wizard also each refused value (see ``wizard_notes``)
     warnings: list[str] = field(default_factory=list)
-    error: str | None = None  # the file could not be read at all: defaults are in use
+    #: the file could not be read at all (``problem``), told as the wizard copes with it
+    error: str | None = None
+    problem: str | None = None  # what is wrong with the file, for a command that must stop
     raw_invalid: dict[str, Any] = field(default_factory=dict)  # key -> what the file said
     invalid: list[BadValue] = field(default_factory=list)  # each refused value, with its line
+    #: the warnings that describe a refused value as the wizard handles it (it starts anyway,
+    #: showing the value in its field); a command reports ``invalid`` as errors instead
+    wizard_notes: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> Loaded:
+        self.problem = problem
+        self.error = f"{problem}; starting from the defaults"
+        return self
 
 
 _TABLE_RE = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
@@ -205,22 +216,18 @@ def load(path: Path | None = None) -> Loaded:
         return loaded
     except Unreadable as exc:
         loaded.exists = True
-        loaded.error = f"cannot read the settings file {path}: {exc}"
-        return loaded
+        return loaded.fail(f"cannot read the settings file {path}: {exc}")
     loaded.exists = True
     try:
         text = data_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        loaded.error = f"the settings file {path} is not UTF-8 text (byte {exc.start + 1})"
-        return loaded
+        return loaded.fail(f"the settings file {path} is not UTF-8 text (byte {exc.start + 1})")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        loaded.error = f"the settings file {path} is not valid TOML: {exc}"
-        return loaded
+        return loaded.fail(f"the settings file {path} is not valid TOML ({exc})")
     except RecursionError:
-        loaded.error = f"the settings file {path} is nested too deeply to be a settings file"
-        return loaded
+        return loaded.fail(f"the settings file {path} is nested too deeply to be a settings file")
     _apply(loaded, data, _line_index(text))
     return loaded
 
@@ -229,7 +236,7 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
     path, settings = loaded.path, loaded.settings
     prov = settings.provenance
     prov.file_data = data
-    unknown: list[str] = []
+    unknown: list[tuple[int, str]] = []  # (line, warning): told in the file's order
     found: dict[str, list[tuple[str, str, Any]]] = {}  # key -> [(section, name, raw)]
     for section, values in data.items():
         if section not in SECTIONS or not isinstance(values, dict):
@@ -238,7 +245,7 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
                 line = index.get((section, name) if name else ("", section))
                 dotted = f"{section}.{name}" if name else section
                 where = f"{path}, line {line}" if line else f"{path}, top level"
-                unknown.append(f"{where}: unknown setting '{dotted}' ignored")
+                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
             continue
         for name, raw in values.items():
             dotted = f"{section}.{name}"
@@ -246,14 +253,10 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
             if key not in FIELD_BY_KEY:
                 line = index.get((section, name))
                 where = f"{path}, line {line}" if line else str(path)
-                unknown.append(f"{where}: unknown setting '{dotted}' ignored")
+                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
                 continue
             found.setdefault(key, []).append((section, name, raw))
-    loaded.warnings.extend(unknown[:MAX_LISTED_UNKNOWN])
-    if len(unknown) > MAX_LISTED_UNKNOWN:
-        loaded.warnings.append(
-            f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
-        )
+    notes: list[tuple[int, str]] = []
     for key, places in found.items():
         spec = FIELD_BY_KEY[key]
         places.sort(key=lambda p: p[1] != spec.key.split(".")[1])  # canonical first
@@ -264,11 +267,25 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
         if reason is None and len(places) > 1:
             reason = _disagreement(spec, value, places[1])
         if reason:
+            bad = BadValue(f"{section}.{name}", raw, reason, path, line)
             loaded.raw_invalid[key] = raw
-            loaded.invalid.append(BadValue(f"{section}.{name}", raw, reason, path, line))
+            loaded.invalid.append(bad)
             prov.invalid.add(key)
+            shown = repr(raw) if isinstance(raw, str | int | float) else shown_raw(raw)
+            standin = settings.get(key)
+            note = (
+                f"{bad.where}: {bad.key} = {shown}: {reason} (using {standin!r} until it is fixed)"
+            )
+            loaded.wizard_notes.append(note)
+            notes.append((line or 0, note))
             continue
         settings.assign(key, value)
+    told = sorted(unknown[:MAX_LISTED_UNKNOWN] + notes, key=lambda item: item[0])
+    loaded.warnings.extend(text for _, text in told)
+    if len(unknown) > MAX_LISTED_UNKNOWN:
+        loaded.warnings.append(
+            f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
+        )
 
 
 def _judge(spec: Field, raw: Any, default: Any) -> tuple[Any, str | None]:
@@ -312,9 +329,13 @@ class Resolved:
     #: the file's refused values that nothing overrode: the command would run on a default
     invalid: list[BadValue] = field(default_factory=list)
 
+    def warnings(self) -> list[str]:
+        """What a command warns about: the wizard's notes on refused values are errors there."""
+        return [w for w in self.loaded.warnings if w not in self.loaded.wizard_notes]
+
     def problems(self) -> list[str]:
         """Everything that makes these settings unusable for a headless command."""
-        out = [self.loaded.error] if self.loaded.error else []
+        out = [self.loaded.problem] if self.loaded.problem else []
         return out + [str(bad) for bad in self.invalid] + self.errors
 
     def require_valid(self) -> None:
@@ -324,7 +345,7 @@ class Resolved:
             return
         path = self.loaded.path
         hints: list[str] = []
-        if self.loaded.error:
+        if self.loaded.problem:
             hints.append(
                 f"give --config a readable TOML file of at most {MAX_SETTINGS_BYTES:,} bytes, "
                 f"or move {path} away to start from the defaults"
@@ -378,6 +399,9 @@ def resolve(
     for bad in loaded.invalid:
         key = ALIASES.get(bad.key, bad.key)
         if key in prov.overrides:
+            loaded.warnings[:] = [
+                w for w in loaded.warnings if not w.startswith(f"{bad.where}: {bad.key} = ")
+            ]
             loaded.warnings.append(
                 f"{bad}: not used, {prov.overrides[key]} gives the value; fix it in the file too"
             )

@@ -218,6 +218,7 @@ def test_a_typo_in_the_settings_file_stops_destroy_before_azure(
     assert f"{config}, line 7: azure.resource_group = \"proj_rg!\": '!' is not allowed" in err
     assert f'{config}, line 8: azure.container_group = "Proj-CG"' in err
     assert "must be lowercase" in err and "Nothing was sent to Azure" in err
+    assert "until it is fixed" not in err  # the wizard's note: a command does not go on
     assert "Traceback" not in err and out == ""
     assert arm_server.requests == []  # not one request, not even a read
     assert numerai_server.requests == []  # and the webhook of another model is untouched

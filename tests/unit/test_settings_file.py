@@ -79,7 +79,11 @@ def test_an_option_over_a_bad_file_value_is_used_with_a_warning(tmp_path: Path) 
     resolved = store.resolve(path, {"azure.resource_group": "proj-rg"}, env={})
     resolved.require_valid()  # the command runs on the option's value, not on a stand-in
     assert resolved.settings.azure.resource_group == "proj-rg"
-    assert any("not used, --resource-group gives the value" in w for w in resolved.loaded.warnings)
+    assert [w for w in resolved.warnings() if "proj_rg!" in w] == [
+        f"{path}, line 2: azure.resource_group = \"proj_rg!\": '!' is not allowed: use letters, "
+        "digits, '_', '-', '.', '(' and ')': not used, --resource-group gives the value; "
+        "fix it in the file too"
+    ]
 
 
 def test_bad_toml_is_an_error_for_commands(tmp_path: Path) -> None:
@@ -271,7 +275,7 @@ def test_hostile_files_are_refused_by_load_with_a_reason(tmp_path: Path, case: s
     if case == "/dev/zero" and not path.exists():
         pytest.skip("no /dev/zero here")
     loaded = store.load(path)
-    assert loaded.error is not None and reason in loaded.error and str(path) in loaded.error
+    assert loaded.problem is not None and reason in loaded.problem and str(path) in loaded.problem
     assert loaded.settings == Settings()
 
 
@@ -295,7 +299,7 @@ def test_hostile_files_stop_the_real_command_with_exit_2(tmp_path: Path, case: s
 
 def test_a_deep_dotted_header_is_only_an_unknown_setting(tmp_path: Path) -> None:
     loaded = store.load(_deep_header(tmp_path))
-    assert loaded.error is None and loaded.invalid == []
+    assert loaded.problem is None and loaded.invalid == []
     assert any("unknown setting 'azure.a'" in w for w in loaded.warnings)
 
 
@@ -304,7 +308,7 @@ def test_ten_thousand_unknown_keys_load_with_a_short_summary(tmp_path: Path) -> 
     path = _write(tmp_path, "[azure]\n" + "\n".join(lines) + '\nlocation = "westeurope"\n')
     loaded = store.load(path)
     assert loaded.settings.azure.location == "westeurope"
-    assert len(loaded.warnings) == store.MAX_LISTED_UNKNOWN + 1
+    assert len(loaded.warnings) == store.MAX_LISTED_UNKNOWN + 1 and not loaded.wizard_notes
     assert loaded.warnings[0] == f"{path}, line 2: unknown setting 'azure.k0' ignored"
     assert loaded.warnings[-1] == f"{path}: 9,980 more unknown settings ignored"
 
