@@ -349,7 +349,10 @@ class NumeraiSettings:
 
     @model_id.setter
     def model_id(self, value: str) -> None:
-        self.model_ids = [clean(value)] if clean(value) else []
+        """Replace the first model (a one-model form edits it), keeping the others."""
+        v = clean(value)
+        rest = [m for m in self.model_ids[1:] if m.lower() != v.lower()]
+        self.model_ids = [v, *rest] if v else rest
 
 
 @dataclass

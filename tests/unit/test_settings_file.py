@@ -217,6 +217,11 @@ def test_the_single_model_field_still_answers_through_its_old_key(tmp_path: Path
     assert s.numerai.model_ids == [UUID_B]
     store.save(s, tmp_path / "c.toml")
     assert store.load(tmp_path / "c.toml").settings.numerai.model_ids == [UUID_B]
+    s.numerai.model_ids = [UUID_A, UUID_B]
+    s.set("numerai.model_id", UUID_A)  # the wizard's one field, unchanged: the others stay
+    assert s.numerai.model_ids == [UUID_A, UUID_B]
+    s.set("numerai.model_id", UUID_B)  # the second becomes the first, once
+    assert s.numerai.model_ids == [UUID_B]
 
 
 # --- hostile files ----------------------------------------------------------------------
