@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .settings import FIELDS
+from .settings import FIELDS, Check, check_positive_int, check_run_minutes
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -53,6 +53,23 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage, bad settings, missin
 secrets or a capability that is not available."""
 
 
+def _bounded(check: Check, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=``: the shared rule's reason becomes argparse's message (exit 2)."""
+
+    def parse(text: str) -> Any:
+        if reason := check(text):
+            raise argparse.ArgumentTypeError(reason)
+        return convert(text.strip().replace(",", "."))
+
+    parse.__name__ = check.__name__.removeprefix("check_")
+    return parse
+
+
+_run_minutes = _bounded(check_run_minutes, float)
+_line_count = _bounded(lambda text: check_positive_int(text, "number of lines"), int)
+_seconds = _bounded(lambda text: check_positive_int(text, "number of seconds"), int)
+
+
 def _common(command: str) -> argparse.ArgumentParser:
     """Options every subcommand accepts after its name."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -72,6 +89,9 @@ def _common(command: str) -> argparse.ArgumentParser:
         }
         if spec.kind is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif spec.kind is list:
+            kwargs["action"] = "append"
+            kwargs["metavar"] = "UUID"
         else:
             kwargs["metavar"] = (
                 "|".join(spec.choices) if spec.choices else spec.key.split(".")[1].upper()
@@ -100,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("plan", "deploy"):
             p.add_argument(
                 "--run-minutes",
-                type=float,
+                type=_run_minutes,
                 default=15.0,
                 metavar="MIN",
                 help="how long one run takes, for the cost estimate",
@@ -114,13 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--follow", "-f", action="store_true", help="keep printing while the container runs"
             )
-            p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+            p.add_argument("--tail", type=_line_count, metavar="N", help="only the last N lines")
         if name == "trigger":
             p.add_argument(
                 "--no-follow", action="store_true", help="return once Numerai accepted the trigger"
             )
             p.add_argument(
-                "--timeout", type=float, default=1800, metavar="SECONDS", help="how long to follow"
+                "--timeout",
+                type=_seconds,
+                default=1800,
+                metavar="SECONDS",
+                help="how long to follow",
             )
     return parser
 

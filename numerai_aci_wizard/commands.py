@@ -412,17 +412,8 @@ def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, An
 
 def _run(command: str, args: argparse.Namespace, cli_values: dict[str, Any], out: Output) -> int:
     resolved = resolve(getattr(args, "config", None), cli_values)
-    if resolved.loaded.error:
-        out.warn(resolved.loaded.error)
-    for warning in resolved.loaded.warnings:
+    for warning in resolved.warnings():
         out.warn(warning)
-    if resolved.errors:
-        for extra in resolved.errors[1:]:
-            print(f"error: {redact.redact(extra)}", file=sys.stderr)
-        raise WizardError(
-            resolved.errors[0],
-            "fix the value in the settings file, the environment variable or the option named",
-            code=ErrorCode.BAD_SETTINGS,
-        )
+    resolved.require_valid()  # a bad value stops here: nothing reaches Azure, the file stays
     setup_logging()
     return HANDLERS[command](Context(command, args, resolved, out))

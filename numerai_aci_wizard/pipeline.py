@@ -148,7 +148,9 @@ class Pipeline:
         return self.engines.numerai(self.secrets.numerai_public_id, self.secrets.numerai_secret_key)
 
     def run_state(self) -> store.RunState:
-        return store.RunState.load(self.state_path)
+        return store.RunState.load(
+            self.state_path, warn=lambda text: self.emit(LogLine("state", text, "warning"))
+        )
 
     # --- plan --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ with a trailing newline is accepted, not rejected.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Callable
@@ -81,6 +82,29 @@ def _check_uuid(value: str, what: str, where: str) -> str | None:
 
 def check_model_id(value: str) -> str | None:
     return _check_uuid(value, "model ID", "numer.ai > Models > the model's ... menu > Copy ID")
+
+
+def check_model_ids(value: str) -> str | None:
+    """One or more model IDs, comma-separated (how the environment and the wizard type a list)."""
+    v = clean(value)
+    if not v:
+        return check_model_id(v)
+    parts = [clean(p) for p in v.split(",")]
+    if any(not p for p in parts):
+        return "an empty entry in the list: separate model IDs with single commas"
+    seen: set[str] = set()
+    for number, part in enumerate(parts, start=1):
+        if reason := check_model_id(part):
+            return reason if len(parts) == 1 else f"model ID {number} ({part}): {reason}"
+        if part.lower() in seen:
+            return f"model ID {part} is listed twice: list each model once"
+        seen.add(part.lower())
+    return None
+
+
+def split_model_ids(value: str) -> list[str]:
+    """The IDs a ``check_model_ids``-approved text stands for, in the order given."""
+    return [clean(p) for p in value.split(",") if clean(p)]
 
 
 def check_model_name(value: str) -> str | None:
@@ -195,6 +219,35 @@ def parse_decimal(value: str | float) -> float:
     return float(v.replace(",", ".")) if v.count(",") == 1 and "." not in v else float(v)
 
 
+RUN_MINUTES_MIN, RUN_MINUTES_MAX = 1.0, 600.0
+
+
+def check_run_minutes(value: str) -> str | None:
+    """How long one run takes, for the cost estimate (typed on the command line or in the wizard)."""
+    v = clean(value)
+    try:
+        minutes = float(v.replace(",", ".")) if v.count(",") == 1 and "." not in v else float(v)
+    except ValueError:
+        return f"'{v}' is not a number of minutes"
+    if not math.isfinite(minutes):
+        return f"'{v}' is not a number of minutes"
+    if not RUN_MINUTES_MIN <= minutes <= RUN_MINUTES_MAX:
+        return f"a run takes between {RUN_MINUTES_MIN:g} and {RUN_MINUTES_MAX:g} minutes"
+    return None
+
+
+def check_positive_int(value: str, what: str = "number") -> str | None:
+    """A count the user types (e.g. ``logs --tail``): a whole number, at least 1."""
+    v = clean(value)
+    try:
+        number = int(v)
+    except ValueError:
+        return f"'{v}' is not a whole number: give the {what} as 1, 2, 3 ..."
+    if number < 1:
+        return f"the {what} must be at least 1"
+    return None
+
+
 def check_trigger(value: str) -> str | None:
     v = clean(value)
     if v in TRIGGER_MODES:
@@ -285,9 +338,21 @@ def check_context(value: str) -> str | None:
 
 @dataclass
 class NumeraiSettings:
-    model_id: str = ""
+    model_ids: list[str] = field(default_factory=list)
     model_name: str = ""
     register_webhook: bool = True
+
+    @property
+    def model_id(self) -> str:
+        """The first model: the one whose webhook starts the run (and the old one-model setting)."""
+        return self.model_ids[0] if self.model_ids else ""
+
+    @model_id.setter
+    def model_id(self, value: str) -> None:
+        """Replace the first model (a one-model form edits it), keeping the others."""
+        v = clean(value)
+        rest = [m for m in self.model_ids[1:] if m.lower() != v.lower()]
+        self.model_ids = [v, *rest] if v else rest
 
 
 @dataclass
@@ -327,6 +392,51 @@ class SecretsSettings:
     keyring: bool = False
 
 
+SECTIONS: tuple[str, ...] = ("numerai", "azure", "docker", "run", "secrets")
+
+#: Keys the file may still use for a setting that has a new name (old name -> key).
+ALIASES: dict[str, str] = {"numerai.model_id": "numerai.model_ids"}
+
+
+@dataclass
+class Provenance:
+    """Where the values came from, so saving writes back only what is the user's.
+
+    ``store.load``/``store.resolve`` fill it; ``Settings.set`` records an answer the user
+    gave (in the wizard). Saving then writes the file's own values (invalid ones as the
+    user wrote them) plus the answers, never a value from an option or the environment
+    and never a default standing in for a broken value. Code that builds a ``Settings``
+    by hand is not ``tracked``: all of it is saved.
+    """
+
+    #: the settings file as parsed (every section and key, unknown or invalid ones too)
+    file_data: dict[str, Any] = field(default_factory=dict)
+    #: setting key -> (TOML section, TOML key) for each setting the file holds
+    file_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: keys whose value in the file was refused (the in-memory value is not the file's)
+    invalid: set[str] = field(default_factory=set)
+    #: key -> the option or environment variable its value came from
+    overrides: dict[str, str] = field(default_factory=dict)
+    #: keys the user answered (in the wizard) since loading
+    answered: set[str] = field(default_factory=set)
+    #: set by loading: save writes only the file's own values and the answers, nothing else
+    tracked: bool = False
+
+    def copy(self) -> Provenance:
+        return Provenance(
+            file_data=_deep_copy(self.file_data),
+            file_keys=dict(self.file_keys),
+            invalid=set(self.invalid),
+            overrides=dict(self.overrides),
+            answered=set(self.answered),
+            tracked=self.tracked,
+        )
+
+
+def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(data)
+
+
 @dataclass
 class Settings:
     """Every non-secret answer. Secrets live in :class:`Secrets` and are never saved."""
@@ -336,26 +446,52 @@ class Settings:
     docker: DockerSettings = field(default_factory=DockerSettings)
     run: RunSettings = field(default_factory=RunSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
+    provenance: Provenance = field(default_factory=Provenance, compare=False, repr=False)
 
     def get(self, key: str) -> Any:
         section, name = key.split(".")
         return getattr(getattr(self, section), name)
 
     def set(self, key: str, value: Any) -> None:
+        """An answer the user gave: saved later, unless it merely confirms a value that came
+        from an option or the environment (those are never written back)."""
+        canonical = ALIASES.get(key, key)
+        prov = self.provenance
+        confirms_override = canonical in prov.overrides and self.get(key) == value
+        if not confirms_override or canonical in prov.invalid:
+            prov.answered.add(canonical)
+        self.assign(key, value)
+
+    def assign(self, key: str, value: Any) -> None:
+        """Put a value in place without counting it as the user's answer (loading, resolving)."""
         section, name = key.split(".")
         setattr(getattr(self, section), name, value)
 
     def copy(self) -> Settings:
-        return Settings(**{f.name: replace(getattr(self, f.name)) for f in fields(self)})
+        sections = {
+            name: replace(getattr(self, name), **_list_copies(getattr(self, name)))
+            for name in SECTIONS
+        }
+        return Settings(**sections, provenance=self.provenance.copy())
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {
-            f.name: {
-                g.name: getattr(getattr(self, f.name), g.name)
-                for g in fields(getattr(self, f.name))
+            name: {
+                g.name: _plain(getattr(getattr(self, name), g.name))
+                for g in fields(getattr(self, name))
             }
-            for f in fields(self)
+            for name in SECTIONS
         }
+
+
+def _list_copies(section: Any) -> dict[str, Any]:
+    return {
+        f.name: list(v) for f in fields(section) if isinstance(v := getattr(section, f.name), list)
+    }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 @dataclass
@@ -415,13 +551,13 @@ _BOOLS = {
 
 FIELDS: tuple[Field, ...] = (
     Field(
-        "numerai.model_id",
-        "Numerai model ID",
-        str,
-        check_model_id,
+        "numerai.model_ids",
+        "Numerai model IDs",
+        list,
+        check_model_ids,
         "--model-id",
         ("NUMERAI_MODEL_ID",),
-        "the model's UUID (numer.ai > Models)",
+        "a model's UUID (numer.ai > Models); repeat for several models (or comma-separate them)",
     ),
     Field(
         "numerai.model_name",
@@ -573,6 +709,16 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+#: The one-model form, still answered by a single text field (and read from old files).
+FIELD_BY_KEY["numerai.model_id"] = Field(
+    "numerai.model_id",
+    "Numerai model ID",
+    str,
+    check_model_id,
+    "--model-id",
+    ("NUMERAI_MODEL_ID",),
+    "the model's UUID (numer.ai > Models)",
+)
 
 
 @dataclass(frozen=True)
@@ -596,6 +742,8 @@ def coerce(key: str, raw: Any) -> tuple[Any, str | None]:
     Returns ``(value, None)`` or ``(raw, reason)``. Integers are accepted for decimals.
     """
     spec = FIELD_BY_KEY[key]
+    if spec.kind is list:
+        return _coerce_list(spec, raw)
     if spec.kind is bool:
         if isinstance(raw, bool):
             return raw, None
@@ -611,6 +759,24 @@ def coerce(key: str, raw: Any) -> tuple[Any, str | None]:
         return raw, "expected text"
     value = clean(raw)
     return value, spec.check(value)
+
+
+def _coerce_list(spec: Field, raw: Any) -> tuple[Any, str | None]:
+    """A list from TOML (``["a", "b"]``), an option given several times, or ``"a,b"`` text."""
+    if isinstance(raw, str):
+        items: list[Any] = [raw]
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+        if not items:
+            return raw, spec.check("")
+    else:
+        return raw, 'expected a list of model IDs, e.g. ["2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"]'
+    if not all(isinstance(item, str) for item in items):
+        return raw, "expected text: each model ID in quotes"
+    text = ",".join(items)
+    if reason := spec.check(text):
+        return raw, reason
+    return split_model_ids(text), None
 
 
 @dataclass(frozen=True)
@@ -634,7 +800,7 @@ def validate(settings: Settings, limits: tuple[float, float] | None = None) -> l
         value = settings.get(spec.key)
         if spec.kind is bool:
             continue
-        reason = spec.check(str(value))
+        reason = spec.check(",".join(value) if isinstance(value, list) else str(value))
         if reason:
             problems.append(Problem(spec.key, reason))
     if limits:

@@ -1,30 +1,41 @@
 """Loading and saving the settings file, and the run state beside it.
 
 The settings file is the user's: TOML, human-editable, never a secret in it, written
-atomically with mode 0600. A broken file must not stop the tool: it starts from the
-defaults and says which line is wrong. Precedence for every value is
+atomically with mode 0600. Loading never raises for a bad file (the wizard must still
+start and show the problem); :meth:`Resolved.require_valid` is what stops a headless
+command on a bad value, before anything reaches Azure. Precedence for every value is
 command line > environment > file > default; :func:`resolve` is the only place that
-applies it.
+applies it. Saving writes back only the file's own values and the user's answers
+(see :class:`~numerai_aci_wizard.settings.Provenance`).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import logging
 import os
 import re
+import stat
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from . import redact
-from .settings import FIELD_BY_KEY, FIELDS, Settings, coerce
+from .events import ErrorCode, WizardError
+from .settings import ALIASES, FIELD_BY_KEY, FIELDS, SECTIONS, Field, Settings, coerce
 
 APP_NAME = "numerai-aci-wizard"
 CONFIG_NAME = "config.toml"
+#: A settings file is a few hundred bytes; anything over this is not one (and is not read whole).
+MAX_SETTINGS_BYTES = 1024 * 1024
+MAX_STATE_BYTES = 1024 * 1024
+#: Unknown keys are listed one by one up to this many, then counted.
+MAX_LISTED_UNKNOWN = 20
 
 _HEADER = (
     "# numerai-aci-wizard settings. Secrets (Numerai keys, registry password) are never\n"
@@ -52,6 +63,103 @@ def state_path(config_path: Path) -> Path:
     return state_dir() / f"state-{digest}.json"
 
 
+# --- reading a file that may be hostile ---------------------------------------------------
+
+
+class Unreadable(Exception):
+    """The path is not a file we read: a folder, a device, a pipe, too big, not text."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file; never blocks on a pipe, never reads a device.
+
+    Raises FileNotFoundError when nothing is there, :class:`Unreadable` (with the reason a
+    user reads) for anything else that is not a small regular file.
+    """
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        raise
+    except NotADirectoryError:
+        raise Unreadable("a part of the path is a file, not a folder") from None
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(before.st_mode):
+        raise Unreadable(f"it is {_kind(before.st_mode)}, not a settings file")
+    if before.st_size > limit:
+        raise Unreadable(f"it holds {before.st_size:,} bytes; the limit is {limit:,}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the stat and the open
+            raise Unreadable("it is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise Unreadable(f"it holds more than {limit:,} bytes")
+    return b"".join(chunks)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """A value in the settings file that its rule refuses: where it is, what, and why."""
+
+    key: str
+    raw: Any
+    reason: str
+    path: Path
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}, line {self.line}" if self.line else str(self.path)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.key} = {shown_raw(self.raw)}: {self.reason}"
+
+
+def shown_raw(raw: Any, limit: int = 60) -> str:
+    """A file's value as the user wrote it, short, and safe for any depth of nesting."""
+    if isinstance(raw, dict):
+        return "a table"
+    if isinstance(raw, list) and any(isinstance(v, list | dict) for v in raw):
+        return "a nested list"
+    text = json.dumps(raw, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass
 class Loaded:
     """What loading found: the settings plus everything worth telling the user."""
@@ -59,63 +167,147 @@ class Loaded:
     settings: Settings
     path: Path
     exists: bool = False
+    #: for everyone: unknown keys; for the wizard also each refused value (see ``wizard_notes``)
     warnings: list[str] = field(default_factory=list)
-    error: str | None = None  # the file could not be read at all: defaults are in use
+    #: the file could not be read at all (``problem``), told as the wizard copes with it
+    error: str | None = None
+    problem: str | None = None  # what is wrong with the file, for a command that must stop
     raw_invalid: dict[str, Any] = field(default_factory=dict)  # key -> what the file said
+    invalid: list[BadValue] = field(default_factory=list)  # each refused value, with its line
+    #: the warnings that describe a refused value as the wizard handles it (it starts anyway,
+    #: showing the value in its field); a command reports ``invalid`` as errors instead
+    wizard_notes: list[str] = field(default_factory=list)
+
+    def fail(self, problem: str) -> Loaded:
+        self.problem = problem
+        self.error = f"{problem}; starting from the defaults"
+        return self
 
 
-def _line_of(text: str, section: str, key: str) -> int | None:
-    current = ""
+_TABLE_RE = re.compile(r"^\[\[?\s*([^\]]+?)\s*\]\]?")
+_KEY_RE = re.compile(r"""^("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*[=.]""")
+
+
+def _line_index(text: str) -> dict[tuple[str, str], int]:
+    """(section, key) -> the line it is first written on, in one pass (linear in the file)."""
+    index: dict[tuple[str, str], int] = {}
+    section = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if m := re.match(r"^\[\s*([^\]]+?)\s*\]", stripped):
-            current = m.group(1)
-        elif current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
-            return number
-    return None
+        stripped = line.lstrip()
+        if stripped.startswith("["):
+            if m := _TABLE_RE.match(stripped):
+                section = ".".join(p.strip().strip("\"'") for p in m.group(1).split("."))
+                parent, _, last = section.rpartition(".")
+                index.setdefault((parent, last), number)
+            continue
+        if m := _KEY_RE.match(stripped):
+            index.setdefault((section, m.group(1).strip("\"'")), number)
+    return index
 
 
 def load(path: Path | None = None) -> Loaded:
-    """Read the settings file; never raises for a bad file (the tool must still start)."""
+    """Read the settings file; never raises for a bad file (the wizard must still start)."""
     path = Path(path) if path else default_config_path()
     loaded = Loaded(settings=Settings(), path=path)
+    loaded.settings.provenance.tracked = True
     try:
-        text = path.read_text(encoding="utf-8")
+        data_bytes = read_limited(path, MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return loaded
-    except (OSError, UnicodeDecodeError) as exc:
+    except Unreadable as exc:
         loaded.exists = True
-        loaded.error = f"cannot read {path}: {exc}; starting from the defaults"
-        return loaded
+        return loaded.fail(f"cannot read the settings file {path}: {exc}")
     loaded.exists = True
+    try:
+        text = data_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return loaded.fail(f"the settings file {path} is not UTF-8 text (byte {exc.start + 1})")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        loaded.error = f"{path} is not valid TOML ({exc}); starting from the defaults"
-        return loaded
-    for section, values in data.items():
-        if not isinstance(values, dict):
-            line = _line_of(text, "", section)
-            where = f"line {line}" if line else "top level"
-            loaded.warnings.append(f"{path}, {where}: unknown setting '{section}' ignored")
-            continue
-        for key, raw in values.items():
-            dotted = f"{section}.{key}"
-            line = _line_of(text, section, key)
-            where = f"{path}, line {line}" if line else str(path)
-            if dotted not in FIELD_BY_KEY:
-                loaded.warnings.append(f"{where}: unknown setting '{dotted}' ignored")
-                continue
-            value, reason = coerce(dotted, raw)
-            if reason:
-                loaded.raw_invalid[dotted] = raw
-                default = loaded.settings.get(dotted)
-                loaded.warnings.append(
-                    f"{where}: {dotted} = {raw!r}: {reason} (using {default!r} until it is fixed)"
-                )
-                continue
-            loaded.settings.set(dotted, value)
+        return loaded.fail(f"the settings file {path} is not valid TOML ({exc})")
+    except RecursionError:
+        return loaded.fail(f"the settings file {path} is nested too deeply to be a settings file")
+    _apply(loaded, data, _line_index(text))
     return loaded
+
+
+def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], int]) -> None:
+    path, settings = loaded.path, loaded.settings
+    prov = settings.provenance
+    prov.file_data = data
+    unknown: list[tuple[int, str]] = []  # (line, warning): told in the file's order
+    found: dict[str, list[tuple[str, str, Any]]] = {}  # key -> [(section, name, raw)]
+    for section, values in data.items():
+        if section not in SECTIONS or not isinstance(values, dict):
+            names = list(values) if isinstance(values, dict) else [None]
+            for name in names:
+                line = index.get((section, name) if name else ("", section))
+                dotted = f"{section}.{name}" if name else section
+                where = f"{path}, line {line}" if line else f"{path}, top level"
+                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
+            continue
+        for name, raw in values.items():
+            dotted = f"{section}.{name}"
+            key = ALIASES.get(dotted, dotted)
+            if key not in FIELD_BY_KEY:
+                line = index.get((section, name))
+                where = f"{path}, line {line}" if line else str(path)
+                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
+                continue
+            found.setdefault(key, []).append((section, name, raw))
+    notes: list[tuple[int, str]] = []
+    for key, places in found.items():
+        spec = FIELD_BY_KEY[key]
+        places.sort(key=lambda p: p[1] != spec.key.split(".")[1])  # canonical first
+        section, name, raw = places[0]
+        line = index.get((section, name))
+        prov.file_keys[key] = (section, name)
+        value, reason = _judge(spec, raw, settings.get(key))
+        if reason is None and len(places) > 1:
+            reason = _disagreement(spec, value, places[1])
+        if reason:
+            bad = BadValue(f"{section}.{name}", raw, reason, path, line)
+            loaded.raw_invalid[key] = raw
+            loaded.invalid.append(bad)
+            prov.invalid.add(key)
+            shown = repr(raw) if isinstance(raw, str | int | float) else shown_raw(raw)
+            standin = settings.get(key)
+            note = (
+                f"{bad.where}: {bad.key} = {shown}: {reason} (using {standin!r} until it is fixed)"
+            )
+            loaded.wizard_notes.append(note)
+            notes.append((line or 0, note))
+            continue
+        settings.assign(key, value)
+    told = sorted(unknown[:MAX_LISTED_UNKNOWN] + notes, key=lambda item: item[0])
+    loaded.warnings.extend(text for _, text in told)
+    if len(unknown) > MAX_LISTED_UNKNOWN:
+        loaded.warnings.append(
+            f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
+        )
+
+
+def _judge(spec: Field, raw: Any, default: Any) -> tuple[Any, str | None]:
+    """A file value: the default written out (e.g. an empty answer) is absent, else its rule."""
+    if type(raw) is type(default) and raw == default:
+        return copy.copy(default), None
+    return coerce(spec.key, raw)
+
+
+def _disagreement(spec: Field, value: Any, other: tuple[str, str, Any]) -> str | None:
+    """``model_id`` beside ``model_ids``: fine when it names the first model, else an error."""
+    section, name, raw = other
+    single, reason = coerce(f"{section}.{name}", raw)
+    if reason:
+        return f"{section}.{name} = {shown_raw(raw)} beside it: {reason}"
+    first = value[0] if isinstance(value, list) and value else ""
+    if str(single).lower() != str(first).lower():
+        return (
+            f"{section}.{name} = {shown_raw(raw)} says otherwise: keep only {spec.key} "
+            f"(the list; {name} is the old one-model form)"
+        )
+    return None
 
 
 def env_values(env: Mapping[str, str]) -> dict[str, str]:
@@ -134,6 +326,49 @@ class Resolved:
     settings: Settings
     loaded: Loaded
     errors: list[str] = field(default_factory=list)  # bad values given on the command line or env
+    #: the file's refused values that nothing overrode: the command would run on a default
+    invalid: list[BadValue] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """What a command warns about: the wizard's notes on refused values are errors there."""
+        return [w for w in self.loaded.warnings if w not in self.loaded.wizard_notes]
+
+    def problems(self) -> list[str]:
+        """Everything that makes these settings unusable for a headless command."""
+        out = [self.loaded.problem] if self.loaded.problem else []
+        return out + [str(bad) for bad in self.invalid] + self.errors
+
+    def require_valid(self) -> None:
+        """Stop here (exit 2) on any bad value: a headless command never runs on a stand-in."""
+        problems = self.problems()
+        if not problems:
+            return
+        path = self.loaded.path
+        hints: list[str] = []
+        if self.loaded.problem:
+            hints.append(
+                f"give --config a readable TOML file of at most {MAX_SETTINGS_BYTES:,} bytes, "
+                f"or move {path} away to start from the defaults"
+            )
+        if self.invalid:
+            hints.append(
+                f"fix the value in {path}, or delete its line to use the default"
+                if len(self.invalid) == 1
+                else f"fix the values in {path}, or delete their lines to use the defaults"
+            )
+        if self.errors:
+            hints.append("correct the option or environment variable")
+        message = (
+            problems[0]
+            if len(problems) == 1
+            else f"{len(problems)} settings are not valid:\n  " + "\n  ".join(problems)
+        )
+        raise WizardError(
+            message,
+            "; ".join(hints) + ". Nothing was sent to Azure and the file was not changed.",
+            exit_code=2,
+            code=ErrorCode.BAD_SETTINGS,
+        )
 
 
 def resolve(
@@ -144,44 +379,98 @@ def resolve(
     """Settings by precedence: command line > environment > file > default."""
     loaded = load(config)
     settings = loaded.settings.copy()
+    prov = settings.provenance
     errors: list[str] = []
     env_map = env_values(os.environ if env is None else env)
     for source, values in (("environment", env_map), ("command line", dict(cli or {}))):
         for key, raw in values.items():
             if raw is None:
                 continue
+            spec = FIELD_BY_KEY[key]
+            origin = spec.flag if source == "command line" else _env_name(spec, env)
             value, reason = coerce(key, raw)
             if reason:
-                spec = FIELD_BY_KEY[key]
-                origin = spec.flag if source == "command line" else _env_name(spec, env)
                 errors.append(f"{origin} = {raw!r}: {reason}")
                 continue
-            settings.set(key, value)
+            settings.assign(key, value)
+            prov.overrides[key] = origin
             loaded.raw_invalid.pop(key, None)
-    return Resolved(settings=settings, loaded=loaded, errors=errors)
+    invalid: list[BadValue] = []
+    for bad in loaded.invalid:
+        key = ALIASES.get(bad.key, bad.key)
+        if key in prov.overrides:
+            loaded.warnings[:] = [
+                w for w in loaded.warnings if not w.startswith(f"{bad.where}: {bad.key} = ")
+            ]
+            loaded.warnings.append(
+                f"{bad}: not used, {prov.overrides[key]} gives the value; fix it in the file too"
+            )
+        else:
+            invalid.append(bad)
+    return Resolved(settings=settings, loaded=loaded, errors=errors, invalid=invalid)
 
 
-def _env_name(spec: Any, env: Mapping[str, str] | None) -> str:
+def _env_name(spec: Field, env: Mapping[str, str] | None) -> str:
     source = os.environ if env is None else env
     return next((n for n in spec.envs if source.get(n, "").strip()), spec.default_env)
 
 
+def file_data(settings: Settings) -> dict[str, Any]:
+    """What saving writes: the file's own values (as written, even refused ones) plus the
+    user's answers; never a value from an option or the environment, never a stand-in
+    default. Settings built by hand (not loaded) are written whole."""
+    prov = settings.provenance
+    data = copy.deepcopy(prov.file_data) if prov.tracked else {}
+    current = settings.as_dict()
+    for spec in FIELDS:
+        if prov.tracked and spec.key not in prov.answered:
+            continue
+        section, name = spec.key.split(".")
+        table = data.get(section)
+        if not isinstance(table, dict):
+            table = data[section] = {}
+        for old, new in ALIASES.items():
+            if new == spec.key:
+                table.pop(old.split(".")[1], None)
+        table[name] = current[section][name]
+    return data
+
+
 def dumps(settings: Settings) -> str:
+    return _render(file_data(settings))
+
+
+def _render(data: dict[str, Any]) -> str:
     import tomli_w
 
-    body = tomli_w.dumps(settings.as_dict())
-    leaked = [s for s in redact.known_secrets() if s in body]
-    if (
-        leaked
-    ):  # defence in depth: the model has no secret fields, but a pasted key could land in one
+    try:
+        body = tomli_w.dumps(data)
+    except RecursionError:
+        raise ValueError("the settings file holds a value nested too deeply to write") from None
+    if any(s in body for s in redact.known_secrets()):
+        # defence in depth: the model has no secret fields, but a pasted key could land in one
         raise ValueError("refusing to write a secret into the settings file")
     return _HEADER + body
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
-    """Write atomically (temp file + rename) with mode 0600; the folder is made 0700."""
+    """Write atomically (temp file + rename) with mode 0600; the folder is made 0700.
+
+    Loaded settings with nothing new to write leave the file as it is (comments and all).
+    """
     path = Path(path) if path else default_config_path()
-    _atomic_write(path, dumps(settings))
+    prov = settings.provenance
+    data = file_data(settings)
+    if prov.tracked and data == prov.file_data:
+        return path
+    _atomic_write(path, _render(data))
+    if prov.tracked:  # the answers are the file's own values from now on
+        prov.file_data = data
+        for key in prov.answered:
+            section, name = key.split(".")
+            prov.file_keys[key] = (section, name)
+            prov.invalid.discard(key)
+        prov.answered = set()
     return path
 
 
@@ -217,14 +506,31 @@ class RunState:
     )
 
     @classmethod
-    def load(cls, path: Path) -> RunState:
+    def load(cls, path: Path, warn: Callable[[str], None] | None = None) -> RunState:
+        """The last run's state; a missing one is empty, a broken one too (with a warning):
+        it only lets a re-run skip work, so losing it costs a rebuild, never a wrong action."""
+        note = warn or logging.getLogger("numerai_aci_wizard").warning
+        why = "treated as empty (the next deploy rebuilds it)"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(read_limited(path, MAX_STATE_BYTES).decode("utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except Unreadable as exc:
+            note(f"the run state {path} cannot be read ({exc}): {why}")
+            return cls()
+        except (ValueError, RecursionError):
+            note(f"the run state {path} is not valid JSON: {why}")
+            return cls()
+        if not isinstance(data, dict):
+            note(f"the run state {path} holds {type(data).__name__} instead of an object: {why}")
             return cls()
         names = {f.name for f in fields(cls)}
         return cls(
-            **{k: str(v) for k, v in data.items() if k in names and isinstance(v, str | int)}
+            **{
+                k: str(v)
+                for k, v in data.items()
+                if k in names and isinstance(v, str | int) and not isinstance(v, bool)
+            }
         )
 
     def save(self, path: Path) -> None:

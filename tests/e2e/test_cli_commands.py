@@ -105,10 +105,23 @@ def test_deploy_json_then_status_and_logs(user: Path, arm_server, numerai_server
     assert code == 0, err
 
 
-def test_deploy_saves_the_options_it_was_given(user: Path, capsys) -> None:
+def test_deploy_uses_options_but_never_writes_them_into_the_file(
+    user: Path, monkeypatch, capsys
+) -> None:
+    before = user.read_bytes()
+    monkeypatch.setenv("NUMERAI_ACI_AZURE_MEMORY_GB", "1.5")
     code, out, err = _run(capsys, "deploy", "--yes", "--cpu", "2", "--config", str(user))
     assert code == 0, err
-    assert load(user).settings.azure.cpu == 2.0
+    assert user.read_bytes() == before  # the options and variables were for this run only
+    code, out, err = _run(capsys, "status", "--json", "--config", str(user))
+    assert code == 0, err
+    group = json.loads(out)["container_group"]
+    assert (group["cpu"], group["memory_gb"]) == (2.0, 1.5)  # what Azure got: option and env
+
+
+def test_deploy_prints_the_webhook_and_the_manual_step(user: Path, capsys) -> None:
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 0, err
     webhook = [line for line in out.splitlines() if line.startswith("https://")]
     assert len(webhook) == 1 and "sig=" in webhook[0]
     assert "One manual step: authorize the API connection" in out
@@ -179,3 +192,46 @@ def test_deploy_on_a_terminal_shows_the_plan_and_asks_first(
     code, out, err = _run(capsys, "deploy", "--config", str(user))
     assert code == 0, err
     assert len([line for line in out.splitlines() if line.startswith("https://")]) == 1
+
+
+def test_a_typo_in_the_settings_file_stops_destroy_before_azure(
+    arm_server, az_cli_login, numerai_server, monkeypatch, tmp_path: Path, capsys
+) -> None:
+    """The blocker of issue 11: a refused name must not become the default's name."""
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
+    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "# another project's settings, typed by hand\n"
+        f'[numerai]\nmodel_ids = ["{numerai_server.model_id}"]\n'
+        f'[azure]\nsubscription_id = "{SUBSCRIPTION}"\nlocation = "eastus"\n'
+        'resource_group = "proj_rg!"\n'
+        'container_group = "Proj-CG"   # upper case: ACI refuses it\n'
+        f'arm_endpoint = "{arm_server.endpoint}"\n'
+        '[docker]\nimage = "myuser/numerai-predict:latest"\nusername = "myuser"\n',
+        encoding="utf-8",
+    )
+    before = config.read_bytes()
+    code, out, err = _run(capsys, "destroy", "--yes", "--config", str(config))
+    assert code == 2
+    assert f"{config}, line 7: azure.resource_group = \"proj_rg!\": '!' is not allowed" in err
+    assert f'{config}, line 8: azure.container_group = "Proj-CG"' in err
+    assert "must be lowercase" in err and "Nothing was sent to Azure" in err
+    assert "until it is fixed" not in err  # the wizard's note: a command does not go on
+    assert "Traceback" not in err and out == ""
+    assert arm_server.requests == []  # not one request, not even a read
+    assert numerai_server.requests == []  # and the webhook of another model is untouched
+    assert config.read_bytes() == before
+    code, out, err = _run(capsys, "deploy", "--yes", "--json", "--config", str(config))
+    assert code == 2 and arm_server.requests == [] and config.read_bytes() == before
+
+
+def test_bad_numbers_typed_as_options_exit_2(capsys) -> None:
+    for argv in (["plan", "--run-minutes", "1e308"], ["logs", "--tail", "-1"]):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "a run takes between 1 and 600 minutes" in err
+    assert "the number of lines must be at least 1" in err

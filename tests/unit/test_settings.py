@@ -263,7 +263,7 @@ def test_validate_a_complete_settings_has_no_problem() -> None:
 
 def test_validate_names_each_missing_answer() -> None:
     keys = {p.key for p in s.validate(s.Settings())}
-    assert keys == {"numerai.model_id", "azure.subscription_id", "azure.location", "docker.image"}
+    assert keys == {"numerai.model_ids", "azure.subscription_id", "azure.location", "docker.image"}
     cfg = s.Settings()
     cfg.docker.image = "myuser/numerai-predict"
     assert "docker.username" in {p.key for p in s.validate(cfg)}

@@ -121,8 +121,10 @@ def test_bad_value_names_its_line_and_keeps_the_rest(tmp_path: Path) -> None:
     path.write_text('[azure]\nlocation = "eastus"\n\nmemory_gb = "lots"\ncpu = 2\n')
     loaded = store.load(path)
     assert loaded.settings.azure.location == "eastus" and loaded.settings.azure.cpu == 2.0
-    (warning,) = loaded.warnings
-    assert "line 4" in warning and "'lots' is not a number" in warning
+    (note,) = loaded.warnings  # the wizard starts anyway and shows it; a command stops on it
+    assert note == loaded.wizard_notes[0] and "line 4" in note and "until it is fixed" in note
+    (bad,) = loaded.invalid
+    assert str(bad) == f"{path}, line 4: azure.memory_gb = \"lots\": 'lots' is not a number"
     assert loaded.raw_invalid == {"azure.memory_gb": "lots"}
 
 
@@ -139,7 +141,9 @@ def test_unreadable_file_still_starts(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(b"\xff\xfe[azure]")
     loaded = store.load(path)
-    assert loaded.error and "starting from the defaults" in loaded.error
+    assert loaded.settings == Settings()
+    assert loaded.problem == f"the settings file {path} is not UTF-8 text (byte 1)"
+    assert loaded.error == f"{loaded.problem}; starting from the defaults"  # what the wizard says
 
 
 def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
