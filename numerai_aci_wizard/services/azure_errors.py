@@ -99,6 +99,8 @@ def _translate(
 
     if isinstance(exc, WizardError):
         return exc
+    if isinstance(exc, HttpResponseError) and error_code(exc) == "InvalidAuthenticationTokenTenant":
+        return _wrong_tenant(what, error_message(exc))
     if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
         return _signed_out(what, exc)
     if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):
@@ -189,6 +191,22 @@ def _signed_out(what: str, exc: BaseException, code: str = "NotSignedIn") -> Wiz
         "run `az login` (or sign in again in the wizard) and retry",
         exit_code=2,
         code=code,
+    )
+
+
+def _wrong_tenant(what: str, message: str) -> WizardError:
+    found = re.search(r"login\.windows\.net/([0-9A-Za-z.-]+)", message)
+    tenant = found.group(1) if found else ""
+    where = f" (tenant {tenant})" if tenant else ""
+    return WizardError(
+        f"the sign-in is for another Azure directory than this subscription's{where} ({what})",
+        "you are signed in, but to the wrong tenant: set --tenant "
+        + (tenant or "<the subscription's tenant id>")
+        + " (or [azure] tenant_id), or run `az login --tenant "
+        + (tenant or "<tenant id>")
+        + "` and retry",
+        exit_code=2,
+        code="InvalidAuthenticationTokenTenant",
     )
 
 

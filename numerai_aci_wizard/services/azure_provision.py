@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import redact
+from ..clouds import cloud
 from ..events import (
     Cancelled,
     Emit,
@@ -58,7 +59,6 @@ from ..plan import (
 )
 from ..settings import Secrets, Settings
 from . import logic_workflow as lw
-from .azure_auth import ARM_SCOPE
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
@@ -79,6 +79,15 @@ class Subscription:
     name: str
     state: str
     tenant_id: str = ""
+    #: the directory's display name (or its default domain), for the picker
+    tenant_name: str = ""
+
+
+@dataclass
+class Tenant:
+    id: str
+    name: str
+    domain: str = ""
 
 
 @dataclass
@@ -160,6 +169,20 @@ class _SharedToken:
             return token
 
 
+class _TenantToken:
+    """Tokens for one tenant: a subscription answers only to a token of its own directory
+    (401 InvalidAuthenticationTokenTenant otherwise), and a user may have several."""
+
+    def __init__(self, credential: Any, tenant_id: str) -> None:
+        self._credential = credential
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        if self.tenant_id and not kwargs.get("tenant_id"):
+            kwargs["tenant_id"] = self.tenant_id
+        return self._credential.get_token(*scopes, **kwargs)
+
+
 class Azure:
     """One subscription + resource group as the settings name them."""
 
@@ -179,7 +202,10 @@ class Azure:
         )
         self.cancel = cancel
         self.polling_interval = polling_interval
-        self.tenant_id = tenant_id
+        #: the subscription's tenant: given, set in the settings, or found on first use
+        self.tenant_id = tenant_id or settings.azure.tenant_id.strip()
+        self._bound: Any = None
+        self._tenants: list[Tenant] | None = None
         self._emit_lock = threading.Lock()
         self._emit = emit
         self._clients: dict[str, Any] = {}
@@ -204,7 +230,7 @@ class Azure:
     def _client_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.endpoint,
-            "credential_scopes": [ARM_SCOPE],
+            "credential_scopes": [cloud(self._a.cloud).token_scope],
             "polling_interval": self.polling_interval,
             "retry_total": 5,
             "retry_connect": 1,
@@ -220,26 +246,27 @@ class Azure:
                 return self._clients[kind]
             sub = self._a.subscription_id
             kw = self._client_kwargs()
+            cred = self._subscription_credential()
             if kind == "resources":
                 from azure.mgmt.resource.resources import ResourceManagementClient
 
-                client = ResourceManagementClient(self.credential, sub, **kw)
+                client = ResourceManagementClient(cred, sub, **kw)
             elif kind == "aci":
                 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
-                client = ContainerInstanceManagementClient(self.credential, sub, **kw)
+                client = ContainerInstanceManagementClient(cred, sub, **kw)
             elif kind == "logic":
                 from azure.mgmt.logic import LogicManagementClient
 
-                client = LogicManagementClient(self.credential, sub, **kw)
+                client = LogicManagementClient(cred, sub, **kw)
             elif kind == "authorization":
                 from azure.mgmt.authorization import AuthorizationManagementClient
 
-                client = AuthorizationManagementClient(self.credential, sub, **kw)
+                client = AuthorizationManagementClient(cred, sub, **kw)
             elif kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-                client = SubscriptionClient(self.credential, **kw)
+                client = SubscriptionClient(cred, **kw)
             else:  # pragma: no cover - programming error
                 raise ValueError(kind)
             self._clients[kind] = client
@@ -283,18 +310,81 @@ class Azure:
 
     # --- discovery --------------------------------------------------------------------
 
+    def _tenant_client(self, tenant_id: str) -> Any:
+        """A subscriptions client whose tokens are for ``tenant_id`` ("" = the sign-in's)."""
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+        cred = _TenantToken(self.credential, tenant_id) if tenant_id else self.credential
+        return SubscriptionClient(cred, **self._client_kwargs())
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every directory the signed-in user belongs to (GET /tenants answers for all)."""
+        if self._tenants is None:
+            with self._errors("list your Azure directories (tenants)"):
+                found = self._tenant_client("").tenants.list()
+                self._tenants = [
+                    Tenant(
+                        t.tenant_id or "",
+                        t.display_name or t.default_domain or t.tenant_id or "",
+                        t.default_domain or "",
+                    )
+                    for t in found
+                    if t.tenant_id
+                ]
+        return self._tenants
+
     def list_subscriptions(self) -> list[Subscription]:
-        with self._errors("list your subscriptions"):
-            subs = self._client("subscriptions").subscriptions.list()
-            return [
-                Subscription(
-                    id=s.subscription_id or "",
-                    name=s.display_name or "",
-                    state=_text(s.state),
-                    tenant_id=getattr(s, "tenant_id", "") or "",
+        """Subscriptions of every tenant: ARM lists only the token's tenant's, so ask each."""
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+        tenants = self.list_tenants()
+        several = len(tenants) > 1
+        out: list[Subscription] = []
+        seen: set[str] = set()
+        for tenant in tenants or [Tenant("", "")]:
+            with self._errors("list your subscriptions"):
+                try:
+                    subs = list(
+                        self._tenant_client(tenant.id if several else "").subscriptions.list()
+                    )
+                except (ClientAuthenticationError, HttpResponseError):
+                    if not several:
+                        raise
+                    continue  # a directory that wants another sign-in (MFA): the rest still count
+            for s in subs:
+                sid = s.subscription_id or ""
+                if sid.lower() in seen:
+                    continue
+                seen.add(sid.lower())
+                out.append(
+                    Subscription(
+                        id=sid,
+                        name=s.display_name or "",
+                        state=_text(s.state),
+                        tenant_id=getattr(s, "tenant_id", "") or tenant.id,
+                        tenant_name=tenant.name,
+                    )
                 )
-                for s in subs
-            ]
+        return out
+
+    def _subscription_credential(self) -> Any:
+        """The credential bound to the chosen subscription's tenant (found once, if not set)."""
+        if self._bound is None:
+            tenant = self.tenant_id
+            if not tenant:
+                tenants = self.list_tenants()
+                if len(tenants) > 1:
+                    wanted = self._a.subscription_id.lower()
+                    tenant = next(
+                        (s.tenant_id for s in self.list_subscriptions() if s.id.lower() == wanted),
+                        "",
+                    )
+                elif tenants:
+                    self.tenant_id = tenants[0].id  # the sign-in's own: no binding needed
+            self._bound = _TenantToken(self.credential, tenant) if tenant else self.credential
+            if tenant:
+                self.tenant_id = tenant
+        return self._bound
 
     def list_locations(self) -> list[Location]:
         """Regions of the subscription where Microsoft.ContainerInstance/containerGroups exists."""

@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 import uuid
+from base64 import urlsafe_b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,7 @@ from tests.fakes import arm_specs
 
 DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
+DEFAULT_TENANT_NAME = "Numerai Test Tenant"
 
 # What the azure SDK versions in .venv send (checked in their _configuration.py / profiles),
 # plus a few other real versions ARM accepts; anything else is refused like ARM does.
@@ -318,7 +320,14 @@ class ArmServer:
     can_assign_roles (True)    False: role assignment PUT answers 403 AuthorizationFailed
     principal_not_found_times  the next n role assignment PUTs answer 400 PrincipalNotFound
     known_principals           principal id -> type; workflow identities are added
-    subscriptions              what the subscriptions API lists (state "Disabled" = read only)
+    subscriptions              what the subscriptions API lists (state "Disabled" = read only;
+                               "tenantId" = its directory, default the server's tenant)
+    tenants                    what GET /tenants lists (the user's directories)
+
+    Tenants: a token (a JWT with "tid") for another tenant than a subscription's gets 401
+    InvalidAuthenticationTokenTenant on anything under that subscription, as ARM answers;
+    GET /subscriptions lists only the token's tenant's subscriptions. Tokens that are not
+    JWTs are taken for every tenant (older tests use plain strings).
 
     Faults: fail(), fail_lro(). Records: requests, writes(), clear_requests(), runs,
     resources (lower-cased id -> stored body, secrets included), snapshot(). Portal
@@ -346,6 +355,7 @@ class ArmServer:
         self._httpd: TLSThreadingServer | None = None
         self._thread: threading.Thread | None = None
         self._epoch = 0
+        self._request = threading.local()  # the token's tenant of the request being served
         self.reset()
 
     # ----------------------------------------------------------------- lifecycle
@@ -410,6 +420,14 @@ class ArmServer:
                     "subscriptionId": self.subscription_id,
                     "displayName": "Numerai Test Subscription",
                     "state": "Enabled",
+                    "tenantId": self.tenant_id,
+                }
+            ]
+            self.tenants: list[dict[str, Any]] = [
+                {
+                    "tenantId": self.tenant_id,
+                    "displayName": DEFAULT_TENANT_NAME,
+                    "defaultDomain": "numeraitest.onmicrosoft.com",
                 }
             ]
             self._faults: list[_Fault] = []
@@ -591,7 +609,7 @@ class ArmServer:
                         "InvalidRequestContent",
                         f"The request content is not valid JSON: {exc}",
                     ) from None
-            self._check_auth(headers)
+            self._request.tid = self._check_auth(headers)
             self._check_faults(method, path)
             status, out_headers, payload = self._route(method, path, query, api_version, body)
         except ArmError as err:
@@ -626,7 +644,8 @@ class ArmServer:
             )
         return status, out_headers, payload
 
-    def _check_auth(self, headers: dict[str, str]) -> None:
+    def _check_auth(self, headers: dict[str, str]) -> str:
+        """Refuse a missing token; return the token's tenant ("" when it is not a JWT)."""
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
             why = "missing" if not auth else "not a bearer token"
@@ -642,6 +661,7 @@ class ArmServer:
                     )
                 },
             )
+        return _token_tenant(auth[7:].strip())
 
     def _check_faults(self, method: str, path: str) -> None:
         with self._lock:
@@ -701,6 +721,27 @@ class ArmServer:
         if found is None:
             raise ArmError(
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
+            )
+        tid = getattr(self._request, "tid", "")
+        tenant = found.get("tenantId", self.tenant_id)
+        if tid and tid.lower() != tenant.lower():
+            raise ArmError(
+                401,
+                "InvalidAuthenticationTokenTenant",
+                f"The access token is from the wrong issuer 'https://sts.windows.net/{tid}/'. It "
+                f"must match the tenant 'https://sts.windows.net/{tenant}/' associated with this "
+                f"subscription. Please use the authority (URL) 'https://login.windows.net/{tenant}' "
+                "to get the token. Note, if the subscription is transferred to another tenant "
+                "there is no impact to the services, but information about new tenant could take "
+                "time to propagate (up to an hour). If you just transferred your subscription and "
+                "see this error message, please try back later.",
+                {
+                    "WWW-Authenticate": (
+                        f'Bearer authorization_uri="https://login.windows.net/{tenant}", '
+                        'error="invalid_token", error_description="The access token is from the '
+                        'wrong issuer."'
+                    )
+                },
             )
         if found.get("state", "Enabled") != "Enabled" and method not in ("GET", "HEAD"):
             raise ArmError(
@@ -834,25 +875,31 @@ class ArmServer:
                 s for s in self.subscriptions if s["subscriptionId"].lower() == args["sub"].lower()
             )
             return 200, {}, self._sub_body(s)
-        return 200, {}, {"value": [self._sub_body(s) for s in self.subscriptions]}
+        tid = getattr(self._request, "tid", "")
+        value = [
+            self._sub_body(s)
+            for s in self.subscriptions
+            if not tid or s.get("tenantId", self.tenant_id).lower() == tid.lower()
+        ]
+        return 200, {}, {"value": value}
 
     def _tenants(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
+        """Every directory the signed-in user belongs to, whichever tenant the token is for."""
         _only(method, "GET")
-        return (
-            200,
-            {},
+        value = [
             {
-                "value": [
-                    {
-                        "id": f"/tenants/{self.tenant_id}",
-                        "tenantId": self.tenant_id,
-                        "tenantCategory": "Home",
-                        "displayName": "Numerai Test Tenant",
-                        "defaultDomain": "numeraitest.onmicrosoft.com",
-                    }
-                ]
-            },
-        )
+                "id": f"/tenants/{t['tenantId']}",
+                "tenantId": t["tenantId"],
+                "countryCode": t.get("countryCode", "US"),
+                "tenantCategory": t.get("tenantCategory", "Home"),
+                "displayName": t.get("displayName", ""),
+                "domains": [t.get("defaultDomain", "")],
+                "defaultDomain": t.get("defaultDomain", ""),
+                "tenantType": "AAD",
+            }
+            for t in self.tenants
+        ]
+        return 200, {}, {"value": value}
 
     def _locations(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
         _only(method, "GET")
@@ -1926,6 +1973,16 @@ class ArmServer:
 
 
 # --------------------------------------------------------------------- helpers
+def _token_tenant(token: str) -> str:
+    """The "tid" claim of a JWT-shaped bearer token ("" for anything else)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return ""
+    return str(claims.get("tid", "")) if isinstance(claims, dict) else ""
+
+
 def _only(method: str, *allowed: str) -> None:
     if method not in allowed:
         raise _method_not_allowed(method)
