@@ -121,6 +121,32 @@ class GroupStatus:
 
 
 @dataclass
+class WorkflowRun:
+    """One call of the webhook, as the Logic App's run history keeps it."""
+
+    name: str
+    started: datetime | None
+    status: str  # "succeeded" | "failed" | "running"
+    ended: datetime | None = None
+    #: the failing action (empty unless failed) and its error code and message
+    failed_action: str = ""
+    code: str = ""
+    message: str = ""
+
+
+RUN_STATUS = {
+    "running": "running",
+    "waiting": "running",
+    "paused": "running",
+    "suspended": "running",
+    "notspecified": "running",
+    "succeeded": "succeeded",
+    "skipped": "succeeded",
+    "ignored": "succeeded",
+}
+
+
+@dataclass
 class ProvisionResult:
     webhook_url: str
     actions: list[Action]
@@ -858,7 +884,7 @@ class Azure:
                 self.emit(StepFinished(step, "unchanged"))
                 return observed.workflow.principal_id
             definition = lw.definition(
-                a.trigger, a.subscription_id, a.resource_group, a.container_group
+                a.trigger, a.subscription_id, a.resource_group, a.container_group, a.cloud
             )
             params = lw.workflow_parameters(
                 a.trigger, a.subscription_id, a.resource_group, a.location
@@ -988,6 +1014,55 @@ class Azure:
                     return None
                 raise
         return str(url.value) if url is not None and url.value else None
+
+    # --- run history ------------------------------------------------------------------
+
+    def runs(self, limit: int = 10) -> list[WorkflowRun]:
+        """The Logic App's latest runs (one per webhook call), newest first; for a failed
+        run, the first failed action's error code and message (what went wrong)."""
+        a = self._a
+        from azure.core.exceptions import HttpResponseError
+
+        out: list[WorkflowRun] = []
+        with self._errors(f"read the run history of Logic App {a.logic_app}", "history"):
+            logic = self._client("logic")
+            try:
+                pages = logic.workflow_runs.list(a.resource_group, a.logic_app, top=limit)
+                for run in pages:
+                    out.append(self._run_of(logic, run))
+                    if len(out) >= limit:
+                        break
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+        return out
+
+    def _run_of(self, logic: Any, run: Any) -> WorkflowRun:
+        status = RUN_STATUS.get(_text(run.status).lower(), "failed")
+        item = WorkflowRun(
+            name=run.name or "",
+            started=run.start_time,
+            ended=run.end_time,
+            status=status,
+        )
+        if status != "failed":
+            return item
+        actions = logic.workflow_run_actions.list(
+            self._a.resource_group, self._a.logic_app, item.name
+        )
+        for action in actions:
+            if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
+                continue
+            error = action.error if isinstance(action.error, dict) else {}
+            item.failed_action = action.name or ""
+            item.code = str(error.get("code") or _text(action.code))
+            item.message = redact.redact(str(error.get("message") or ""))
+            return item
+        error = run.error if isinstance(run.error, dict) else {}
+        item.code = str(error.get("code") or _text(run.code))
+        item.message = redact.redact(str(error.get("message") or ""))
+        return item
 
     # --- status, logs, start ----------------------------------------------------------
 
