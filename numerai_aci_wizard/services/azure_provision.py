@@ -549,13 +549,29 @@ class Azure:
     def _observe_role_assignment(self, principal_id: str | None) -> ObservedRoleAssignment | None:
         if not principal_id:
             return None
+        # By principal + role at the scope, not by our name for it: the same grant made in
+        # the portal (under a random name) serves the Logic App just as well.
         name = role_assignment_name(self._rg_scope, principal_id)
-        ra = self._get_or_none(
-            "read the Logic App's role assignment",
-            lambda: self._client("authorization").role_assignments.get(self._rg_scope, name),
+        role = role_definition_id(self._a.subscription_id).rsplit("/", 1)[-1].lower()
+        scope = self._rg_scope.lower().rstrip("/")
+        found = self._get_or_none(
+            "read the Logic App's role assignments",
+            lambda: list(
+                self._client("authorization").role_assignments.list_for_scope(
+                    self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                )
+            ),
         )
-        if ra is None:
+        equal = [
+            r
+            for r in found or []
+            if (r.principal_id or "").lower() == principal_id.lower()
+            and (r.role_definition_id or "").rsplit("/", 1)[-1].lower() == role
+            and (r.scope or "").lower().rstrip("/") == scope
+        ]
+        if not equal:
             return None
+        ra = next((r for r in equal if (r.name or "").lower() == name), equal[0])
         return ObservedRoleAssignment(
             id=ra.id or "",
             name=ra.name or name,

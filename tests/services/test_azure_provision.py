@@ -647,18 +647,25 @@ def test_an_existing_equal_role_assignment_counts_as_done(env: Env) -> None:
     )
     client.role_assignments.delete_by_id(observed.role_assignment.id)
     scope = f"/subscriptions/{env.server.subscription_id}/resourceGroups/numerai-rg"
+    by_hand = str(uuid.uuid4())
     client.role_assignments.create(  # the same grant, made by hand under another name
         scope,
-        str(uuid.uuid4()),
+        by_hand,
         RoleAssignmentCreateParameters(
             role_definition_id=observed.role_assignment.role_definition_id,
             principal_id=observed.workflow.principal_id,
             principal_type="ServicePrincipal",
         ),
     )
+    plan = env.azure(env.settings("managed-identity")).plan()
+    assert plan.for_resource("role_assignment").action == "keep"
+    env.server.clear_requests()
     result = deploy(env, env.settings("managed-identity"))
-    assert calls(env.server, "PUT", RA_RE)[-1].status == 409
+    assert calls(env.server, "PUT", RA_RE) == []  # seen as present: nothing written
     assert "sig=" in result.webhook_url
+    env.azure(env.settings("managed-identity")).destroy()
+    # destroy removed the hand-made grant that served this Logic App
+    assert [r.status for r in calls(env.server, "DELETE", by_hand + "$")] == [200]
 
 
 def test_a_name_conflict_is_explained(env: Env) -> None:
