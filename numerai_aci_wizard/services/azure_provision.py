@@ -63,6 +63,9 @@ from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
 ROLE_NAME = "Azure Container Instances Contributor Role"
+#: destroy: how many times to read the resource group's contents while ARM's list still
+#: shows what was just deleted
+LIST_SETTLE_POLLS = 6
 #: PrincipalNotFound: a new managed identity takes seconds to replicate to Entra ID.
 PRINCIPAL_RETRIES = 12
 RUNNING_STATES = {"running", "pending", "waiting", "creating", "repairing", "updating"}
@@ -838,14 +841,18 @@ class Azure:
             )
 
     def _trigger_chain(self, plan: Plan, observed: Observed) -> str:
-        """connection -> workflow -> role assignment -> callback URL."""
+        """connection -> workflow -> role assignment -> (the other mode's leftovers) -> URL.
+
+        The unused connection or role assignment goes only after the workflow stopped using
+        it: a failed update must leave a Logic App that still works as before.
+        """
         a = self._a
         if a.trigger == lw.API_CONNECTION:
             self._connection(plan)
-        self._delete_unused(plan, observed)
         principal = self._workflow(plan, observed)
         if a.trigger == lw.MANAGED_IDENTITY:
             self._role_assignment(plan, observed, principal)
+        self._delete_unused(plan, observed)
         check_cancel(self.cancel)
         with self._errors(f"read the webhook URL of Logic App {a.logic_app}", "workflow"):
             url = self._client("logic").workflow_triggers.list_callback_url(
@@ -1230,17 +1237,38 @@ class Azure:
             t.join()
         if errors:
             raise errors[0]
-        actions.append(self._destroy_resource_group(observed.resource_group))
+        gone = {x.name.lower() for x in actions if x.action == "delete"}
+        actions.append(self._destroy_resource_group(observed.resource_group, gone))
         return actions
 
-    def _destroy_resource_group(self, rg: ObservedResourceGroup) -> Action:
+    def _left_in_group(self, gone: set[str]) -> list[Any]:
+        """What the resource group still holds. ARM's list lags behind deletes for a while:
+        while it shows only what this run just deleted, read it again a few times."""
+        a = self._a
+        delay = max(self.polling_interval, 0.5)
+        for attempt in range(LIST_SETTLE_POLLS):
+            with self._errors(f"list what is left in {a.resource_group}"):
+                left = list(
+                    self._client("resources").resources.list_by_resource_group(a.resource_group)
+                )
+            if not left or any((r.name or "").lower() not in gone for r in left):
+                return left
+            if attempt < LIST_SETTLE_POLLS - 1:
+                self.emit(
+                    LogLine("resource_group", "waiting for Azure to list the deletions", "debug")
+                )
+                if self.cancel is not None:
+                    if self.cancel.wait(delay):
+                        raise Cancelled()
+                else:
+                    time.sleep(delay)
+        return left
+
+    def _destroy_resource_group(self, rg: ObservedResourceGroup, gone: set[str]) -> Action:
         a = self._a
         if rg.tags.get(MANAGED_BY_TAG) != MANAGED_BY_VALUE:
             return Action("resource_group", a.resource_group, "keep", "not created by this tool")
-        with self._errors(f"list what is left in {a.resource_group}"):
-            left = list(
-                self._client("resources").resources.list_by_resource_group(a.resource_group)
-            )
+        left = self._left_in_group(gone)
         if left:
             names = ", ".join(sorted(r.name or "?" for r in left)[:5])
             return Action("resource_group", a.resource_group, "keep", f"still holds {names}")

@@ -333,6 +333,8 @@ class ArmServer:
     start_seconds (0)          how long a workflow's start of a container group takes
     role_propagation_seconds   (0) a new role assignment takes effect only this long after
                                it was made (managed-identity runs fail AuthorizationFailed)
+    list_lag_seconds (0)       GET .../resourceGroups/{rg}/resources still lists a deleted
+                               resource this long (ARM's list is eventually consistent)
 
     Logic Apps: invoke_webhook(url, body) is Numerai calling the trigger's callback URL: it
     runs the stored workflow (Response, ApiConnection / Http-with-managed-identity start of
@@ -452,6 +454,8 @@ class ArmServer:
             self.logic_sync_limit: float = 120.0
             self.start_seconds: float = 0.0
             self.role_propagation_seconds: float = 0.0
+            self.list_lag_seconds: float = 0.0
+            self._recently_deleted: dict[str, tuple[float, dict[str, Any]]] = {}
             self._deleting_rgs: set[str] = set()
             self._changed.notify_all()
 
@@ -1117,14 +1121,26 @@ class ArmServer:
                 f"of available regions is '{','.join(LOCATIONS)}'.",
             )
 
+    def _forget(self, key: str) -> None:
+        """Delete a stored resource (caller holds the lock); the list API may lag behind."""
+        body = self.resources.pop(key, None)
+        if body is not None:
+            self._recently_deleted[key] = (time.monotonic(), body)
+
     def _rg_resources(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
         _only(method, "GET")
         with self._lock:
             self._need_rg(args["sub"], args["rg"])
             prefix = self._rg_id(args["sub"], args["rg"]).lower() + "/providers/"
+            now = time.monotonic()
+            lagging = {
+                k: b
+                for k, (when, b) in self._recently_deleted.items()
+                if now - when < self.list_lag_seconds and k not in self.resources
+            }
             value = [
                 {k: b[k] for k in ("id", "name", "type", "location", "tags") if k in b}
-                for rid, b in self.resources.items()
+                for rid, b in [*self.resources.items(), *lagging.items()]
                 if rid.startswith(prefix) and "/microsoft.authorization/" not in rid
             ]
             return 200, {}, {"value": value}
@@ -1270,7 +1286,7 @@ class ArmServer:
                 state.bump()
 
                 def done() -> None:
-                    self.resources.pop(rid.lower(), None)
+                    self._forget(rid.lower())
                     self._groups.pop(rid.lower(), None)
 
                 def failed() -> None:
@@ -1548,7 +1564,7 @@ class ArmServer:
                 self._need_rg(sub, rg)
                 if stored is None:
                     return 204, {}, None
-                del self.resources[rid.lower()]
+                self._forget(rid.lower())
                 return 200, {}, None
             if method != "PUT":
                 raise _method_not_allowed(method)
@@ -1631,7 +1647,7 @@ class ArmServer:
                 self._need_rg(sub, rg)
                 if stored is None:
                     return 204, {}, None
-                del self.resources[rid.lower()]
+                self._forget(rid.lower())
                 meta = self._wf_meta.pop(rid.lower(), {})
                 self._wf_runs.pop(rid.lower(), None)
                 self.known_principals.pop(meta.get("principal", ""), None)

@@ -356,6 +356,48 @@ def test_switching_trigger_mode_rewrites_the_logic_app_and_cleans_up_the_other_m
     assert env.azure(env.settings("api-connection")).plan(secrets=SECRETS).changes == []
 
 
+def test_the_unused_connection_goes_only_after_the_workflow_stopped_using_it(env: Env) -> None:
+    deploy(env, env.settings("api-connection"))
+    env.server.clear_requests()
+    env.server.fail("PUT", WF_RE, 400, "InvalidTemplate", "refused for the test", times=1)
+    with pytest.raises(WizardError):
+        deploy(env, env.settings("managed-identity"))
+    assert calls(env.server, "DELETE", CONN_RE) == []  # the old workflow still works
+    assert env.azure(env.settings("api-connection")).observe().connection is not None
+    env.server.clear_requests()
+    deploy(env, env.settings("managed-identity"))
+    order = [(r.method, r.path) for r in writes(env.server)]
+    wf_put = next(i for i, (m, p) in enumerate(order) if m == "PUT" and re.search(WF_RE, p))
+    conn_delete = next(
+        i for i, (m, p) in enumerate(order) if m == "DELETE" and re.search(CONN_RE, p)
+    )
+    assert wf_put < conn_delete
+
+
+def test_destroy_waits_out_a_lagging_list_before_keeping_the_group(env: Env) -> None:
+    deploy(env, env.settings())
+    env.server.list_lag_seconds = 1.2  # ARM still lists what was just deleted
+    actions = env.azure(env.settings()).destroy()
+    rg = next(a for a in actions if a.resource == "resource_group")
+    assert rg.action == "delete", rg.reason
+    assert len(calls(env.server, "GET", r"/resourceGroups/numerai-rg/resources$")) >= 2
+
+
+def test_destroy_keeps_a_group_holding_something_else_without_waiting(env: Env) -> None:
+    deploy(env, env.settings())
+    env.server.list_lag_seconds = 30
+    connection = dict(lw.connection_body(env.server.subscription_id, "eastus"))
+    env.azure(env.settings())._client("resources").resources.begin_create_or_update_by_id(
+        lw.connection_id(env.server.subscription_id, "numerai-rg").replace("/aci", "/other"),
+        connection,
+        api_version="2016-06-01",
+    ).result()
+    actions = env.azure(env.settings()).destroy()
+    rg = next(a for a in actions if a.resource == "resource_group")
+    assert rg.action == "keep" and "other" in rg.reason
+    assert len(calls(env.server, "GET", r"/resourceGroups/numerai-rg/resources$")) == 1
+
+
 # --- a terminated / failed group ----------------------------------------------------
 
 
