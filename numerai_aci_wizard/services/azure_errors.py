@@ -35,7 +35,6 @@ LOCATION_CODES = {
 }
 IMAGE_CODES = {
     "InaccessibleImage",
-    "RegistryErrorResponse",
     "ImageRegistryCredentialsInvalid",
     "InvalidImageRegistryCredential",
     "InvalidImageRegistryServer",
@@ -126,6 +125,14 @@ def _translate(
     if code == "AuthorizationFailed" or status == 403:
         return _forbidden(
             what, message, trigger=trigger, step=step, code=code or "AuthorizationFailed"
+        )
+    if code == "RegistryErrorResponse":
+        return WizardError(
+            f"the image registry failed while Azure pulled the image ({what}): {message}",
+            "this is the registry's side, not your credentials: Docker Hub limits pulls (more "
+            "for anonymous pulls: set docker.username so Azure pulls signed in), and registries "
+            "answer 5xx during outages; wait a few minutes and run again",
+            code=code,
         )
     if code in IMAGE_CODES:
         return WizardError(

@@ -1004,9 +1004,13 @@ class Azure:
         """Whether ``aci`` is authorized, the portal link and the steps to authorize it."""
         conn = self._observe_connection()
         tenant = self._tenant()
-        link = f"https://portal.azure.com/#@{tenant}/resource{self._connection_id}/edit"
+        # The resource's own page (the portal's "#@<tenant>/resource<id>" form): no source
+        # from Microsoft confirms a deep link into its "Edit API connection" blade, so the
+        # steps name the blade instead.
+        portal = cloud(self._a.cloud).portal
+        link = f"{portal}/#@{tenant}/resource{self._connection_id}"
         if not tenant:
-            link = f"https://portal.azure.com/#resource{self._connection_id}/edit"
+            link = f"{portal}/#resource{self._connection_id}"
         if conn is None:
             return ConnectionStatus(
                 "missing", False, link, ["run deploy to create the API connection aci"]
@@ -1014,7 +1018,8 @@ class Azure:
         connected = conn.status.lower() == "connected"
         steps = [
             f"Open {link}",
-            f"(or: portal > resource group {self._a.resource_group} > API connection 'aci' > Edit API connection)",
+            "In the connection's menu, under General, select Edit API connection "
+            f"(or: portal > resource group {self._a.resource_group} > API connection 'aci')",
             "Click Authorize and sign in with an account that may start the container group",
             "Click Save",
             "Check again here: the status should read Connected",

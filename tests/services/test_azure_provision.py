@@ -135,7 +135,8 @@ def test_first_deploy_connector_mode_sends_what_arm_needs(env: Env) -> None:
     assert "sig=" in result.webhook_url
     assert result.connection is not None and not result.connection.connected
     assert result.connection.portal_link.startswith("https://portal.azure.com/#@")
-    assert result.connection.portal_link.endswith("/providers/Microsoft.Web/connections/aci/edit")
+    assert result.connection.portal_link.endswith("/providers/Microsoft.Web/connections/aci")
+    assert any("Edit API connection" in step for step in result.connection.steps)
     assert any("Authorize" in s for s in result.connection.steps)
 
 
@@ -647,6 +648,21 @@ def test_inaccessible_image_points_at_registry_credentials(env: Env) -> None:
         deploy(env, env.settings())
     assert info.value.code == "InaccessibleImage"
     assert "registry username and password" in info.value.hint
+
+
+def test_registry_trouble_during_the_pull_is_not_called_a_credentials_problem(env: Env) -> None:
+    # ACI's deployment fails this way when Docker Hub throttles or a registry answers 5xx
+    env.server.fail_lro(
+        GROUP_RE,
+        "RegistryErrorResponse",
+        "An error response is received from the docker registry 'index.docker.io'. Please "
+        "retry later.",
+    )
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert info.value.code == "RegistryErrorResponse"
+    assert "not your credentials" in info.value.hint and "wait" in info.value.hint
+    assert "username and password" not in info.value.hint
 
 
 def test_region_without_aci_and_too_big_a_size(env: Env) -> None:
