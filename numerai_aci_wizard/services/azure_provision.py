@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import redact
@@ -66,6 +66,10 @@ ROLE_NAME = "Azure Container Instances Contributor Role"
 #: destroy: how many times to read the resource group's contents while ARM's list still
 #: shows what was just deleted
 LIST_SETTLE_POLLS = 6
+#: trigger: how long to retry a run refused because a new role assignment is not in effect
+ROLE_WAIT_SECONDS = 300.0
+#: a role assignment younger than this may still be propagating
+ROLE_NEW_SECONDS = 1800.0
 #: PrincipalNotFound: a new managed identity takes seconds to replicate to Entra ID.
 PRINCIPAL_RETRIES = 12
 RUNNING_STATES = {"running", "pending", "waiting", "creating", "repairing", "updating"}
@@ -1092,6 +1096,106 @@ class Azure:
         item.message = redact.redact(str(error.get("message") or ""))
         return item
 
+    def _role_assignment_age(self) -> float | None:
+        """Seconds since the Logic App's role assignment was made (None: none found)."""
+        wf = self._observe_workflow()
+        if wf is None or not wf.principal_id:
+            return None
+        ra = self._observe_role_assignment(wf.principal_id)
+        if ra is None:
+            return None
+        found = self._get_or_none(
+            "read the Logic App's role assignment",
+            lambda: self._client("authorization").role_assignments.get_by_id(ra.id),
+        )
+        created = getattr(found, "created_on", None)
+        if created is None:
+            return None
+        return (datetime.now(UTC) - created).total_seconds()
+
+    def await_trigger_run(
+        self,
+        since: datetime,
+        retrigger: Callable[[], None],
+        *,
+        step: str = "trigger",
+        window: float = ROLE_WAIT_SECONDS,
+        retry_every: float = 30.0,
+        poll: float = 2.0,
+        timeout: float = 120.0,
+    ) -> WorkflowRun | None:
+        """Follow the Logic App run of a webhook call made at ``since`` until it ends.
+
+        Managed identity right after deploy: Azure takes minutes to put a new role
+        assignment into effect, and meanwhile the run fails with AuthorizationFailed. When
+        that is the failure and the assignment is new, say so and call ``retrigger()``
+        (Numerai calls the webhook again) after a countdown, for up to ``window`` seconds.
+        Returns the last run seen (None: no run started within ``timeout``); raises
+        WizardError when the identity is still refused at the end of the window.
+        """
+        started = triggered = time.monotonic()
+        seen: set[str] = set()
+        last: WorkflowRun | None = None
+        explained = False
+        while True:
+            check_cancel(self.cancel)
+            newer = [r for r in self.runs(5) if r.started is None or r.started >= since]
+            fresh = [r for r in newer if r.name not in seen]
+            current = fresh[0] if fresh else None
+            if current is None and time.monotonic() - triggered > timeout:
+                return last
+            if current is not None and current.status != "running":
+                seen.add(current.name)
+                last = current
+                if not _identity_not_ready(current):
+                    return current
+                age = self._role_assignment_age()
+                if age is None or age > ROLE_NEW_SECONDS:
+                    return current  # an old grant that fails: not a matter of waiting
+                left = window - (time.monotonic() - started)
+                if left <= 0:
+                    raise WizardError(
+                        "the Logic App's managed identity is still not allowed to start the "
+                        f"container group after {int(window)} s: {current.message}",
+                        "Azure can take up to 10 minutes to apply a new role assignment; run "
+                        "trigger again in a few minutes",
+                        code="RoleAssignmentNotEffective",
+                    )
+                if not explained:
+                    explained = True
+                    self.emit(
+                        LogLine(
+                            step,
+                            "The Logic App's new role assignment is not in effect yet (Azure "
+                            "takes a few minutes after deploy): trying again until it is.",
+                            "warning",
+                        )
+                    )
+                wait = min(retry_every, left)
+                end = time.monotonic() + wait
+                while (remaining := end - time.monotonic()) > 0:
+                    self.emit(
+                        Progress(
+                            step,
+                            int(time.monotonic() - started),
+                            int(window),
+                            "s",
+                            f"trying again in {int(remaining + 0.999)} s",
+                        )
+                    )
+                    self._sleep(min(1.0, remaining))
+                retrigger()
+                triggered = time.monotonic()
+                continue
+            self._sleep(poll)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel is not None:
+            if self.cancel.wait(seconds):
+                raise Cancelled()
+        else:
+            time.sleep(seconds)
+
     # --- status, logs, start ----------------------------------------------------------
 
     def status(self) -> GroupStatus:
@@ -1300,6 +1404,13 @@ def _reconcile(approved: Plan, fresh: Plan) -> Plan:
     seen = {a.resource for a in out}
     out.extend(a for a in fresh.actions if a.resource not in seen)
     return Plan(out)
+
+
+def _identity_not_ready(run: WorkflowRun) -> bool:
+    """A managed-identity start refused by ARM (403 AuthorizationFailed)."""
+    return run.status == "failed" and (
+        run.code in ("AuthorizationFailed", "Forbidden") or "AuthorizationFailed" in run.message
+    )
 
 
 def _norm(location: str) -> str:

@@ -142,3 +142,54 @@ def test_runs_api_bodies_and_errors(arm_server: Any, credential: Any) -> None:
     missing = get("/08584000000000000000000000000CU00")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "WorkflowRunNotFound"
+
+
+def test_trigger_right_after_a_managed_identity_deploy_waits_for_the_role_then_starts(
+    arm_server: Any, credential: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from numerai_aci_wizard.events import LogLine, Progress
+
+    events: list[Any] = []
+    arm_server.role_propagation_seconds = 2.0  # Azure: minutes
+    azure = Azure(
+        _settings(arm_server, lw.MANAGED_IDENTITY),
+        credential,
+        polling_interval=0,
+        emit=events.append,
+    )
+    url = azure.apply(SECRETS).webhook_url
+    since = datetime.now(UTC)
+    calls: list[int] = []
+
+    def call_webhook() -> None:  # what Numerai does on each trigger
+        calls.append(arm_server.invoke_webhook(url, {})[0])
+
+    call_webhook()
+    run = azure.await_trigger_run(since, call_webhook, retry_every=0.5, poll=0.1, window=30)
+    assert run is not None and run.status == "succeeded"
+    assert len(calls) >= 2 and set(calls) == {200}
+    history = azure.runs(10)
+    assert history[-1].status == "failed" and history[-1].code == "AuthorizationFailed"
+    said = [e.text for e in events if isinstance(e, LogLine) and e.step == "trigger"]
+    assert any("not in effect yet" in t for t in said)
+    assert any(isinstance(e, Progress) and "trying again in" in e.detail for e in events)
+
+
+def test_an_old_role_assignment_that_is_refused_is_not_waited_for(
+    arm_server: Any, credential: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    azure = Azure(_settings(arm_server, lw.MANAGED_IDENTITY), credential, polling_interval=0)
+    url = azure.apply(SECRETS).webhook_url
+    for key, body in arm_server.resources.items():  # the grant exists since long ago ...
+        if "/roleassignments/" in key:
+            body["properties"]["createdOn"] = "2020-01-01T00:00:00.000000Z"
+    arm_server.role_propagation_seconds = 10**9  # ... and still does not work
+    since = datetime.now(UTC)
+    arm_server.invoke_webhook(url, {})
+    retriggers: list[int] = []
+    run = azure.await_trigger_run(since, lambda: retriggers.append(1), retry_every=0.1, poll=0.1)
+    assert run is not None and run.status == "failed" and retriggers == []
