@@ -1111,7 +1111,7 @@ class Azure:
         created = getattr(found, "created_on", None)
         if created is None:
             return None
-        return (datetime.now(UTC) - created).total_seconds()
+        return float((datetime.now(UTC) - created).total_seconds())
 
     def await_trigger_run(
         self,
