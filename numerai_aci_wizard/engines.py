@@ -53,6 +53,17 @@ class Subscription:
     name: str
     state: str
     tenant_id: str = ""
+    #: the directory's display name (or its default domain), for the picker
+    tenant_name: str = ""
+
+
+@dataclass
+class Tenant:
+    """An Azure directory the signed-in user belongs to."""
+
+    id: str
+    name: str
+    domain: str = ""
 
 
 @dataclass
@@ -87,6 +98,20 @@ class GroupStatus:
     @property
     def running(self) -> bool:
         return self.state.lower() in RUNNING_STATES
+
+
+@dataclass
+class WorkflowRun:
+    """One call of the webhook, as the Logic App's run history keeps it."""
+
+    name: str
+    started: dt.datetime | None
+    status: str  # "succeeded" | "failed" | "running"
+    ended: dt.datetime | None = None
+    #: the failing action (empty unless failed) and its error code and message
+    failed_action: str = ""
+    code: str = ""
+    message: str = ""
 
 
 @dataclass

@@ -287,7 +287,9 @@ def _workflow_action(settings: Settings, workflow: ObservedWorkflow | None) -> A
         return Action("workflow", name, "create", f"Logic App with an HTTP trigger ({mode})")
     reasons = logic_workflow.definition_differences(
         workflow.definition,
-        logic_workflow.definition(mode, a.subscription_id, a.resource_group, a.container_group),
+        logic_workflow.definition(
+            mode, a.subscription_id, a.resource_group, a.container_group, a.cloud
+        ),
     )
     want_params = logic_workflow.workflow_parameters(
         mode, a.subscription_id, a.resource_group, a.location

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from .clouds import CLOUD_NAMES, check_cloud, check_tenant_id, cloud
 from .image_ref import ImageRefError, parse_image_ref
 
 Check = Callable[[str], "str | None"]
@@ -366,10 +367,13 @@ class AzureSettings:
     trigger: str = "api-connection"
     logic_app: str = "startaci"
     arm_endpoint: str = ""
+    #: empty: the subscription's own tenant
+    tenant_id: str = ""
+    cloud: str = "AzureCloud"
 
     @property
     def endpoint(self) -> str:
-        return (self.arm_endpoint or DEFAULT_ARM_ENDPOINT).rstrip("/")
+        return (self.arm_endpoint or cloud(self.cloud).arm_endpoint).rstrip("/")
 
 
 @dataclass
@@ -625,6 +629,25 @@ FIELDS: tuple[Field, ...] = (
         "--logic-app",
         (),
         "default startaci",
+    ),
+    Field(
+        "azure.tenant_id",
+        "Azure tenant (directory) ID",
+        str,
+        check_tenant_id,
+        "--tenant",
+        ("AZURE_TENANT_ID",),
+        "empty: the subscription's own tenant; set it to sign in a personal Microsoft account",
+    ),
+    Field(
+        "azure.cloud",
+        "Azure cloud",
+        str,
+        check_cloud,
+        "--cloud",
+        (),
+        "AzureCloud, AzureUSGovernment or AzureChinaCloud",
+        CLOUD_NAMES,
     ),
     Field(
         "azure.arm_endpoint",

@@ -8,14 +8,21 @@ trigger modes differ only in the action that starts the container group:
   connection is named by the ``@parameters('$connections')['aci']['connectionId']``
   expression (the original template wrote a literal string, which breaks the binding).
 * ``managed-identity``: an ``Http`` action authenticated with the workflow's
-  system-assigned identity, aimed at the public cloud's ARM whatever endpoint the tool
+  system-assigned identity, aimed at the cloud's own ARM whatever endpoint the tool
   itself used (the workflow runs in Azure, not here).
+
+In both, the ``Response`` 200 runs first and the start after it: starting a container
+group is a long-running operation (an image pull can take minutes), Logic Apps cuts a
+synchronous answer at 120 s, and a failed start would otherwise mean no answer at all.
+Numerai gets its 200 at once; what the start did is in the run history.
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from .clouds import cloud
 
 API_CONNECTION = "api-connection"
 MANAGED_IDENTITY = "managed-identity"
@@ -25,7 +32,7 @@ TRIGGER_NAME = "request"
 START_ACTION = "start_container_group"
 RESPONSE_ACTION = "response"
 DEFINITION_SCHEMA = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#"
-PUBLIC_ARM = "https://management.azure.com/"
+PUBLIC_ARM = cloud().msi_audience
 #: The ACI api-version the workflow's start call uses (the connector speaks an older one).
 ACI_API_VERSION = "2023-05-01"
 CONNECTOR_ACI_API_VERSION = "2019-12-01"
@@ -94,8 +101,9 @@ def connections_parameter(
 
 
 def _start_action(
-    mode: str, subscription_id: str, resource_group: str, container_group: str
+    mode: str, subscription_id: str, resource_group: str, container_group: str, cloud_name: str
 ) -> dict[str, Any]:
+    after = {RESPONSE_ACTION: ["Succeeded"]}
     if mode == API_CONNECTION:
         path = (
             f"/subscriptions/@{{encodeURIComponent('{subscription_id}')}}"
@@ -105,7 +113,7 @@ def _start_action(
         )
         return {
             "type": "ApiConnection",
-            "runAfter": {},
+            "runAfter": after,
             "inputs": {
                 "host": {
                     "connection": {
@@ -118,29 +126,37 @@ def _start_action(
             },
         }
     if mode == MANAGED_IDENTITY:
-        uri = (
-            PUBLIC_ARM.rstrip("/")
-            + group_path(subscription_id, resource_group, container_group)
+        target = cloud(cloud_name)
+        uri = target.action_url(
+            group_path(subscription_id, resource_group, container_group)
             + f"/start?api-version={ACI_API_VERSION}"
         )
         return {
             "type": "Http",
-            "runAfter": {},
+            "runAfter": after,
             "inputs": {
                 "method": "POST",
                 "uri": uri,
-                "authentication": {"type": "ManagedServiceIdentity", "audience": PUBLIC_ARM},
+                "authentication": {
+                    "type": "ManagedServiceIdentity",
+                    "audience": target.msi_audience,
+                },
             },
         }
     raise ValueError(f"unknown trigger mode {mode!r}")
 
 
 def definition(
-    mode: str, subscription_id: str, resource_group: str, container_group: str
+    mode: str,
+    subscription_id: str,
+    resource_group: str,
+    container_group: str,
+    cloud_name: str = "",
 ) -> dict[str, Any]:
-    """The workflow definition: Request trigger -> start the group -> Response 200.
+    """The workflow definition: Request trigger -> Response 200 -> start the group.
 
-    Numerai expects a 200; a Request trigger alone answers 202, hence the Response.
+    Numerai expects a 200; a Request trigger alone answers 202, hence the Response, and
+    it answers before the start so a slow image pull cannot time the answer out.
     """
     parameters: dict[str, Any] = {}
     if mode == API_CONNECTION:
@@ -157,13 +173,15 @@ def definition(
             }
         },
         "actions": {
-            START_ACTION: _start_action(mode, subscription_id, resource_group, container_group),
             RESPONSE_ACTION: {
                 "type": "Response",
                 "kind": "Http",
-                "runAfter": {START_ACTION: ["Succeeded"]},
-                "inputs": {"statusCode": 200, "body": {"started": container_group}},
+                "runAfter": {},
+                "inputs": {"statusCode": 200, "body": {"starting": container_group}},
             },
+            START_ACTION: _start_action(
+                mode, subscription_id, resource_group, container_group, cloud_name
+            ),
         },
         "outputs": {},
     }
@@ -205,8 +223,12 @@ def definition_differences(observed: dict[str, Any] | None, desired: dict[str, A
     if have_start.get("type") != want_start["type"]:
         was = have_start.get("type") or "missing"
         reasons.append(f"start action {was} -> {want_start['type']}")
-    elif have_start != want_start:
+    elif {k: v for k, v in have_start.items() if k != "runAfter"} != {
+        k: v for k, v in want_start.items() if k != "runAfter"
+    }:
         reasons.append("the start action targets a different container group or API")
+    elif have_start.get("runAfter") != want_start.get("runAfter"):
+        reasons.append("answer Numerai first, then start the container")
     if have["actions"] != want["actions"] and not reasons:
         reasons.append("the actions differ")
     if have["parameters"] != want["parameters"] and not reasons:

@@ -41,6 +41,7 @@ def _isolated_user_dirs(
         "DOCKER_PASSWORD",
         "AZURE_RESOURCE_MANAGER_ENDPOINT",
         "AZURE_SUBSCRIPTION_ID",
+        "AZURE_TENANT_ID",
         "NUMERAI_API_URL",
     ):
         monkeypatch.delenv(var, raising=False)

@@ -16,12 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..clouds import cloud as cloud_named
 from ..engines import AzureSession, DeviceCodePrompt
 from ..events import Cancelled, ErrorCode, WizardError, check_cancel
 
 APP_NAME = "numerai-aci-wizard"
 #: The public ARM audience: Azure Stack and local test servers accept the same token.
-ARM_SCOPE = "https://management.azure.com/.default"
+ARM_SCOPE = cloud_named().token_scope
+#: Entra's answers when a personal Microsoft account signs in where only work or school
+#: accounts may (the "organizations" endpoint azure-identity uses by default)
+PERSONAL_ACCOUNT_CODES = ("AADSTS500200", "AADSTS50020")
+#: a credential built for one tenant may still be asked for another's token: the
+#: subscription picker lists every tenant's subscriptions
+ANY_TENANT = ["*"]
 RECORD_FILE = "azure-auth-record.json"
 
 
@@ -65,14 +72,18 @@ def token_identity(token: str) -> tuple[str, str]:
     return user, str(claims.get("tid", ""))
 
 
-def _try_azure_cli(cancel: threading.Event | None) -> AzureSession | None:
+def _try_azure_cli(
+    cancel: threading.Event | None, tenant_id: str = "", scope: str = ARM_SCOPE
+) -> AzureSession | None:
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import AzureCliCredential, CredentialUnavailableError
 
     check_cancel(cancel)
-    credential = AzureCliCredential(process_timeout=30)
+    credential = AzureCliCredential(
+        process_timeout=30, tenant_id=tenant_id, additionally_allowed_tenants=ANY_TENANT
+    )
     try:
-        token = credential.get_token(ARM_SCOPE)
+        token = credential.get_token(scope)
     except (CredentialUnavailableError, ClientAuthenticationError):
         return None
     user, tenant = token_identity(token.token)
@@ -104,11 +115,23 @@ def _save_record(record: Any) -> None:
 
 
 def _device_credential(
-    prompt: DeviceCodePrompt | None, authority: str | None, record: Any | None, persistent: bool
+    prompt: DeviceCodePrompt | None,
+    authority: str | None,
+    record: Any | None,
+    persistent: bool,
+    tenant_id: str = "",
 ) -> Any:
     from azure.identity import DeviceCodeCredential, TokenCachePersistenceOptions
 
-    kwargs: dict[str, Any] = {"prompt_callback": prompt, "timeout": 900}
+    kwargs: dict[str, Any] = {
+        "prompt_callback": prompt,
+        "timeout": 900,
+        "additionally_allowed_tenants": ANY_TENANT,
+    }
+    if record is None:
+        # "organizations" (work or school accounts) unless the user named a directory:
+        # a personal Microsoft account signs in only at a tenant id
+        kwargs["tenant_id"] = tenant_id or "organizations"
     if persistent:
         kwargs["cache_persistence_options"] = TokenCachePersistenceOptions(name=APP_NAME)
     if record is not None:
@@ -152,11 +175,26 @@ def _not_signed_in() -> WizardError:
     )
 
 
+def _personal_account_refused(exc: BaseException) -> WizardError:
+    return WizardError(
+        "Azure refused this account at the work-or-school sign-in: it is a personal Microsoft "
+        "account (outlook.com, hotmail.com, live.com)",
+        "set the tenant (directory) id of your Azure subscription: --tenant <id>, "
+        "AZURE_TENANT_ID or [azure] tenant_id (portal > Microsoft Entra ID > Overview > "
+        "Tenant ID; `az account show` prints it as tenantId), then sign in again",
+        exit_code=2,
+        code=ErrorCode.AZURE_SIGN_IN,
+        upstream="PersonalAccountNeedsTenant",
+    )
+
+
 def _device_code(
     prompt: DeviceCodePrompt | None,
     authority: str | None,
     cancel: threading.Event | None,
     interactive: bool,
+    tenant_id: str = "",
+    scope: str = ARM_SCOPE,
 ) -> AzureSession:
     from azure.core.exceptions import ClientAuthenticationError
 
@@ -168,18 +206,21 @@ def _device_code(
         raise _not_signed_in()
     try:
         if record is not None:
-            credential = _device_credential(prompt, authority, record, persistent)
+            credential = _device_credential(prompt, authority, record, persistent, tenant_id)
             try:  # silent: the cached refresh token is enough
-                _in_thread(lambda: credential.get_token(ARM_SCOPE), cancel)
+                _in_thread(lambda: credential.get_token(scope), cancel)
                 return AzureSession(
                     credential, record.username, record.tenant_id, "device-code", True
                 )
             except ClientAuthenticationError:
                 if not interactive:
                     raise _not_signed_in() from None
-        credential = _device_credential(prompt, authority, None, persistent)
-        new_record = _in_thread(lambda: credential.authenticate(scopes=[ARM_SCOPE]), cancel)
+        credential = _device_credential(prompt, authority, None, persistent, tenant_id)
+        new_record = _in_thread(lambda: credential.authenticate(scopes=[scope]), cancel)
     except ClientAuthenticationError as exc:
+        text = str(exc.message or exc)
+        if not tenant_id and any(code in text for code in PERSONAL_ACCOUNT_CODES):
+            raise _personal_account_refused(exc) from exc
         raise WizardError(
             f"Azure sign-in failed: {exc.message or exc}",
             "sign in again (a code is valid for 15 minutes), or run `az login` and retry",
@@ -199,14 +240,30 @@ def sign_in(
     allow_device_code: bool = True,
     authority: str | None = None,
     cancel: threading.Event | None = None,
+    tenant_id: str = "",
+    cloud: str = "",
 ) -> AzureSession:
     """An Azure session: ``az login`` when it works, else a device code (or a saved record).
 
     ``on_device_code(verification_uri, user_code, expires_on)`` runs on the signing-in
     thread; the UI shows the code. Headless callers pass ``allow_device_code=False``:
     a saved device-code sign-in is still used silently, but nobody is prompted.
+    ``tenant_id`` (the settings' ``azure.tenant_id``) is the directory to sign in to;
+    empty: az's default, or "organizations" for a device code. Either credential can
+    still fetch a token for any other tenant of the user (``get_token(tenant_id=...)``),
+    which is how subscriptions of every tenant are listed and used.
     """
-    session = _try_azure_cli(cancel)
+    target = cloud_named(cloud)
+    session = _try_azure_cli(cancel, tenant_id, target.token_scope)
     if session is not None:
         return session
-    return _device_code(on_device_code, authority, cancel, interactive=allow_device_code)
+    if authority is None and target.authority_host != cloud_named().authority_host:
+        authority = target.authority_host
+    return _device_code(
+        on_device_code,
+        authority,
+        cancel,
+        interactive=allow_device_code,
+        tenant_id=tenant_id,
+        scope=target.token_scope,
+    )

@@ -35,7 +35,6 @@ LOCATION_CODES = {
 }
 IMAGE_CODES = {
     "InaccessibleImage",
-    "RegistryErrorResponse",
     "ImageRegistryCredentialsInvalid",
     "InvalidImageRegistryCredential",
     "InvalidImageRegistryServer",
@@ -99,8 +98,8 @@ def _translate(
 
     if isinstance(exc, WizardError):
         return exc
-    if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
-        return _signed_out(what, exc)
+    if isinstance(exc, HttpResponseError) and error_code(exc) == "InvalidAuthenticationTokenTenant":
+        return _wrong_tenant(what, error_message(exc))
     if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):
         return _signed_out(what, exc)
     if isinstance(exc, ServiceRequestError | ServiceResponseError) and not isinstance(
@@ -125,6 +124,15 @@ def _translate(
     if code == "AuthorizationFailed" or status == 403:
         return _forbidden(
             what, message, trigger=trigger, step=step, upstream=code or "AuthorizationFailed"
+        )
+    if code == "RegistryErrorResponse":
+        return WizardError(
+            f"the image registry failed while Azure pulled the image ({what}): {message}",
+            "this is the registry's side, not your credentials: Docker Hub limits pulls (more "
+            "for anonymous pulls: set docker.username so Azure pulls signed in), and registries "
+            "answer 5xx during outages; wait a few minutes and run again",
+            code=ErrorCode.AZURE_IMAGE_PULL,
+            upstream=code,
         )
     if code in IMAGE_CODES:
         return WizardError(
@@ -203,6 +211,23 @@ def _signed_out(what: str, exc: BaseException, upstream: str = "NotSignedIn") ->
         exit_code=2,
         code=ErrorCode.AZURE_SIGN_IN,
         upstream=upstream,
+    )
+
+
+def _wrong_tenant(what: str, message: str) -> WizardError:
+    found = re.search(r"login\.windows\.net/([0-9A-Za-z.-]+)", message)
+    tenant = found.group(1) if found else ""
+    where = f" (tenant {tenant})" if tenant else ""
+    return WizardError(
+        f"the sign-in is for another Azure directory than this subscription's{where} ({what})",
+        "you are signed in, but to the wrong tenant: set --tenant "
+        + (tenant or "<the subscription's tenant id>")
+        + " (or [azure] tenant_id), or run `az login --tenant "
+        + (tenant or "<tenant id>")
+        + "` and retry",
+        exit_code=2,
+        code=ErrorCode.AZURE_WRONG_TENANT,
+        upstream="InvalidAuthenticationTokenTenant",
     )
 
 

@@ -20,16 +20,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import redact
 from .. import workflow as lw
+from ..clouds import cloud
 from ..engines import (
     ConnectionStatus,
     GroupStatus,
     Location,
     ProvisionResult,
     Subscription,
+    Tenant,
+    WorkflowRun,
 )
 from ..events import (
     Cancelled,
@@ -64,17 +68,35 @@ from ..plan import (
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
-from .azure_auth import ARM_SCOPE
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
 ROLE_NAME = "Azure Container Instances Contributor Role"
+#: destroy: how many times to read the resource group's contents while ARM's list still
+#: shows what was just deleted
+LIST_SETTLE_POLLS = 6
+#: trigger: how long to retry a run refused because a new role assignment is not in effect
+ROLE_WAIT_SECONDS = 300.0
+#: a role assignment younger than this may still be propagating
+ROLE_NEW_SECONDS = 1800.0
 #: PrincipalNotFound: a new managed identity takes seconds to replicate to Entra ID.
 PRINCIPAL_RETRIES = 12
 UPDATE_REFUSED_CODES = {
     "InvalidContainerGroupUpdate",
     "ContainerGroupTransitioning",
     "ContainerGroupNotReady",
+}
+
+
+RUN_STATUS = {
+    "running": "running",
+    "waiting": "running",
+    "paused": "running",
+    "suspended": "running",
+    "notspecified": "running",
+    "succeeded": "succeeded",
+    "skipped": "succeeded",
+    "ignored": "succeeded",
 }
 
 
@@ -151,6 +173,20 @@ class _SharedToken:
             return token
 
 
+class _TenantToken:
+    """Tokens for one tenant: a subscription answers only to a token of its own directory
+    (401 InvalidAuthenticationTokenTenant otherwise), and a user may have several."""
+
+    def __init__(self, credential: Any, tenant_id: str) -> None:
+        self._credential = credential
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        if self.tenant_id and not kwargs.get("tenant_id"):
+            kwargs["tenant_id"] = self.tenant_id
+        return self._credential.get_token(*scopes, **kwargs)
+
+
 class Azure:
     """One subscription + resource group as the settings name them."""
 
@@ -170,7 +206,10 @@ class Azure:
         )
         self.cancel = cancel
         self.polling_interval = polling_interval
-        self.tenant_id = tenant_id
+        #: the subscription's tenant: given, set in the settings, or found on first use
+        self.tenant_id = tenant_id or settings.azure.tenant_id.strip()
+        self._bound: Any = None
+        self._tenants: list[Tenant] | None = None
         self._emit_lock = threading.Lock()
         self._emit = emit
         self._clients: dict[str, Any] = {}
@@ -195,7 +234,7 @@ class Azure:
     def _client_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.endpoint,
-            "credential_scopes": [ARM_SCOPE],
+            "credential_scopes": [cloud(self._a.cloud).token_scope],
             "polling_interval": self.polling_interval,
             "retry_total": 5,
             "retry_connect": 1,
@@ -211,26 +250,28 @@ class Azure:
                 return self._clients[kind]
             sub = self._a.subscription_id
             kw = self._client_kwargs()
+            cred = self._subscription_credential()
+            client: Any
             if kind == "resources":
                 from azure.mgmt.resource.resources import ResourceManagementClient
 
-                client = ResourceManagementClient(self.credential, sub, **kw)
+                client = ResourceManagementClient(cred, sub, **kw)
             elif kind == "aci":
                 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
-                client = ContainerInstanceManagementClient(self.credential, sub, **kw)
+                client = ContainerInstanceManagementClient(cred, sub, **kw)
             elif kind == "logic":
                 from azure.mgmt.logic import LogicManagementClient
 
-                client = LogicManagementClient(self.credential, sub, **kw)
+                client = LogicManagementClient(cred, sub, **kw)
             elif kind == "authorization":
                 from azure.mgmt.authorization import AuthorizationManagementClient
 
-                client = AuthorizationManagementClient(self.credential, sub, **kw)
+                client = AuthorizationManagementClient(cred, sub, **kw)
             elif kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-                client = SubscriptionClient(self.credential, **kw)
+                client = SubscriptionClient(cred, **kw)
             else:  # pragma: no cover - programming error
                 raise ValueError(kind)
             self._clients[kind] = client
@@ -274,18 +315,81 @@ class Azure:
 
     # --- discovery --------------------------------------------------------------------
 
+    def _tenant_client(self, tenant_id: str) -> Any:
+        """A subscriptions client whose tokens are for ``tenant_id`` ("" = the sign-in's)."""
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+        cred = _TenantToken(self.credential, tenant_id) if tenant_id else self.credential
+        return SubscriptionClient(cred, **self._client_kwargs())
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every directory the signed-in user belongs to (GET /tenants answers for all)."""
+        if self._tenants is None:
+            with self._errors("list your Azure directories (tenants)"):
+                found = self._tenant_client("").tenants.list()
+                self._tenants = [
+                    Tenant(
+                        t.tenant_id or "",
+                        t.display_name or t.default_domain or t.tenant_id or "",
+                        t.default_domain or "",
+                    )
+                    for t in found
+                    if t.tenant_id
+                ]
+        return self._tenants
+
     def list_subscriptions(self) -> list[Subscription]:
-        with self._errors("list your subscriptions"):
-            subs = self._client("subscriptions").subscriptions.list()
-            return [
-                Subscription(
-                    id=s.subscription_id or "",
-                    name=s.display_name or "",
-                    state=_text(s.state),
-                    tenant_id=getattr(s, "tenant_id", "") or "",
+        """Subscriptions of every tenant: ARM lists only the token's tenant's, so ask each."""
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+        tenants = self.list_tenants()
+        several = len(tenants) > 1
+        out: list[Subscription] = []
+        seen: set[str] = set()
+        for tenant in tenants or [Tenant("", "")]:
+            with self._errors("list your subscriptions"):
+                try:
+                    subs = list(
+                        self._tenant_client(tenant.id if several else "").subscriptions.list()
+                    )
+                except (ClientAuthenticationError, HttpResponseError):
+                    if not several:
+                        raise
+                    continue  # a directory that wants another sign-in (MFA): the rest still count
+            for s in subs:
+                sid = s.subscription_id or ""
+                if sid.lower() in seen:
+                    continue
+                seen.add(sid.lower())
+                out.append(
+                    Subscription(
+                        id=sid,
+                        name=s.display_name or "",
+                        state=_text(s.state),
+                        tenant_id=getattr(s, "tenant_id", "") or tenant.id,
+                        tenant_name=tenant.name,
+                    )
                 )
-                for s in subs
-            ]
+        return out
+
+    def _subscription_credential(self) -> Any:
+        """The credential bound to the chosen subscription's tenant (found once, if not set)."""
+        if self._bound is None:
+            tenant = self.tenant_id
+            if not tenant:
+                tenants = self.list_tenants()
+                if len(tenants) > 1:
+                    wanted = self._a.subscription_id.lower()
+                    tenant = next(
+                        (s.tenant_id for s in self.list_subscriptions() if s.id.lower() == wanted),
+                        "",
+                    )
+                elif tenants:
+                    self.tenant_id = tenants[0].id  # the sign-in's own: no binding needed
+            self._bound = _TenantToken(self.credential, tenant) if tenant else self.credential
+            if tenant:
+                self.tenant_id = tenant
+        return self._bound
 
     def list_locations(self) -> list[Location]:
         """Regions of the subscription where Microsoft.ContainerInstance/containerGroups exists."""
@@ -400,13 +504,29 @@ class Azure:
     def _observe_role_assignment(self, principal_id: str | None) -> ObservedRoleAssignment | None:
         if not principal_id:
             return None
+        # By principal + role at the scope, not by our name for it: the same grant made in
+        # the portal (under a random name) serves the Logic App just as well.
         name = role_assignment_name(self._rg_scope, principal_id)
-        ra = self._get_or_none(
-            "read the Logic App's role assignment",
-            lambda: self._client("authorization").role_assignments.get(self._rg_scope, name),
+        role = role_definition_id(self._a.subscription_id).rsplit("/", 1)[-1].lower()
+        scope = self._rg_scope.lower().rstrip("/")
+        found = self._get_or_none(
+            "read the Logic App's role assignments",
+            lambda: list(
+                self._client("authorization").role_assignments.list_for_scope(
+                    self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                )
+            ),
         )
-        if ra is None:
+        equal = [
+            r
+            for r in found or []
+            if (r.principal_id or "").lower() == principal_id.lower()
+            and (r.role_definition_id or "").rsplit("/", 1)[-1].lower() == role
+            and (r.scope or "").lower().rstrip("/") == scope
+        ]
+        if not equal:
             return None
+        ra = next((r for r in equal if (r.name or "").lower() == name), equal[0])
         return ObservedRoleAssignment(
             id=ra.id or "",
             name=ra.name or name,
@@ -616,7 +736,8 @@ class Azure:
             what = f"{kind} container group {a.container_group}"
             with self._errors(what, step):
                 if kind == "recreate":
-                    self.emit(LogLine(step, f"deleting {a.container_group}: {action.reason}"))
+                    why = action.reason if action is not None else "recreate"
+                    self.emit(LogLine(step, f"deleting {a.container_group}: {why}"))
                     self._delete_group()
                     self.emit(LogLine(step, f"creating {a.container_group}"))
                     self._put_group(body)
@@ -667,14 +788,18 @@ class Azure:
             )
 
     def _trigger_chain(self, plan: Plan, observed: Observed) -> str:
-        """connection -> workflow -> role assignment -> callback URL."""
+        """connection -> workflow -> role assignment -> (the other mode's leftovers) -> URL.
+
+        The unused connection or role assignment goes only after the workflow stopped using
+        it: a failed update must leave a Logic App that still works as before.
+        """
         a = self._a
         if a.trigger == lw.API_CONNECTION:
             self._connection(plan)
-        self._delete_unused(plan, observed)
         principal = self._workflow(plan, observed)
         if a.trigger == lw.MANAGED_IDENTITY:
             self._role_assignment(plan, observed, principal)
+        self._delete_unused(plan, observed)
         check_cancel(self.cancel)
         with self._errors(f"read the webhook URL of Logic App {a.logic_app}", "workflow"):
             url = self._client("logic").workflow_triggers.list_callback_url(
@@ -729,7 +854,7 @@ class Azure:
                 self.emit(StepFinished(step, "unchanged"))
                 return observed.workflow.principal_id
             definition = lw.definition(
-                a.trigger, a.subscription_id, a.resource_group, a.container_group
+                a.trigger, a.subscription_id, a.resource_group, a.container_group, a.cloud
             )
             params = lw.workflow_parameters(
                 a.trigger, a.subscription_id, a.resource_group, a.location
@@ -761,7 +886,9 @@ class Azure:
 
     def _role_assignment(self, plan: Plan, observed: Observed, principal_id: str | None) -> None:
         from azure.core.exceptions import HttpResponseError
-        from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
+        # the client's role_assignments speak 2022-04-01: its models, not the multi-API shim's
+        from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
         a = self._a
         step = "role_assignment"
@@ -826,9 +953,13 @@ class Azure:
         """Whether ``aci`` is authorized, the portal link and the steps to authorize it."""
         conn = self._observe_connection()
         tenant = self._tenant()
-        link = f"https://portal.azure.com/#@{tenant}/resource{self._connection_id}/edit"
+        # The resource's own page (the portal's "#@<tenant>/resource<id>" form): no source
+        # from Microsoft confirms a deep link into its "Edit API connection" blade, so the
+        # steps name the blade instead.
+        portal = cloud(self._a.cloud).portal
+        link = f"{portal}/#@{tenant}/resource{self._connection_id}"
         if not tenant:
-            link = f"https://portal.azure.com/#resource{self._connection_id}/edit"
+            link = f"{portal}/#resource{self._connection_id}"
         if conn is None:
             return ConnectionStatus(
                 "missing", False, link, ["run deploy to create the API connection aci"]
@@ -836,7 +967,8 @@ class Azure:
         connected = conn.status.lower() == "connected"
         steps = [
             f"Open {link}",
-            f"(or: portal > resource group {self._a.resource_group} > API connection 'aci' > Edit API connection)",
+            "In the connection's menu, under General, select Edit API connection "
+            f"(or: portal > resource group {self._a.resource_group} > API connection 'aci')",
             "Click Authorize and sign in with an account that may start the container group",
             "Click Save",
             "Check again here: the status should read Connected",
@@ -859,6 +991,156 @@ class Azure:
                     return None
                 raise
         return str(url.value) if url is not None and url.value else None
+
+    # --- run history ------------------------------------------------------------------
+
+    def runs(self, limit: int = 10) -> list[WorkflowRun]:
+        """The Logic App's latest runs (one per webhook call), newest first; for a failed
+        run, the first failed action's error code and message (what went wrong)."""
+        a = self._a
+        from azure.core.exceptions import HttpResponseError
+
+        out: list[WorkflowRun] = []
+        with self._errors(f"read the run history of Logic App {a.logic_app}", "history"):
+            logic = self._client("logic")
+            try:
+                pages = logic.workflow_runs.list(a.resource_group, a.logic_app, top=limit)
+                for run in pages:
+                    out.append(self._run_of(logic, run))
+                    if len(out) >= limit:
+                        break
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+        return out
+
+    def _run_of(self, logic: Any, run: Any) -> WorkflowRun:
+        status = RUN_STATUS.get(_text(run.status).lower(), "failed")
+        item = WorkflowRun(
+            name=run.name or "",
+            started=run.start_time,
+            ended=run.end_time,
+            status=status,
+        )
+        if status != "failed":
+            return item
+        actions = logic.workflow_run_actions.list(
+            self._a.resource_group, self._a.logic_app, item.name
+        )
+        for action in actions:
+            if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
+                continue
+            error = action.error if isinstance(action.error, dict) else {}
+            item.failed_action = action.name or ""
+            item.code = str(error.get("code") or _text(action.code))
+            item.message = redact.redact(str(error.get("message") or ""))
+            return item
+        error = run.error if isinstance(run.error, dict) else {}
+        item.code = str(error.get("code") or _text(run.code))
+        item.message = redact.redact(str(error.get("message") or ""))
+        return item
+
+    def _role_assignment_age(self) -> float | None:
+        """Seconds since the Logic App's role assignment was made (None: none found)."""
+        wf = self._observe_workflow()
+        if wf is None or not wf.principal_id:
+            return None
+        ra = self._observe_role_assignment(wf.principal_id)
+        if ra is None:
+            return None
+        found = self._get_or_none(
+            "read the Logic App's role assignment",
+            lambda: self._client("authorization").role_assignments.get_by_id(ra.id),
+        )
+        created = getattr(found, "created_on", None)
+        if created is None:
+            return None
+        return float((datetime.now(UTC) - created).total_seconds())
+
+    def await_trigger_run(
+        self,
+        since: datetime,
+        retrigger: Callable[[], None],
+        *,
+        step: str = "trigger",
+        window: float = ROLE_WAIT_SECONDS,
+        retry_every: float = 30.0,
+        poll: float = 2.0,
+        timeout: float = 120.0,
+    ) -> WorkflowRun | None:
+        """Follow the Logic App run of a webhook call made at ``since`` until it ends.
+
+        Managed identity right after deploy: Azure takes minutes to put a new role
+        assignment into effect, and meanwhile the run fails with AuthorizationFailed. When
+        that is the failure and the assignment is new, say so and call ``retrigger()``
+        (Numerai calls the webhook again) after a countdown, for up to ``window`` seconds.
+        Returns the last run seen (None: no run started within ``timeout``); raises
+        WizardError when the identity is still refused at the end of the window.
+        """
+        started = triggered = time.monotonic()
+        seen: set[str] = set()
+        last: WorkflowRun | None = None
+        explained = False
+        while True:
+            check_cancel(self.cancel)
+            newer = [r for r in self.runs(5) if r.started is None or r.started >= since]
+            fresh = [r for r in newer if r.name not in seen]
+            current = fresh[0] if fresh else None
+            if current is None and time.monotonic() - triggered > timeout:
+                return last
+            if current is not None and current.status != "running":
+                seen.add(current.name)
+                last = current
+                if not _identity_not_ready(current):
+                    return current
+                age = self._role_assignment_age()
+                if age is None or age > ROLE_NEW_SECONDS:
+                    return current  # an old grant that fails: not a matter of waiting
+                left = window - (time.monotonic() - started)
+                if left <= 0:
+                    raise WizardError(
+                        "the Logic App's managed identity is still not allowed to start the "
+                        f"container group after {int(window)} s: {current.message}",
+                        "Azure can take up to 10 minutes to apply a new role assignment; run "
+                        "trigger again in a few minutes",
+                        code=ErrorCode.AZURE_FORBIDDEN,
+                        upstream="RoleAssignmentNotEffective",
+                    )
+                if not explained:
+                    explained = True
+                    self.emit(
+                        LogLine(
+                            step,
+                            "The Logic App's new role assignment is not in effect yet (Azure "
+                            "takes a few minutes after deploy): trying again until it is.",
+                            "warning",
+                        )
+                    )
+                wait = min(retry_every, left)
+                end = time.monotonic() + wait
+                while (remaining := end - time.monotonic()) > 0:
+                    self.emit(
+                        Progress(
+                            step,
+                            int(time.monotonic() - started),
+                            int(window),
+                            "s",
+                            f"trying again in {int(remaining + 0.999)} s",
+                        )
+                    )
+                    self._sleep(min(1.0, remaining))
+                retrigger()
+                triggered = time.monotonic()
+                continue
+            self._sleep(poll)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel is not None:
+            if self.cancel.wait(seconds):
+                raise Cancelled()
+        else:
+            time.sleep(seconds)
 
     # --- status, logs ----------------------------------------------------------
 
@@ -983,17 +1265,38 @@ class Azure:
             t.join()
         if errors:
             raise errors[0]
-        actions.append(self._destroy_resource_group(observed.resource_group))
+        gone = {x.name.lower() for x in actions if x.action == "delete"}
+        actions.append(self._destroy_resource_group(observed.resource_group, gone))
         return actions
 
-    def _destroy_resource_group(self, rg: ObservedResourceGroup) -> Action:
+    def _left_in_group(self, gone: set[str]) -> list[Any]:
+        """What the resource group still holds. ARM's list lags behind deletes for a while:
+        while it shows only what this run just deleted, read it again a few times."""
+        a = self._a
+        delay = max(self.polling_interval, 0.5)
+        for attempt in range(LIST_SETTLE_POLLS):
+            with self._errors(f"list what is left in {a.resource_group}"):
+                left = list(
+                    self._client("resources").resources.list_by_resource_group(a.resource_group)
+                )
+            if not left or any((r.name or "").lower() not in gone for r in left):
+                return left
+            if attempt < LIST_SETTLE_POLLS - 1:
+                self.emit(
+                    LogLine("resource_group", "waiting for Azure to list the deletions", "debug")
+                )
+                if self.cancel is not None:
+                    if self.cancel.wait(delay):
+                        raise Cancelled()
+                else:
+                    time.sleep(delay)
+        return left
+
+    def _destroy_resource_group(self, rg: ObservedResourceGroup, gone: set[str]) -> Action:
         a = self._a
         if rg.tags.get(MANAGED_BY_TAG) != MANAGED_BY_VALUE:
             return Action("resource_group", a.resource_group, "keep", "not created by this tool")
-        with self._errors(f"list what is left in {a.resource_group}"):
-            left = list(
-                self._client("resources").resources.list_by_resource_group(a.resource_group)
-            )
+        left = self._left_in_group(gone)
         if left:
             names = ", ".join(sorted(r.name or "?" for r in left)[:5])
             return Action("resource_group", a.resource_group, "keep", f"still holds {names}")
@@ -1005,6 +1308,13 @@ class Azure:
         return Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
+
+
+def _identity_not_ready(run: WorkflowRun) -> bool:
+    """A managed-identity start refused by ARM (403 AuthorizationFailed)."""
+    return run.status == "failed" and (
+        run.code in ("AuthorizationFailed", "Forbidden") or "AuthorizationFailed" in run.message
+    )
 
 
 def _norm(location: str) -> str:

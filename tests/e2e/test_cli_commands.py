@@ -125,7 +125,7 @@ def test_deploy_prints_the_webhook_and_the_manual_step(user: Path, capsys) -> No
     webhook = [line for line in out.splitlines() if line.startswith("https://")]
     assert len(webhook) == 1 and "sig=" in webhook[0]
     assert "One manual step: authorize the API connection" in out
-    assert "/providers/Microsoft.Web/connections/aci/edit" in out
+    assert "/providers/Microsoft.Web/connections/aci" in out and "Edit API connection" in out
 
 
 def test_azure_failure_is_a_clear_message_and_exit_1(user: Path, arm_server, capsys) -> None:

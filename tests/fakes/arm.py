@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 import uuid
+from base64 import urlsafe_b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,7 @@ from tests.fakes import arm_specs
 
 DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
+DEFAULT_TENANT_NAME = "Numerai Test Tenant"
 
 # What the azure SDK versions in .venv send (checked in their _configuration.py / profiles),
 # plus a few other real versions ARM accepts; anything else is refused like ARM does.
@@ -318,7 +320,27 @@ class ArmServer:
     can_assign_roles (True)    False: role assignment PUT answers 403 AuthorizationFailed
     principal_not_found_times  the next n role assignment PUTs answer 400 PrincipalNotFound
     known_principals           principal id -> type; workflow identities are added
-    subscriptions              what the subscriptions API lists (state "Disabled" = read only)
+    subscriptions              what the subscriptions API lists (state "Disabled" = read only;
+                               "tenantId" = its directory, default the server's tenant)
+    tenants                    what GET /tenants lists (the user's directories)
+
+    Tenants: a token (a JWT with "tid") for another tenant than a subscription's gets 401
+    InvalidAuthenticationTokenTenant on anything under that subscription, as ARM answers;
+    GET /subscriptions lists only the token's tenant's subscriptions. Tokens that are not
+    JWTs are taken for every tenant (older tests use plain strings).
+
+    logic_sync_limit (120)     seconds a Logic App caller waits for the Response action
+    start_seconds (0)          how long a workflow's start of a container group takes
+    role_propagation_seconds   (0) a new role assignment takes effect only this long after
+                               it was made (managed-identity runs fail AuthorizationFailed)
+    list_lag_seconds (0)       GET .../resourceGroups/{rg}/resources still lists a deleted
+                               resource this long (ARM's list is eventually consistent)
+
+    Logic Apps: invoke_webhook(url, body) is Numerai calling the trigger's callback URL: it
+    runs the stored workflow (Response, ApiConnection / Http-with-managed-identity start of
+    the container group) in a thread, answers like Logic Apps (the Response's status once it
+    runs; 504 past logic_sync_limit; 502 when the Response is skipped; 202 with no Response)
+    and keeps a run record served by GET .../workflows/{name}/runs[/{run}[/actions[/{a}]]].
 
     Faults: fail(), fail_lro(). Records: requests, writes(), clear_requests(), runs,
     resources (lower-cased id -> stored body, secrets included), snapshot(). Portal
@@ -346,6 +368,7 @@ class ArmServer:
         self._httpd: TLSThreadingServer | None = None
         self._thread: threading.Thread | None = None
         self._epoch = 0
+        self._request = threading.local()  # the token's tenant of the request being served
         self.reset()
 
     # ----------------------------------------------------------------- lifecycle
@@ -410,6 +433,14 @@ class ArmServer:
                     "subscriptionId": self.subscription_id,
                     "displayName": "Numerai Test Subscription",
                     "state": "Enabled",
+                    "tenantId": self.tenant_id,
+                }
+            ]
+            self.tenants: list[dict[str, Any]] = [
+                {
+                    "tenantId": self.tenant_id,
+                    "displayName": DEFAULT_TENANT_NAME,
+                    "defaultDomain": "numeraitest.onmicrosoft.com",
                 }
             ]
             self._faults: list[_Fault] = []
@@ -417,6 +448,14 @@ class ArmServer:
             self._ops: dict[str, _Operation] = {}
             self._groups: dict[str, _Group] = {}
             self._wf_meta: dict[str, dict[str, str]] = {}
+            self._wf_runs: dict[
+                str, list[dict[str, Any]]
+            ] = {}  # workflow key -> runs, oldest first
+            self.logic_sync_limit: float = 120.0
+            self.start_seconds: float = 0.0
+            self.role_propagation_seconds: float = 0.0
+            self.list_lag_seconds: float = 0.0
+            self._recently_deleted: dict[str, tuple[float, dict[str, Any]]] = {}
             self._deleting_rgs: set[str] = set()
             self._changed.notify_all()
 
@@ -591,7 +630,7 @@ class ArmServer:
                         "InvalidRequestContent",
                         f"The request content is not valid JSON: {exc}",
                     ) from None
-            self._check_auth(headers)
+            self._request.tid = self._check_auth(headers)
             self._check_faults(method, path)
             status, out_headers, payload = self._route(method, path, query, api_version, body)
         except ArmError as err:
@@ -626,7 +665,8 @@ class ArmServer:
             )
         return status, out_headers, payload
 
-    def _check_auth(self, headers: dict[str, str]) -> None:
+    def _check_auth(self, headers: dict[str, str]) -> str:
+        """Refuse a missing token; return the token's tenant ("" when it is not a JWT)."""
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
             why = "missing" if not auth else "not a bearer token"
@@ -642,6 +682,7 @@ class ArmServer:
                     )
                 },
             )
+        return _token_tenant(auth[7:].strip())
 
     def _check_faults(self, method: str, path: str) -> None:
         with self._lock:
@@ -701,6 +742,27 @@ class ArmServer:
         if found is None:
             raise ArmError(
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
+            )
+        tid = getattr(self._request, "tid", "")
+        tenant = found.get("tenantId", self.tenant_id)
+        if tid and tid.lower() != tenant.lower():
+            raise ArmError(
+                401,
+                "InvalidAuthenticationTokenTenant",
+                f"The access token is from the wrong issuer 'https://sts.windows.net/{tid}/'. It "
+                f"must match the tenant 'https://sts.windows.net/{tenant}/' associated with this "
+                f"subscription. Please use the authority (URL) 'https://login.windows.net/{tenant}' "
+                "to get the token. Note, if the subscription is transferred to another tenant "
+                "there is no impact to the services, but information about new tenant could take "
+                "time to propagate (up to an hour). If you just transferred your subscription and "
+                "see this error message, please try back later.",
+                {
+                    "WWW-Authenticate": (
+                        f'Bearer authorization_uri="https://login.windows.net/{tenant}", '
+                        'error="invalid_token", error_description="The access token is from the '
+                        'wrong issuer."'
+                    )
+                },
             )
         if found.get("state", "Enabled") != "Enabled" and method not in ("GET", "HEAD"):
             raise ArmError(
@@ -834,25 +896,31 @@ class ArmServer:
                 s for s in self.subscriptions if s["subscriptionId"].lower() == args["sub"].lower()
             )
             return 200, {}, self._sub_body(s)
-        return 200, {}, {"value": [self._sub_body(s) for s in self.subscriptions]}
+        tid = getattr(self._request, "tid", "")
+        value = [
+            self._sub_body(s)
+            for s in self.subscriptions
+            if not tid or s.get("tenantId", self.tenant_id).lower() == tid.lower()
+        ]
+        return 200, {}, {"value": value}
 
     def _tenants(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
+        """Every directory the signed-in user belongs to, whichever tenant the token is for."""
         _only(method, "GET")
-        return (
-            200,
-            {},
+        value = [
             {
-                "value": [
-                    {
-                        "id": f"/tenants/{self.tenant_id}",
-                        "tenantId": self.tenant_id,
-                        "tenantCategory": "Home",
-                        "displayName": "Numerai Test Tenant",
-                        "defaultDomain": "numeraitest.onmicrosoft.com",
-                    }
-                ]
-            },
-        )
+                "id": f"/tenants/{t['tenantId']}",
+                "tenantId": t["tenantId"],
+                "countryCode": t.get("countryCode", "US"),
+                "tenantCategory": t.get("tenantCategory", "Home"),
+                "displayName": t.get("displayName", ""),
+                "domains": [t.get("defaultDomain", "")],
+                "defaultDomain": t.get("defaultDomain", ""),
+                "tenantType": "AAD",
+            }
+            for t in self.tenants
+        ]
+        return 200, {}, {"value": value}
 
     def _locations(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
         _only(method, "GET")
@@ -1042,6 +1110,7 @@ class ArmServer:
                 self._groups[key].bump()
                 del self._groups[key]
             self._wf_meta.pop(key, None)
+            self._wf_runs.pop(key, None)
 
     def _check_location_exists(self, location: str) -> None:
         if _location_key(location) not in LOCATIONS:
@@ -1052,14 +1121,26 @@ class ArmServer:
                 f"of available regions is '{','.join(LOCATIONS)}'.",
             )
 
+    def _forget(self, key: str) -> None:
+        """Delete a stored resource (caller holds the lock); the list API may lag behind."""
+        body = self.resources.pop(key, None)
+        if body is not None:
+            self._recently_deleted[key] = (time.monotonic(), body)
+
     def _rg_resources(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
         _only(method, "GET")
         with self._lock:
             self._need_rg(args["sub"], args["rg"])
             prefix = self._rg_id(args["sub"], args["rg"]).lower() + "/providers/"
+            now = time.monotonic()
+            lagging = {
+                k: b
+                for k, (when, b) in self._recently_deleted.items()
+                if now - when < self.list_lag_seconds and k not in self.resources
+            }
             value = [
                 {k: b[k] for k in ("id", "name", "type", "location", "tags") if k in b}
-                for rid, b in self.resources.items()
+                for rid, b in [*self.resources.items(), *lagging.items()]
                 if rid.startswith(prefix) and "/microsoft.authorization/" not in rid
             ]
             return 200, {}, {"value": value}
@@ -1205,7 +1286,7 @@ class ArmServer:
                 state.bump()
 
                 def done() -> None:
-                    self.resources.pop(rid.lower(), None)
+                    self._forget(rid.lower())
                     self._groups.pop(rid.lower(), None)
 
                 def failed() -> None:
@@ -1483,7 +1564,7 @@ class ArmServer:
                 self._need_rg(sub, rg)
                 if stored is None:
                     return 204, {}, None
-                del self.resources[rid.lower()]
+                self._forget(rid.lower())
                 return 200, {}, None
             if method != "PUT":
                 raise _method_not_allowed(method)
@@ -1566,8 +1647,9 @@ class ArmServer:
                 self._need_rg(sub, rg)
                 if stored is None:
                     return 204, {}, None
-                del self.resources[rid.lower()]
+                self._forget(rid.lower())
                 meta = self._wf_meta.pop(rid.lower(), {})
+                self._wf_runs.pop(rid.lower(), None)
                 self.known_principals.pop(meta.get("principal", ""), None)
                 return 200, {}, None
             if method != "PUT":
@@ -1700,6 +1782,387 @@ class ArmServer:
                 {},
                 {"value": value, "method": "POST", "basePath": base, "queries": queries},
             )
+
+    # ----------------------------------------------------------------- Logic Apps runtime
+    def invoke_webhook(
+        self, url: str, body: Any = None, *, timeout: float | None = None
+    ) -> tuple[int, Any]:
+        """Numerai POSTs the callback URL: run the workflow, answer as Logic Apps does."""
+        parts = urlsplit(url)
+        found = re.search(r"/workflows/([0-9a-f]+)/triggers/([^/]+)/paths/invoke", parts.path)
+        sig = dict(parse_qsl(parts.query)).get("sig", "")
+        with self._lock:
+            key = next(
+                (
+                    k
+                    for k, m in self._wf_meta.items()
+                    if found and m["wid"] == found.group(1) and k in self.resources
+                ),
+                None,
+            )
+            if key is None or found is None:
+                return 404, _error_body("WorkflowNotFound", "The workflow could not be found.")
+            if sig != self._wf_meta[key]["sig"]:
+                return 401, _error_body(
+                    "DirectApiInvalidAuthorizationSignature",
+                    "The provided authorization signature is not valid.",
+                )
+            stored = copy.deepcopy(self.resources[key])
+            definition = stored["properties"]["definition"]
+            trigger = found.group(2)
+            if trigger not in (definition.get("triggers") or {}):
+                return 404, _error_body(
+                    "WorkflowTriggerNotFound", f"The trigger '{trigger}' could not be found."
+                )
+            if stored["properties"].get("state", "Enabled") != "Enabled":
+                return 409, _error_body(
+                    "WorkflowNotEnabled", f"The workflow '{stored['name']}' is not enabled."
+                )
+            run = self._new_run(key, stored, trigger)
+            answered = threading.Event()
+            answer: dict[str, Any] = {}
+            epoch = self._epoch
+        threading.Thread(
+            target=self._execute_run,
+            args=(key, stored, run, answered, answer, epoch),
+            name=f"fake-logic-{stored['name']}",
+            daemon=True,
+        ).start()
+        actions = definition.get("actions") or {}
+        if not any(a.get("type") == "Response" for a in actions.values()):
+            return 202, None
+        limit = self.logic_sync_limit if timeout is None else timeout
+        if not answered.wait(limit):
+            return 504, _error_body(
+                "ActionResponseTimedOut",
+                "The execution of template action 'response' is not completed within the "
+                f"alloted time of {limit:g} seconds: the workflow took too long to respond.",
+            )
+        return answer["status"], answer.get("body")
+
+    def runs_of(self, resource_group: str, workflow: str) -> list[dict[str, Any]]:
+        """The run records of a workflow, newest first (what the runs API lists)."""
+        key = self._wf_id(self.subscription_id, resource_group, workflow).lower()
+        with self._lock:
+            return [copy.deepcopy(r) for r in reversed(self._wf_runs.get(key, []))]
+
+    def wait_for_runs(self, resource_group: str, workflow: str, timeout: float = 30.0) -> None:
+        """Until no run of the workflow is Running any more."""
+        deadline = time.monotonic() + timeout
+        key = self._wf_id(self.subscription_id, resource_group, workflow).lower()
+        with self._changed:
+            while any(r["properties"]["status"] == "Running" for r in self._wf_runs.get(key, [])):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"a run of {workflow!r} did not end in {timeout}s")
+                self._changed.wait(left)
+
+    def _new_run(self, key: str, stored: dict[str, Any], trigger: str) -> dict[str, Any]:
+        now = _now_iso()
+        name = f"08584{secrets.randbelow(10**24):024d}CU{secrets.randbelow(100):02d}"
+        run = {
+            "id": f"{stored['id']}/runs/{name}",
+            "name": name,
+            "type": "Microsoft.Logic/workflows/runs",
+            "properties": {
+                "waitEndTime": now,
+                "startTime": now,
+                "status": "Running",
+                "correlation": {"clientTrackingId": name},
+                "workflow": {
+                    "id": f"{stored['id']}/versions/{stored['properties']['version']}",
+                    "name": stored["properties"]["version"],
+                    "type": "Microsoft.Logic/workflows/versions",
+                },
+                "trigger": {
+                    "name": trigger,
+                    "startTime": now,
+                    "endTime": now,
+                    "scheduledTime": now,
+                    "trackingId": str(uuid.uuid4()),
+                    "clientTrackingId": name,
+                    "code": "OK",
+                    "status": "Succeeded",
+                },
+                "outputs": {},
+            },
+            "_actions": {},
+        }
+        self._wf_runs.setdefault(key, []).append(run)
+        return run
+
+    def _action_record(self, run: dict[str, Any], name: str) -> dict[str, Any]:
+        record = {
+            "id": f"{run['id']}/actions/{name}",
+            "name": name,
+            "type": "Microsoft.Logic/workflows/runs/actions",
+            "properties": {
+                "startTime": _now_iso(),
+                "status": "Running",
+                "code": "NotSpecified",
+                "trackingId": str(uuid.uuid4()),
+                "correlation": {
+                    "actionTrackingId": str(uuid.uuid4()),
+                    "clientTrackingId": run["name"],
+                },
+            },
+        }
+        run["_actions"][name] = record
+        return record
+
+    def _execute_run(
+        self,
+        key: str,
+        stored: dict[str, Any],
+        run: dict[str, Any],
+        answered: threading.Event,
+        answer: dict[str, Any],
+        epoch: int,
+    ) -> None:
+        """Actions in runAfter order, one at a time (our workflows are a chain)."""
+        actions: dict[str, Any] = stored["properties"]["definition"].get("actions") or {}
+        done: dict[str, str] = {}
+        while len(done) < len(actions):
+            ready = [
+                (n, a)
+                for n, a in actions.items()
+                if n not in done and all(d in done for d in (a.get("runAfter") or {}))
+            ]
+            if not ready:
+                break
+            for name, action in ready:
+                wanted = action.get("runAfter") or {}
+                with self._lock:
+                    if epoch != self._epoch:
+                        return
+                    record = self._action_record(run, name)
+                    if any(done[d] not in want for d, want in wanted.items()):
+                        record["properties"].update(
+                            status="Skipped",
+                            code="ActionSkipped",
+                            endTime=_now_iso(),
+                            error={
+                                "code": "ActionConditionFailed",
+                                "message": f"The execution of template action '{name}' is "
+                                "skipped: the 'runAfter' condition for action "
+                                f"'{next(iter(wanted))}' is not satisfied.",
+                            },
+                        )
+                        done[name] = "Skipped"
+                        continue
+                status, code, error = self._run_action(stored, action, answered, answer, epoch)
+                with self._lock:
+                    record["properties"].update(status=status, code=code, endTime=_now_iso())
+                    if error:
+                        record["properties"]["error"] = error
+                    done[name] = status
+                    self._changed.notify_all()
+        with self._lock:
+            if epoch != self._epoch:
+                return
+            failed = [run["_actions"][n] for n, st in done.items() if st == "Failed"]
+            props = run["properties"]
+            props["endTime"] = _now_iso()
+            props["status"] = "Failed" if failed else "Succeeded"
+            if failed:
+                props["code"] = "ActionFailed"
+                props["error"] = {
+                    "code": "ActionFailed",
+                    "message": "An action failed. No dependent actions succeeded.",
+                }
+            if not answered.is_set():
+                answer.update(
+                    status=502,
+                    body=_error_body(
+                        "ActionResponseSkipped",
+                        "The execution of template action 'response' is skipped: the "
+                        "'runAfter' condition is not satisfied.",
+                    ),
+                )
+                answered.set()
+            self._changed.notify_all()
+
+    def _run_action(
+        self,
+        stored: dict[str, Any],
+        action: dict[str, Any],
+        answered: threading.Event,
+        answer: dict[str, Any],
+        epoch: int,
+    ) -> tuple[str, str, dict[str, str] | None]:
+        kind = str(action.get("type", "")).lower()
+        inputs = action.get("inputs") or {}
+        if kind == "response":
+            answer.update(status=int(inputs.get("statusCode", 200)), body=inputs.get("body"))
+            answered.set()
+            return "Succeeded", "OK", None
+        if kind == "apiconnection":
+            path = re.sub(
+                r"@\{encodeURIComponent\('([^']*)'\)\}", r"\1", str(inputs.get("path", ""))
+            )
+            with self._lock:
+                params = stored["properties"].get("parameters") or {}
+                binding = ((params.get("$connections") or {}).get("value") or {}).get("aci") or {}
+                conn = self.resources.get(str(binding.get("connectionId", "")).lower())
+                status = (((conn or {}).get("properties") or {}).get("statuses") or [{}])[0]
+            if conn is None:
+                return (
+                    "Failed",
+                    "NotFound",
+                    {
+                        "code": "ConnectionNotFound",
+                        "message": "The API connection referenced by the action was not found.",
+                    },
+                )
+            if status.get("status") != "Connected":
+                return (
+                    "Failed",
+                    "Unauthorized",
+                    {
+                        "code": "Unauthorized",
+                        "message": "The API connection 'aci' is not authorized: open the connection "
+                        "in the portal, Edit API connection, Authorize and Save.",
+                    },
+                )
+            return self._start_from_workflow(path, epoch)
+        if kind == "http":
+            uri = str(inputs.get("uri", ""))
+            auth = inputs.get("authentication") or {}
+            path = urlsplit(uri).path
+            if (auth.get("type") or "") != "ManagedServiceIdentity":
+                return (
+                    "Failed",
+                    "Unauthorized",
+                    {
+                        "code": "AuthenticationFailed",
+                        "message": "Authentication failed. The 'Authorization' header is missing.",
+                    },
+                )
+            principal = ((stored.get("identity") or {}).get("principalId")) or ""
+            with self._lock:
+                allowed = self._principal_may_start(principal, path)
+            if not allowed:
+                return (
+                    "Failed",
+                    "Forbidden",
+                    {
+                        "code": "AuthorizationFailed",
+                        "message": f"The client '{principal}' with object id '{principal}' does not "
+                        "have authorization to perform action "
+                        "'Microsoft.ContainerInstance/containerGroups/start/action' over scope "
+                        f"'{path.rsplit('/start', 1)[0]}' or the scope is invalid. If access was "
+                        "recently granted, please refresh your credentials.",
+                    },
+                )
+            return self._start_from_workflow(path, epoch)
+        return (
+            "Failed",
+            "BadRequest",
+            {
+                "code": "InvalidTemplate",
+                "message": f"The fake Logic App cannot run actions of type '{action.get('type')}'.",
+            },
+        )
+
+    def _principal_may_start(self, principal: str, path: str) -> bool:
+        """A role granting containerGroups/* at or above the group's scope, and in effect."""
+        if not principal:
+            return False
+        target = path.rsplit("/start", 1)[0].lower()
+        now = dt.datetime.now(dt.UTC)
+        for rid, body in self.resources.items():
+            if "/providers/microsoft.authorization/roleassignments/" not in rid:
+                continue
+            props = body["properties"]
+            scope = props["scope"].lower().rstrip("/")
+            if props["principalId"].lower() != principal.lower():
+                continue
+            if not (target == scope or target.startswith(scope + "/")):
+                continue
+            role = props["roleDefinitionId"].rsplit("/", 1)[-1].lower()
+            if role not in (
+                ROLE_ACI_CONTRIBUTOR,
+                ROLE_CONTRIBUTOR,
+                "8e3af657-a8ff-443c-a75f-2c2546c4afce",
+            ):
+                continue
+            created = dt.datetime.strptime(props["createdOn"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=dt.UTC
+            )
+            if (now - created).total_seconds() >= self.role_propagation_seconds:
+                return True
+        return False
+
+    def _start_from_workflow(self, path: str, epoch: int) -> tuple[str, str, dict[str, str] | None]:
+        """POST .../containerGroups/{name}/start as the workflow does: waits for the LRO."""
+        found = re.search(
+            r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/"
+            r"Microsoft\.ContainerInstance/containerGroups/([^/]+)/start",
+            path,
+            re.IGNORECASE,
+        )
+        if not found:
+            return "Failed", "BadRequest", {"code": "InvalidRequest", "message": path}
+        sub, rg, name = found.groups()
+        key = self._cg_id(sub, rg, name).lower()
+        with self._lock:
+            if key not in self.resources:
+                return (
+                    "Failed",
+                    "NotFound",
+                    {
+                        "code": "ResourceNotFound",
+                        "message": f"The Resource 'Microsoft.ContainerInstance/containerGroups/{name}'"
+                        f" under resource group '{rg}' was not found.",
+                    },
+                )
+        deadline = time.monotonic() + float(self.start_seconds)
+        with self._changed:
+            while time.monotonic() < deadline and epoch == self._epoch:
+                self._changed.wait(deadline - time.monotonic())
+            if epoch != self._epoch or key not in self.resources:
+                return "Failed", "NotFound", {"code": "ResourceNotFound", "message": name}
+            self._start_group(key)
+        return "Succeeded", "OK", None
+
+    def _workflow_runs(
+        self, method: str, args: dict[str, str], query: dict[str, str], body: Any
+    ) -> Any:
+        _only(method, "GET")
+        with self._lock:
+            sub, rg, name = args["sub"], args["rg"], args["name"]
+            self._need_rg(sub, rg)
+            key = self._wf_id(sub, rg, name).lower()
+            if key not in self.resources:
+                raise _not_found("Microsoft.Logic/workflows", name, rg)
+            runs = list(reversed(self._wf_runs.get(key, [])))
+            top = int(query.get("$top") or 0)
+
+            def view(record: dict[str, Any]) -> dict[str, Any]:
+                return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
+
+            if "run" not in args:
+                return 200, {}, {"value": [view(r) for r in (runs[:top] if top else runs)]}
+            run = next((r for r in runs if r["name"].lower() == args["run"].lower()), None)
+            if run is None:
+                raise ArmError(
+                    404,
+                    "WorkflowRunNotFound",
+                    f"The workflow '{name}' run '{args['run']}' could not be found.",
+                )
+            if "actions" not in args:
+                return 200, {}, view(run)
+            actions = list(run["_actions"].values())
+            if "action" not in args:
+                return 200, {}, {"value": [view(a) for a in (actions[:top] if top else actions)]}
+            found = run["_actions"].get(args["action"])
+            if found is None:
+                raise ArmError(
+                    404,
+                    "WorkflowRunActionNotFound",
+                    f"The workflow run action '{args['action']}' could not be found.",
+                )
+            return 200, {}, view(found)
 
     # ----------------------------------------------------------------- authorization
     def _scope_exists(self, scope: str) -> None:
@@ -1926,6 +2389,16 @@ class ArmServer:
 
 
 # --------------------------------------------------------------------- helpers
+def _token_tenant(token: str) -> str:
+    """The "tid" claim of a JWT-shaped bearer token ("" for anything else)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return ""
+    return str(claims.get("tid", "")) if isinstance(claims, dict) else ""
+
+
 def _only(method: str, *allowed: str) -> None:
     if method not in allowed:
         raise _method_not_allowed(method)
@@ -2110,6 +2583,12 @@ _ROUTES: list[tuple[re.Pattern[str], str, Callable[..., Any]]] = [
             r"^" + _RG + r"/providers/Microsoft\.Logic/workflows(?:/(?P<name>[^/]+))?",
             "logic",
             ArmServer._workflows,
+        ),
+        (
+            r"^" + _RG + r"/providers/Microsoft\.Logic/workflows/(?P<name>[^/]+)/runs"
+            r"(?:/(?P<run>[^/]+))?(?:/(?P<actions>actions)(?:/(?P<action>[^/]+))?)?",
+            "logic",
+            ArmServer._workflow_runs,
         ),
         (
             r"^" + _RG + r"/providers/Microsoft\.Logic/workflows/(?P<name>[^/]+)/triggers/"

@@ -3,7 +3,9 @@
 AzureCliCredential finds `az` on PATH and runs
 `az account get-access-token --output json --resource <r> [--tenant t] [--subscription s]`,
 then parses `accessToken` + `expires_on`; a CLI that is not signed in writes
-"Please run 'az login' ..." to stderr and exits 1. The fake does just that, reading its
+"Please run 'az login' ..." to stderr and exits 1. Like az, a token is for one tenant: the
+one asked for (`--tenant`), else the subscription's (`--subscription`), else the default
+subscription's; a tenant the user does not belong to fails as az does. The fake does just that, reading its
 state (signed in or not, who) from a JSON file next to it, so a test can sign in and out
 between calls, and it logs every invocation for assertions. POSIX only (a `#!` script).
 """
@@ -22,7 +24,7 @@ from tests.fakes.arm import DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID
 from tests.fakes.entra import DEFAULT_OID, DEFAULT_USERNAME, access_token_claims, make_jwt
 
 _SCRIPT = r"""
-import datetime, json, sys
+import base64, datetime, json, sys
 STATE = __STATE__
 LOG = __LOG__
 
@@ -49,8 +51,19 @@ def main(argv):
                           "tenantId": tenant, "state": "Enabled", "isDefault": True,
                           "user": {"name": state["username"], "type": "user"}}, indent=2))
         return 0
+    if "--tenant" not in argv and "--subscription" in argv:
+        tenant = state["subscription_tenants"].get(subscription.lower(), state["tenant"])
+    if tenant.lower() not in [t.lower() for t in state["tenants"]]:
+        sys.stderr.write("ERROR: AADSTS90002: Tenant '" + tenant + "' not found. Check to make "
+                         "sure you have the correct tenant ID and are signing into the correct "
+                         "cloud.\n")
+        return 1
     resource = opt("--resource") or (opt("--scope") or "").rsplit("/.default", 1)[0]
     token = state["tokens"].get(resource) or state["tokens"]["default"]
+    if tenant.lower() != state["tenant"].lower():
+        claims = dict(state["claims"], tid=tenant, iss="https://sts.windows.net/" + tenant + "/")
+        enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+        token = ".".join([enc({"typ": "JWT", "alg": "RS256"}), enc(claims), "c2ln"])
     expires = datetime.datetime.fromtimestamp(state["expires_on"])
     print(json.dumps({
         "accessToken": token,
@@ -78,6 +91,9 @@ class FakeAzCli:
         tenant_id: str = DEFAULT_TENANT_ID,
         subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
     ) -> None:
+        #: every directory the user belongs to, and which one holds each subscription
+        self.tenants: list[str] = [tenant_id]
+        self.subscription_tenants: dict[str, str] = {}
         self.bin_dir = Path(directory)
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.bin_dir / "az-state.json"
@@ -116,6 +132,13 @@ class FakeAzCli:
         self.token = make_jwt(self.claims)
         self._write(logged_in=True)
 
+    def add_tenant(self, tenant_id: str, *subscription_ids: str) -> None:
+        """The user is also a member of ``tenant_id`` (holding these subscriptions)."""
+        self.tenants.append(tenant_id)
+        for sub in subscription_ids:
+            self.subscription_tenants[sub] = tenant_id
+        self._write(logged_in=True)
+
     def logout(self) -> None:
         """`az logout`: the next call fails the way an unsigned-in CLI does."""
         self._write(logged_in=False)
@@ -134,6 +157,9 @@ class FakeAzCli:
             "subscription_name": "Numerai Test Subscription",
             "expires_on": self.expires_on,
             "tokens": {"default": self.token},
+            "claims": self.claims,
+            "tenants": sorted({self.tenant_id, *self.tenants}),
+            "subscription_tenants": {k.lower(): v for k, v in self.subscription_tenants.items()},
         }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")

@@ -98,6 +98,10 @@ class EntraServer:
         with self._lock:
             self.tenant_id, self.username, self.oid = self._defaults
             self.auto_approve = True
+            #: a personal Microsoft account (outlook.com, hotmail): Entra refuses it at the
+            #: work-and-school endpoint "organizations" (AADSTS500200) but signs it in at the
+            #: tenant id of a directory it was invited to or created
+            self.personal_account = False
             self.interval: int | None = None  # None: 0 s when auto-approving, else 1 s
             self.expires_in = 900
             self.requests: list[EntraRequest] = []
@@ -222,7 +226,9 @@ class EntraServer:
         return {
             "error": code,
             "error_description": description,
-            "error_codes": [int(description[6:11])] if description.startswith("AADSTS") else [],
+            "error_codes": [int(description[6:].split(":", 1)[0])]
+            if description.startswith("AADSTS")
+            else [],
             "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
             "trace_id": str(uuid.uuid4()),
             "correlation_id": str(uuid.uuid4()),
@@ -296,6 +302,14 @@ class EntraServer:
                         "Continue polling.",
                     )
                 del self._pending[form["device_code"]]
+                if self.personal_account and tenant.lower() in ("organizations", "common"):
+                    return 400, self._error(
+                        "invalid_grant",
+                        f"AADSTS500200: User account '{self.username}' is a personal Microsoft "
+                        "account. Personal Microsoft accounts are not supported for this "
+                        "application unless explicitly invited to an organization. Try signing "
+                        "out and signing back in with an organizational account.",
+                    )
                 return 200, self._issue(state["scope"], state["client_id"], form)
             if grant == "refresh_token":
                 scope = self._refresh.get(form.get("refresh_token", ""))

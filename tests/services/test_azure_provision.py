@@ -135,7 +135,8 @@ def test_first_deploy_connector_mode_sends_what_arm_needs(env: Env) -> None:
     assert "sig=" in result.webhook_url
     assert result.connection is not None and not result.connection.connected
     assert result.connection.portal_link.startswith("https://portal.azure.com/#@")
-    assert result.connection.portal_link.endswith("/providers/Microsoft.Web/connections/aci/edit")
+    assert result.connection.portal_link.endswith("/providers/Microsoft.Web/connections/aci")
+    assert any("Edit API connection" in step for step in result.connection.steps)
     assert any("Authorize" in s for s in result.connection.steps)
 
 
@@ -354,6 +355,48 @@ def test_switching_trigger_mode_rewrites_the_logic_app_and_cleans_up_the_other_m
     assert observed.connection is not None and observed.workflow.identity_type is None
     assert not [k for k in env.server.resources if "roleassignments" in k]
     assert env.azure(env.settings("api-connection")).plan(secrets=SECRETS).changes == []
+
+
+def test_the_unused_connection_goes_only_after_the_workflow_stopped_using_it(env: Env) -> None:
+    deploy(env, env.settings("api-connection"))
+    env.server.clear_requests()
+    env.server.fail("PUT", WF_RE, 400, "InvalidTemplate", "refused for the test", times=1)
+    with pytest.raises(WizardError):
+        deploy(env, env.settings("managed-identity"))
+    assert calls(env.server, "DELETE", CONN_RE) == []  # the old workflow still works
+    assert env.azure(env.settings("api-connection")).observe().connection is not None
+    env.server.clear_requests()
+    deploy(env, env.settings("managed-identity"))
+    order = [(r.method, r.path) for r in writes(env.server)]
+    wf_put = next(i for i, (m, p) in enumerate(order) if m == "PUT" and re.search(WF_RE, p))
+    conn_delete = next(
+        i for i, (m, p) in enumerate(order) if m == "DELETE" and re.search(CONN_RE, p)
+    )
+    assert wf_put < conn_delete
+
+
+def test_destroy_waits_out_a_lagging_list_before_keeping_the_group(env: Env) -> None:
+    deploy(env, env.settings())
+    env.server.list_lag_seconds = 1.2  # ARM still lists what was just deleted
+    actions = env.azure(env.settings()).destroy()
+    rg = next(a for a in actions if a.resource == "resource_group")
+    assert rg.action == "delete", rg.reason
+    assert len(calls(env.server, "GET", r"/resourceGroups/numerai-rg/resources$")) >= 2
+
+
+def test_destroy_keeps_a_group_holding_something_else_without_waiting(env: Env) -> None:
+    deploy(env, env.settings())
+    env.server.list_lag_seconds = 30
+    connection = dict(lw.connection_body(env.server.subscription_id, "eastus"))
+    env.azure(env.settings())._client("resources").resources.begin_create_or_update_by_id(
+        lw.connection_id(env.server.subscription_id, "numerai-rg").replace("/aci", "/other"),
+        connection,
+        api_version="2016-06-01",
+    ).result()
+    actions = env.azure(env.settings()).destroy()
+    rg = next(a for a in actions if a.resource == "resource_group")
+    assert rg.action == "keep" and "other" in rg.reason
+    assert len(calls(env.server, "GET", r"/resourceGroups/numerai-rg/resources$")) == 1
 
 
 # --- a terminated / failed group ----------------------------------------------------
@@ -605,6 +648,21 @@ def test_inaccessible_image_points_at_registry_credentials(env: Env) -> None:
     assert "registry username and password" in info.value.hint
 
 
+def test_registry_trouble_during_the_pull_is_not_called_a_credentials_problem(env: Env) -> None:
+    # ACI's deployment fails this way when Docker Hub throttles or a registry answers 5xx
+    env.server.fail_lro(
+        GROUP_RE,
+        "RegistryErrorResponse",
+        "An error response is received from the docker registry 'index.docker.io'. Please "
+        "retry later.",
+    )
+    with pytest.raises(WizardError) as info:
+        deploy(env, env.settings())
+    assert info.value.code == "RegistryErrorResponse"
+    assert "not your credentials" in info.value.hint and "wait" in info.value.hint
+    assert "username and password" not in info.value.hint
+
+
 def test_region_without_aci_and_too_big_a_size(env: Env) -> None:
     with pytest.raises(WizardError) as info:
         deploy(env, env.settings(azure__location="brazilsouth"))
@@ -645,18 +703,25 @@ def test_an_existing_equal_role_assignment_counts_as_done(env: Env) -> None:
     )
     client.role_assignments.delete_by_id(observed.role_assignment.id)
     scope = f"/subscriptions/{env.server.subscription_id}/resourceGroups/numerai-rg"
+    by_hand = str(uuid.uuid4())
     client.role_assignments.create(  # the same grant, made by hand under another name
         scope,
-        str(uuid.uuid4()),
+        by_hand,
         RoleAssignmentCreateParameters(
             role_definition_id=observed.role_assignment.role_definition_id,
             principal_id=observed.workflow.principal_id,
             principal_type="ServicePrincipal",
         ),
     )
+    plan = env.azure(env.settings("managed-identity")).plan()
+    assert plan.for_resource("role_assignment").action == "keep"
+    env.server.clear_requests()
     result = deploy(env, env.settings("managed-identity"))
-    assert calls(env.server, "PUT", RA_RE)[-1].status == 409
+    assert calls(env.server, "PUT", RA_RE) == []  # seen as present: nothing written
     assert "sig=" in result.webhook_url
+    env.azure(env.settings("managed-identity")).destroy()
+    # destroy removed the hand-made grant that served this Logic App
+    assert [r.status for r in calls(env.server, "DELETE", by_hand + "$")] == [200]
 
 
 def test_a_name_conflict_is_explained(env: Env) -> None:

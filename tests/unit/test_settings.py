@@ -148,6 +148,20 @@ REJECTED: dict[str, list[tuple[str, str]]] = {
         ("https://man agement", "must look like"),
         ("ftp://x", "must be an https:// URL"),
     ],
+    "check_tenant_id": [
+        ("not a tenant", "a tenant id is a GUID"),
+        ("contoso", "a tenant id is a GUID"),
+        ("0000-0000", "a tenant id is a GUID"),
+        ("https://login.microsoftonline.com/x", "a tenant id is a GUID"),
+        ("contoso..onmicrosoft.com", "a tenant id is a GUID"),
+    ],
+    "check_cloud": [
+        ("Azure", "choose one of: AzureCloud, AzureUSGovernment, AzureChinaCloud"),
+        ("public", "choose one of"),
+        ("AzureGermanCloud", "choose one of"),
+        ("usgov", "choose one of"),
+        ("Azure Cloud", "choose one of"),
+    ],
     "check_trigger": [
         ("", "choose one of: api-connection, managed-identity"),
         ("api", "choose one of"),
@@ -192,6 +206,8 @@ ACCEPTED: dict[str, list[str]] = {
     "check_model_name": ["", "my_model", "Model-2"],
     "check_arm_endpoint": ["", "https://management.azure.com", "https://127.0.0.1:8443/"],
     "check_trigger": ["api-connection", "managed-identity", " managed-identity "],
+    "check_tenant_id": ["", "00000000-0000-0000-0000-0000000000aa", "contoso.onmicrosoft.com"],
+    "check_cloud": ["", "AzureCloud", "AzureUSGovernment", "azurechinacloud"],
     "check_base_image": ["", "python:3.12-slim", "localbase/python:3.11-bookworm"],
 }
 

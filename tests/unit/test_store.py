@@ -34,6 +34,8 @@ def _every_field_changed(tmp_path: Path) -> Settings:
     cfg.azure.trigger = "managed-identity"
     cfg.azure.logic_app = "start-numerai"
     cfg.azure.arm_endpoint = "https://127.0.0.1:8443"
+    cfg.azure.tenant_id = "contoso.onmicrosoft.com"
+    cfg.azure.cloud = "AzureUSGovernment"
     cfg.docker.image = "127.0.0.1:5000/team/predict:v2"
     cfg.docker.username = "someone"
     cfg.docker.build = False

@@ -1,0 +1,195 @@
+"""The Logic App as Numerai meets it: an answer at once, then the start; and its run history.
+
+The local ARM server runs the stored workflow when the webhook is called (Logic Apps'
+synchronous-answer limit and a slow container start are knobs), and serves the runs API
+(list newest first with $top, a run, its actions) that `history` reads.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from numerai_aci_wizard.services import logic_workflow as lw
+from numerai_aci_wizard.services.azure_auth import sign_in
+from numerai_aci_wizard.services.azure_provision import Azure
+from numerai_aci_wizard.settings import Secrets, Settings
+
+SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
+
+
+def _settings(server: Any, trigger: str) -> Settings:
+    s = Settings()
+    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+    s.azure.subscription_id = server.subscription_id
+    s.azure.location = "eastus"
+    s.azure.trigger = trigger
+    s.azure.arm_endpoint = server.endpoint
+    s.docker.image = "myuser/numerai-predict:latest"
+    s.docker.username = "myuser"
+    return s
+
+
+@pytest.fixture
+def credential(arm_server: Any, az_cli_login: Any) -> Any:
+    return sign_in(allow_device_code=False).credential
+
+
+def _deploy(server: Any, credential: Any, trigger: str) -> tuple[Azure, str]:
+    azure = Azure(_settings(server, trigger), credential, polling_interval=0)
+    result = azure.apply(SECRETS)
+    if trigger == lw.API_CONNECTION:
+        server.authorize_connection("aci")
+    return azure, result.webhook_url
+
+
+@pytest.mark.parametrize("trigger", [lw.API_CONNECTION, lw.MANAGED_IDENTITY])
+def test_the_webhook_answers_200_before_a_slow_start_ends_and_the_container_starts(
+    arm_server: Any, credential: Any, trigger: str
+) -> None:
+    _azure, url = _deploy(arm_server, credential, trigger)
+    starts_before = len(arm_server.runs)
+    arm_server.logic_sync_limit = 1.5  # Logic Apps cuts a synchronous answer (120 s real)
+    arm_server.start_seconds = 4.0  # an image pull that takes its time
+    status, body = arm_server.invoke_webhook(url, {"roundNumber": 1101, "isTest": False})
+    assert status == 200, body
+    assert len(arm_server.runs) == starts_before, "the answer came only after the start"
+    arm_server.wait_for_runs("numerai-rg", "startaci", timeout=30)
+    assert len(arm_server.runs) == starts_before + 1  # and the container still started
+    [run] = arm_server.runs_of("numerai-rg", "startaci")
+    assert run["properties"]["status"] == "Succeeded"
+
+
+def test_a_workflow_that_starts_before_answering_times_the_caller_out(
+    arm_server: Any, credential: Any
+) -> None:
+    """The fake enforces the limit: the old order (start, then Response) fails here."""
+    from azure.mgmt.logic import LogicManagementClient
+    from azure.mgmt.logic.models import Workflow
+
+    azure, url = _deploy(arm_server, credential, lw.MANAGED_IDENTITY)
+    client = LogicManagementClient(
+        credential, arm_server.subscription_id, base_url=arm_server.endpoint
+    )
+    wf = client.workflows.get("numerai-rg", "startaci")
+    definition = wf.definition
+    definition["actions"][lw.START_ACTION]["runAfter"] = {}
+    definition["actions"][lw.RESPONSE_ACTION]["runAfter"] = {lw.START_ACTION: ["Succeeded"]}
+    client.workflows.create_or_update(
+        "numerai-rg",
+        "startaci",
+        Workflow(location="eastus", definition=definition, identity=wf.identity),
+    )
+    arm_server.logic_sync_limit = 0.5
+    arm_server.start_seconds = 3.0
+    status, body = arm_server.invoke_webhook(url)
+    assert status == 504 and body["error"]["code"] == "ActionResponseTimedOut"
+    assert azure.plan().for_resource("workflow").action == "update"
+
+
+def test_history_lists_a_failed_unauthorized_call_and_a_later_good_one_newest_first(
+    arm_server: Any, credential: Any
+) -> None:
+    azure = Azure(_settings(arm_server, lw.API_CONNECTION), credential, polling_interval=0)
+    url = azure.apply(SECRETS).webhook_url
+    assert azure.runs() == []
+    status, _ = arm_server.invoke_webhook(url, {})  # before the portal sign-in
+    assert status == 200  # Numerai still gets its answer; the start fails behind it
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    time.sleep(0.01)  # distinct start times
+    arm_server.authorize_connection("aci")
+    assert arm_server.invoke_webhook(url, {})[0] == 200
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+
+    newest, older = azure.runs(limit=5)
+    assert newest.status == "succeeded" and not newest.code
+    assert older.status == "failed"
+    assert older.failed_action == lw.START_ACTION
+    assert older.code == "Unauthorized" and "not authorized" in older.message
+    assert newest.started is not None and older.started is not None
+    assert newest.started >= older.started
+    assert [r.name for r in azure.runs(limit=1)] == [newest.name]
+
+
+def test_runs_api_bodies_and_errors(arm_server: Any, credential: Any) -> None:
+    import requests
+
+    _azure, url = _deploy(arm_server, credential, lw.API_CONNECTION)
+    arm_server.invoke_webhook(url)
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    token = credential.get_token("https://management.azure.com/.default").token
+    base = (
+        f"{arm_server.endpoint}/subscriptions/{arm_server.subscription_id}/resourceGroups/"
+        "numerai-rg/providers/Microsoft.Logic/workflows/startaci/runs"
+    )
+
+    def get(path: str) -> Any:
+        return requests.get(
+            f"{base}{path}?api-version=2019-05-01",
+            headers={"Authorization": f"Bearer {token}"},
+            verify=arm_server.ca_path,
+            timeout=10,
+        )
+
+    [run] = get("").json()["value"]
+    assert run["type"] == "Microsoft.Logic/workflows/runs"
+    assert run["properties"]["trigger"]["name"] == lw.TRIGGER_NAME
+    actions = get(f"/{run['name']}/actions").json()["value"]
+    assert [a["name"] for a in actions] == [lw.RESPONSE_ACTION, lw.START_ACTION]
+    assert all(a["properties"]["status"] == "Succeeded" for a in actions)
+    missing = get("/08584000000000000000000000000CU00")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "WorkflowRunNotFound"
+
+
+def test_trigger_right_after_a_managed_identity_deploy_waits_for_the_role_then_starts(
+    arm_server: Any, credential: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from numerai_aci_wizard.events import LogLine, Progress
+
+    events: list[Any] = []
+    arm_server.role_propagation_seconds = 2.0  # Azure: minutes
+    azure = Azure(
+        _settings(arm_server, lw.MANAGED_IDENTITY),
+        credential,
+        polling_interval=0,
+        emit=events.append,
+    )
+    url = azure.apply(SECRETS).webhook_url
+    since = datetime.now(UTC)
+    calls: list[int] = []
+
+    def call_webhook() -> None:  # what Numerai does on each trigger
+        calls.append(arm_server.invoke_webhook(url, {})[0])
+
+    call_webhook()
+    run = azure.await_trigger_run(since, call_webhook, retry_every=0.5, poll=0.1, window=30)
+    assert run is not None and run.status == "succeeded"
+    assert len(calls) >= 2 and set(calls) == {200}
+    history = azure.runs(10)
+    assert history[-1].status == "failed" and history[-1].code == "AuthorizationFailed"
+    said = [e.text for e in events if isinstance(e, LogLine) and e.step == "trigger"]
+    assert any("not in effect yet" in t for t in said)
+    assert any(isinstance(e, Progress) and "trying again in" in e.detail for e in events)
+
+
+def test_an_old_role_assignment_that_is_refused_is_not_waited_for(
+    arm_server: Any, credential: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    azure = Azure(_settings(arm_server, lw.MANAGED_IDENTITY), credential, polling_interval=0)
+    url = azure.apply(SECRETS).webhook_url
+    for key, body in arm_server.resources.items():  # the grant exists since long ago ...
+        if "/roleassignments/" in key:
+            body["properties"]["createdOn"] = "2020-01-01T00:00:00.000000Z"
+    arm_server.role_propagation_seconds = 10**9  # ... and still does not work
+    since = datetime.now(UTC)
+    arm_server.invoke_webhook(url, {})
+    retriggers: list[int] = []
+    run = azure.await_trigger_run(since, lambda: retriggers.append(1), retry_every=0.1, poll=0.1)
+    assert run is not None and run.status == "failed" and retriggers == []

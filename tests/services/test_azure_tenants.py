@@ -1,0 +1,144 @@
+"""Users with several Azure directories, and personal Microsoft accounts.
+
+A common case: az's default subscription lives in an employer's tenant and the user's own
+pay-as-you-go subscription in a personal directory. ARM answers a token of the wrong tenant
+with 401 InvalidAuthenticationTokenTenant and lists only the token's tenant's subscriptions;
+the local ARM server does the same, and the fake `az` issues per-tenant tokens like az.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.services.azure_auth import sign_in
+from numerai_aci_wizard.services.azure_provision import Azure
+from numerai_aci_wizard.settings import Secrets, Settings
+
+HOME_TENANT = "00000000-0000-0000-0000-0000000000aa"
+OTHER_TENANT = "22222222-0000-0000-0000-0000000000bb"
+OTHER_SUB = "22222222-0000-0000-0000-000000000002"
+SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
+
+
+@pytest.fixture
+def two_tenants(arm_server: Any, az_cli_login: Any) -> Any:
+    """The user is in two directories; the second holds their own subscription."""
+    arm_server.tenants.append(
+        {
+            "tenantId": OTHER_TENANT,
+            "displayName": "Ada's own directory",
+            "defaultDomain": "adaown.onmicrosoft.com",
+        }
+    )
+    arm_server.subscriptions.append(
+        {
+            "subscriptionId": OTHER_SUB,
+            "displayName": "Pay-As-You-Go",
+            "state": "Enabled",
+            "tenantId": OTHER_TENANT,
+        }
+    )
+    az_cli_login.add_tenant(OTHER_TENANT, OTHER_SUB)
+    return arm_server
+
+
+def _settings(server: Any, subscription: str, **azure: Any) -> Settings:
+    s = Settings()
+    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+    s.azure.subscription_id = subscription
+    s.azure.location = "eastus"
+    s.azure.arm_endpoint = server.endpoint
+    s.docker.image = "myuser/numerai-predict:latest"
+    s.docker.username = "myuser"
+    for key, value in azure.items():
+        setattr(s.azure, key, value)
+    return s
+
+
+def test_arm_refuses_a_token_of_another_tenant_and_lists_only_its_own(
+    two_tenants: Any, az_cli_login: Any
+) -> None:
+    headers = {"Authorization": f"Bearer {az_cli_login.token}"}  # a home-tenant token
+    base = two_tenants.endpoint
+    wrong = requests.get(
+        f"{base}/subscriptions/{OTHER_SUB}/resourcegroups?api-version=2025-04-01",
+        headers=headers,
+        verify=two_tenants.ca_path,
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "InvalidAuthenticationTokenTenant"
+    assert f"login.windows.net/{OTHER_TENANT}" in wrong.headers["WWW-Authenticate"]
+    listed = requests.get(
+        f"{base}/subscriptions?api-version=2022-12-01",
+        headers=headers,
+        verify=two_tenants.ca_path,
+        timeout=10,
+    ).json()["value"]
+    assert [s["subscriptionId"] for s in listed] == [two_tenants.subscription_id]
+    tenants = requests.get(
+        f"{base}/tenants?api-version=2022-12-01",
+        headers=headers,
+        verify=two_tenants.ca_path,
+        timeout=10,
+    ).json()["value"]
+    assert {t["tenantId"] for t in tenants} == {HOME_TENANT, OTHER_TENANT}
+
+
+def test_the_picker_lists_subscriptions_of_every_tenant_with_its_name(two_tenants: Any) -> None:
+    credential = sign_in(allow_device_code=False).credential
+    azure = Azure(_settings(two_tenants, ""), credential, polling_interval=0)
+    subs = {s.id: s for s in azure.list_subscriptions()}
+    assert set(subs) == {two_tenants.subscription_id, OTHER_SUB}
+    assert subs[OTHER_SUB].tenant_id == OTHER_TENANT
+    assert subs[OTHER_SUB].tenant_name == "Ada's own directory"
+    assert subs[two_tenants.subscription_id].tenant_name == "Numerai Test Tenant"
+
+
+def test_deploy_to_a_subscription_in_another_tenant_than_az_default(
+    two_tenants: Any, az_cli_login: Any
+) -> None:
+    credential = sign_in(allow_device_code=False).credential
+    result = Azure(_settings(two_tenants, OTHER_SUB), credential, polling_interval=0).apply(SECRETS)
+    assert "sig=" in result.webhook_url
+    assert any(
+        r.path.startswith(f"/subscriptions/{OTHER_SUB}/resourceGroups") and r.status in (200, 201)
+        for r in two_tenants.requests
+    )
+    assert any("--tenant" in c and OTHER_TENANT in c for c in az_cli_login.calls())
+
+
+def test_a_token_for_the_wrong_tenant_is_explained_not_called_expired(two_tenants: Any) -> None:
+    credential = sign_in(allow_device_code=False).credential
+    settings = _settings(two_tenants, OTHER_SUB, tenant_id=HOME_TENANT)  # set, but wrong
+    with pytest.raises(WizardError) as info:
+        Azure(settings, credential, polling_interval=0).observe()
+    err = info.value
+    assert err.code == "InvalidAuthenticationTokenTenant" and err.exit_code == 2
+    assert "expired" not in err.message
+    assert "wrong tenant" in err.hint and OTHER_TENANT in err.hint
+
+
+def test_personal_account_is_refused_at_organizations_then_signs_in_with_the_tenant(
+    entra_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no az: the device code is the only way
+    entra_server.personal_account = True
+    with pytest.raises(WizardError) as info:
+        sign_in(on_device_code=lambda *a: None, authority=entra_server.authority)
+    assert info.value.code == "PersonalAccountNeedsTenant"
+    assert "personal Microsoft account" in info.value.message
+    assert "--tenant" in info.value.hint
+    session = sign_in(
+        on_device_code=lambda *a: None,
+        authority=entra_server.authority,
+        tenant_id=entra_server.tenant_id,
+    )
+    assert session.method == "device-code" and session.tenant_id == entra_server.tenant_id
+    token_paths = [r.path for r in entra_server.requests if r.path.endswith("/token")]
+    assert token_paths[0].startswith("/organizations/")
+    assert token_paths[-1].startswith(f"/{entra_server.tenant_id}/")
