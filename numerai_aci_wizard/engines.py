@@ -178,7 +178,11 @@ class SignIn(Protocol):
         on_device_code: DeviceCodePrompt | None = None,
         allow_device_code: bool = True,
         cancel: threading.Event | None = None,
-    ) -> AzureSession: ...
+        tenant_id: str = "",
+        cloud: str = "",
+    ) -> AzureSession:
+        """``tenant_id`` empty: the account's home directory (device code: "organizations")."""
+        ...
 
 
 class AzureEngine(Protocol):
@@ -207,6 +211,17 @@ class AzureEngine(Protocol):
     def logs(self, tail: int | None = None) -> str: ...
 
     def follow_logs(self, on_text: Callable[[str], None], *, poll: float = 2.0) -> GroupStatus: ...
+
+    def runs(self, limit: int = 10) -> list[WorkflowRun]:
+        """The Logic App's latest runs (one per webhook call), newest first."""
+        ...
+
+    def await_trigger_run(
+        self, since: dt.datetime, retrigger: Callable[[], None]
+    ) -> WorkflowRun | None:
+        """Follow the run of a webhook call made at ``since``; retries while a new role
+        assignment is not in effect yet (managed identity right after deploy)."""
+        ...
 
     def destroy(self) -> list[Action]: ...
 

@@ -13,6 +13,7 @@ engines and the cached sign-in; every decision it acts on comes from ``plan.py``
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -369,11 +370,25 @@ class Pipeline:
                 )
             before = numerai.latest_submission(model_id)
             started_after = self.azure().status() if follow else None
+            called_at = dt.datetime.now(dt.UTC)
             trigger_id = numerai.trigger(model_id)
             self.emit(StepFinished("trigger", f"Numerai accepted the trigger ({trigger_id})"))
         result = TriggerResult(trigger_id=trigger_id, before=before)
         if not follow:
             return result
+        if self.settings.azure.trigger == "managed-identity":
+            # a new role assignment takes minutes to apply: the first calls may be refused
+            with self.step("start", "Waiting for the Logic App to start the container"):
+                run = self.azure().await_trigger_run(
+                    called_at, lambda: self._retrigger(numerai, model_id)
+                )
+                if run is not None and run.status == "failed":
+                    raise WizardError(
+                        f"the Logic App could not start the container: {run.code} {run.message}".strip(),
+                        "read it with: numerai-aci-wizard history",
+                        code=ErrorCode.RUN_NOT_STARTED,
+                    )
+                self.emit(StepFinished("start", "the Logic App started the container"))
         deadline = time.monotonic() + timeout
         with self.step("run", "Waiting for the container to start"):
             azure = self.azure()
@@ -410,6 +425,13 @@ class Pipeline:
             shown = "?" if result.after.round is None else result.after.round
             self.emit(StepFinished("submission", f"a submission landed for round {shown}"))
         return result
+
+    def _retrigger(self, numerai: NumeraiEngine, model_id: str) -> None:
+        self.emit(
+            LogLine(
+                "start", f"Asked Numerai to call the webhook again ({numerai.trigger(model_id)})"
+            )
+        )
 
     def destroy(self) -> list[Action]:
         removed: list[Action] = []

@@ -102,6 +102,8 @@ class Session:
                         on_device_code=self.on_device_code,
                         allow_device_code=self.allow_device_code,
                         cancel=cancel,
+                        tenant_id=self.settings.azure.tenant_id,
+                        cloud=self.settings.azure.cloud,
                     )
                 finally:
                     self.sign_in_cancel = None

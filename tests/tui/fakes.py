@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from numerai_aci_wizard.engines import (
     PushedImage,
     Submission,
     Subscription,
+    WorkflowRun,
 )
 from numerai_aci_wizard.events import (
     Emit,
@@ -88,6 +90,7 @@ class World:
     fail: dict[str, WizardError] = field(default_factory=dict)  # step -> error to raise
     block: dict[str, threading.Event] = field(default_factory=dict)  # step -> wait until set
     webhooks: dict[str, str] = field(default_factory=dict)
+    runs: list[WorkflowRun] = field(default_factory=list)  # the Logic App's, newest first
     applied: list[str] = field(default_factory=list)
     sign_ins: int = 0
     status_calls: int = 0
@@ -121,6 +124,8 @@ class World:
         on_device_code: DeviceCodePrompt | None = None,
         allow_device_code: bool = True,
         cancel: threading.Event | None = None,
+        tenant_id: str = "",
+        cloud: str = "",
     ) -> AzureSession:
         self.sign_ins += 1
         self._maybe("sign_in", cancel)
@@ -224,6 +229,15 @@ class FakeAzure:
     def follow_logs(self, on_text: Callable[[str], None], *, poll: float = 2.0) -> GroupStatus:
         on_text(self.logs())
         return self.status()
+
+    def runs(self, limit: int = 10) -> list[WorkflowRun]:
+        self.world._maybe("runs")
+        return list(self.world.runs[:limit])
+
+    def await_trigger_run(
+        self, since: datetime, retrigger: Callable[[], None]
+    ) -> WorkflowRun | None:
+        return self.world.runs[0] if self.world.runs else None
 
     def destroy(self) -> list[Action]:
         self.world._maybe("destroy")

@@ -92,7 +92,9 @@ class AzureScreen(StepScreen):
         if subscriptions is not None:
             return [
                 (
-                    f"{s.name}  ({s.id})" + ("" if s.state in ("Enabled", "") else f" [{s.state}]"),
+                    f"{s.name}  ({s.id})"
+                    + (f"  · {s.tenant_name}" if s.tenant_name else "")
+                    + ("" if s.state in ("Enabled", "") else f" [{s.state}]"),
                     s.id,
                 )
                 for s in subscriptions
