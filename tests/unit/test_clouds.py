@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numerai_aci_wizard import clouds
 from numerai_aci_wizard.plan import Observed, compute_plan
-from numerai_aci_wizard.services import logic_workflow as lw
+from numerai_aci_wizard import workflow as lw
 from numerai_aci_wizard.settings import Settings
 
 SUB = "00000000-0000-0000-0000-000000000001"
