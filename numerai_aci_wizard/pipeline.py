@@ -206,23 +206,26 @@ class Pipeline:
 
     def checks(self) -> None:
         """Docker reachable (when building), Azure sign-in, Numerai keys: at once, every failure reported."""
-        with self.step("checks", "Checking Docker, Azure and Numerai"):
-            jobs: dict[str, Callable[[], str]] = {"azure": self._check_azure}
-            if self.settings.docker.build:
-                jobs["docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
-            if self.secrets.numerai_public_id:
-                jobs["numerai"] = self._check_numerai
+        jobs: dict[str, Callable[[], str]] = {}
+        if self.settings.docker.build:  # an existing image is checked in its registry, later
+            jobs["Docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
+        jobs["Azure"] = self._check_azure
+        if self.secrets.numerai_public_id:
+            jobs["Numerai"] = self._check_numerai
+        names = list(jobs)
+        said = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+        with self.step("checks", f"Checking {said}"):
             failures: list[WizardError] = []
             with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
                 futures = {name: pool.submit(job) for name, job in jobs.items()}
                 for name, future in futures.items():
                     try:
-                        said = future.result()
+                        found = future.result()
                     except WizardError as exc:
                         failures.append(exc)
                         self.emit(LogLine("checks", f"{name}: {exc}", "warning"))
                         continue
-                    self.emit(LogLine("checks", f"{name}: {said}"))
+                    self.emit(LogLine("checks", f"{name}: {found}"))
             if len(failures) == 1:
                 raise failures[0]
             if failures:
@@ -233,7 +236,7 @@ class Pipeline:
                     code=failures[0].code,
                     field=next((f.field for f in failures if f.field), ""),
                 )
-            self.emit(StepFinished("checks", "Docker, Azure and Numerai are ready"))
+            self.emit(StepFinished("checks", f"{said} {'are' if len(names) > 1 else 'is'} ready"))
 
     def _check_azure(self) -> str:
         session = self.session()
@@ -316,6 +319,12 @@ class Pipeline:
             image=image,
             connection=provisioned.connection,
         )
+        role = plan.for_resource("role_assignment")
+        if role is not None and role.action == "create":
+            result.notes.append(
+                "The Logic App's new role assignment takes Azure a few minutes to apply: a "
+                "trigger right away may wait for it (it retries with a countdown)."
+            )
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
         return result
