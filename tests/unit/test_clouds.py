@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from numerai_aci_wizard import clouds
-from numerai_aci_wizard.plan import Observed, compute_plan
 from numerai_aci_wizard import workflow as lw
+from numerai_aci_wizard.plan import Observed, compute_plan
 from numerai_aci_wizard.settings import Settings
 
 SUB = "00000000-0000-0000-0000-000000000001"
