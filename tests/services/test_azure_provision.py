@@ -658,7 +658,7 @@ def test_registry_trouble_during_the_pull_is_not_called_a_credentials_problem(en
     )
     with pytest.raises(WizardError) as info:
         deploy(env, env.settings())
-    assert info.value.code == "RegistryErrorResponse"
+    assert info.value.upstream == "RegistryErrorResponse"
     assert "not your credentials" in info.value.hint and "wait" in info.value.hint
     assert "username and password" not in info.value.hint
 
