@@ -43,6 +43,9 @@ def make_settings(trigger: str = "api-connection") -> Settings:
     return s
 
 
+OURS = {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+
+
 def existing(settings: Settings, **group_changes: object) -> Observed:
     """Everything as ``settings`` asks, as observe() would report it."""
     a = settings.azure
@@ -59,7 +62,7 @@ def existing(settings: Settings, **group_changes: object) -> Observed:
         env={"NUMERAI_PUBLIC_ID": None, "NUMERAI_SECRET_KEY": None, "NUMERAI_MODEL_ID": None},
         provisioning_state="Succeeded",
         state="Stopped",
-        tags={FINGERPRINT_TAG: fp},
+        tags={FINGERPRINT_TAG: fp, **OURS},
     )
     group = replace(group, **group_changes)
     wf = ObservedWorkflow(
@@ -68,13 +71,14 @@ def existing(settings: Settings, **group_changes: object) -> Observed:
         parameters=lw.workflow_parameters(a.trigger, SUB, a.resource_group, a.location),
         identity_type="SystemAssigned" if a.trigger == "managed-identity" else None,
         principal_id="p-1" if a.trigger == "managed-identity" else None,
+        tags=dict(OURS),
     )
     return Observed(
         resource_group=ObservedResourceGroup(
             a.resource_group, "eastus", {MANAGED_BY_TAG: MANAGED_BY_VALUE}
         ),
         container_group=group,
-        connection=ObservedConnection("conn", "Connected")
+        connection=ObservedConnection("conn", "Connected", dict(OURS))
         if a.trigger == "api-connection"
         else None,
         workflow=wf,
@@ -192,13 +196,13 @@ def test_workflow_pointing_elsewhere_or_mode_switch_is_an_update() -> None:
 
 def test_unauthorized_connection_is_kept_not_recreated() -> None:
     s = make_settings()
-    observed = replace(existing(s), connection=ObservedConnection("c", "Error"))
+    observed = replace(existing(s), connection=ObservedConnection("c", "Error", dict(OURS)))
     action = compute_plan(s, observed).for_resource("api_connection")
     assert (action.action, action.reason) == (
         "keep",
         "exists, not authorized yet (status Error): deploy shows the one manual step",
     )
-    connected = replace(observed, connection=ObservedConnection("c", "Connected"))
+    connected = replace(observed, connection=ObservedConnection("c", "Connected", dict(OURS)))
     assert (
         compute_plan(s, connected).for_resource("api_connection").reason
         == "exists and is authorized"
