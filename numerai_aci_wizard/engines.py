@@ -119,6 +119,8 @@ class ProvisionResult:
     webhook_url: str
     actions: list[Action]
     connection: ConnectionStatus | None
+    #: the group was written but the stop after it failed: its first run may still be going
+    stop_failed: bool = False
 
 
 @dataclass(frozen=True)

@@ -192,10 +192,16 @@ class Pipeline:
                 adopt=self.adopt,
             )
             url = azure.webhook_url() if observed.workflow is not None else None
+            pending = bool(state.stop_pending) and (
+                state.stop_pending == self.settings.azure.container_group
+            )
             plan = Plan(
                 [
                     image_action or self._image_action(state),
-                    *azure_plan.actions,
+                    *(
+                        decide.leftover_run(a, observed.container_group, pending)
+                        for a in azure_plan.actions
+                    ),
                     decide.webhook_action(
                         self.settings,
                         url,
@@ -317,6 +323,7 @@ class Pipeline:
                 adopt=self.adopt,
             )
             self.emit(StepFinished("provision", "Azure resources are in place"))
+        self._remember_stop(provisioned.stop_failed)
         result = DeployResult(
             webhook_url=provisioned.webhook_url,
             plan=plan,
@@ -326,6 +333,14 @@ class Pipeline:
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
         return result
+
+    def _remember_stop(self, failed: bool) -> None:
+        """A failed stop after create is remembered: the next plan stops the leftover run."""
+        state = self.run_state()
+        want = self.settings.azure.container_group if failed else ""
+        if state.stop_pending != want:
+            state.stop_pending = want
+            state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:
         action = result.plan.for_resource("webhook")

@@ -489,6 +489,28 @@ def compute_plan(
     return Plan(actions)
 
 
+#: the reason of a group update that only stops the run the last deploy could not stop
+STOP_LEFTOVER = "stop the run left from the last deploy"
+_RUNNING = frozenset({"running", "pending", "waiting", "creating", "repairing", "updating"})
+
+
+def leftover_run(
+    action: Action, group: ObservedContainerGroup | None, stop_pending: bool
+) -> Action:
+    """A group the last deploy created or updated but could not stop (its stop failed) and
+    that is still running: the plan stops it. Nothing else changes about it; a group that
+    runs because Numerai called the webhook is not this (no stop is pending then)."""
+    if (
+        stop_pending
+        and action.resource == "container_group"
+        and action.action == "keep"
+        and group is not None
+        and group.state.lower() in _RUNNING
+    ):
+        return Action(action.resource, action.name, "update", STOP_LEFTOVER)
+    return action
+
+
 def reconcile(approved: Plan, fresh: Plan) -> Plan:
     """The approved plan, except where the world moved since: something it would keep that
     is gone now is created (a stale "keep" must not leave a hole)."""

@@ -61,6 +61,7 @@ from ..plan import (
     ObservedResourceGroup,
     ObservedRoleAssignment,
     ObservedWorkflow,
+    STOP_LEFTOVER,
     Plan,
     compute_plan,
     desired_group,
@@ -218,6 +219,7 @@ class Azure:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._step_started: dict[str, float] = {}
+        self._stop_failed = False
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -631,7 +633,10 @@ class Azure:
             raise first
         connection = self.connection_status() if self._a.trigger == lw.API_CONNECTION else None
         return ProvisionResult(
-            webhook_url=results["trigger"], actions=list(plan.actions), connection=connection
+            webhook_url=results["trigger"],
+            actions=list(plan.actions),
+            connection=connection,
+            stop_failed=self._stop_failed,
         )
 
     @contextmanager
@@ -756,6 +761,12 @@ class Azure:
             if action is not None and action.reason == ADOPT_REASON:
                 self._adopt_group(had)
                 return
+            if action is not None and action.reason == STOP_LEFTOVER:
+                self._stop_after_write(step)
+                self.emit(
+                    StepFinished(step, f"stopped the run left running in {a.container_group}")
+                )
+                return
             body = self._group_body(secrets, fp, had)
             what = f"{kind} container group {a.container_group}"
             with self._errors(what, step):
@@ -818,9 +829,13 @@ class Azure:
                 )
             )
         except WizardError as exc:
+            self._stop_failed = True
             self.emit(
                 LogLine(
-                    step, f"could not stop {a.container_group} after deploying: {exc}", "warning"
+                    step,
+                    f"could not stop {a.container_group} after deploying: {exc} "
+                    "(its first run may go on; the next deploy stops it)",
+                    "warning",
                 )
             )
 
