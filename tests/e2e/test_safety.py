@@ -291,3 +291,40 @@ def test_the_log_file_tells_the_story_privately(user: Path, numerai_server, caps
     assert numerai_server.secret_key not in text and "sig=" not in text.replace("sig=***", "")
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_failed_stop_after_deploy_is_planned_and_done_by_the_next_deploy(
+    user: Path, arm_server, capsys
+) -> None:
+    from tests.fakes.arm import RunOutcome
+
+    def long_run(run: Any) -> RunOutcome:
+        run.halted.wait(120)  # a prediction takes minutes; a stop ends it
+        return RunOutcome(0, "stopped\n")
+
+    arm_server.run_container = long_run
+    stop = r"/containerGroups/numerai-safe/stop$"
+    # the stop's first try and the SDK's retries: all throttled
+    arm_server.fail("POST", stop, 429, "TooManyRequests", times=5, headers={"Retry-After": "0"})
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 0, err
+    assert "could not stop numerai-safe after deploying" in out
+    code, out, err = _run(capsys, "status", "--json", "--config", str(user))
+    assert json.loads(out)["container_group"]["state"] == "Running"
+
+    code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
+    group = next(a for a in json.loads(out)["actions"] if a["resource"] == "container_group")
+    assert (group["action"], group["reason"]) == (
+        "update",
+        "stop the run left from the last deploy",
+    )
+    arm_server.clear_requests()
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 0, err
+    assert [w.method for w in arm_server.writes() if "containerGroups" in w.path] == ["POST"]
+    code, out, err = _run(capsys, "status", "--json", "--config", str(user))
+    assert json.loads(out)["container_group"]["state"] != "Running"
+    # and it is not stopped again: nothing is pending any more
+    code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
+    group = next(a for a in json.loads(out)["actions"] if a["resource"] == "container_group")
+    assert group["action"] == "keep"
