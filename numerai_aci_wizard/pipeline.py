@@ -48,6 +48,7 @@ from .events import (
     step,
 )
 from .plan import Action, Plan
+from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
 #: Signs in once (the session caches it); ``cancel`` stops a device-code wait.
@@ -109,6 +110,8 @@ class Pipeline:
         self.polling_interval = polling_interval
         self.state_path = store.state_path(config_path)
         self._azure: AzureEngine | None = None
+        #: deploy --adopt: take over same-named resources the tool did not create
+        self.adopt = False
 
     # --- building blocks -----------------------------------------------------------
 
@@ -184,13 +187,21 @@ class Pipeline:
             azure = self.azure()
             observed = azure.observe()
             azure_plan = azure.plan(
-                observed, secrets=self.secrets if self.secrets.numerai_secret_key else None
+                observed,
+                secrets=self.secrets if self.secrets.numerai_secret_key else None,
+                adopt=self.adopt,
             )
             url = azure.webhook_url() if observed.workflow is not None else None
+            pending = bool(state.stop_pending) and (
+                state.stop_pending == self.settings.azure.container_group
+            )
             plan = Plan(
                 [
                     image_action or self._image_action(state),
-                    *azure_plan.actions,
+                    *(
+                        decide.leftover_run(a, observed.container_group, pending)
+                        for a in azure_plan.actions
+                    ),
                     decide.webhook_action(
                         self.settings,
                         url,
@@ -287,6 +298,7 @@ class Pipeline:
             self.emit(StepFinished("image", f"found {digest}", {"digest": digest}))
             return None
 
+    @one_at_a_time("deploy")
     def deploy(self) -> DeployResult:
         self.validate()
         store.save(self.settings, self.config_path)  # an interrupted run keeps the answers
@@ -311,8 +323,10 @@ class Pipeline:
             provisioned = azure.apply(
                 self.secrets,
                 Plan([a for a in plan.actions if a.resource not in ("image", "webhook")]),
+                adopt=self.adopt,
             )
             self.emit(StepFinished("provision", "Azure resources are in place"))
+        self._remember_stop(provisioned.stop_failed)
         result = DeployResult(
             webhook_url=provisioned.webhook_url,
             plan=plan,
@@ -328,6 +342,14 @@ class Pipeline:
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
         return result
+
+    def _remember_stop(self, failed: bool) -> None:
+        """A failed stop after create is remembered: the next plan stops the leftover run."""
+        state = self.run_state()
+        want = self.settings.azure.container_group if failed else ""
+        if state.stop_pending != want:
+            state.stop_pending = want
+            state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:
         action = result.plan.for_resource("webhook")
@@ -360,6 +382,7 @@ class Pipeline:
             return None
         return self.azure().connection_status()
 
+    @one_at_a_time("trigger")
     def trigger(
         self, *, follow: bool = True, timeout: float = 1800.0, poll: float = 2.0
     ) -> TriggerResult:
@@ -442,9 +465,13 @@ class Pipeline:
             )
         )
 
+    @one_at_a_time("destroy")
     def destroy(self) -> list[Action]:
         removed: list[Action] = []
         n = self.settings.numerai
+        # nothing (not even the webhook) is touched when something there is not ours
+        if found := decide.foreign(self.settings, self.azure().observe()):
+            raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
             with self.step("webhook", "Clearing the model's webhook at Numerai"):
                 self.numerai().set_webhook(n.model_id, None)
