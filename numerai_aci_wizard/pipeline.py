@@ -313,6 +313,10 @@ class Pipeline:
         azure = self.azure()
         limits = azure.region_limits(self.settings.azure.location)
         self.validate(limits)
+        if not self.adopt:  # refuse before building anything, not after a long push
+            found = decide.foreign(self.settings, azure.observe())
+            if found:
+                raise decide.not_ours_error(self.settings, found, "deploy")
         image_action = self._image_action(self.run_state())  # before the build changes the state
         image = self.image()
         if image is not None:

@@ -184,6 +184,7 @@ def test_a_foreign_logic_app_stops_destroy_and_deploy_until_adopted(
 
     code, out, err = _run(capsys, "deploy", "--yes", "--json", "--config", str(user))
     assert code == 2 and json.loads(out)["error"]["code"] == "not_ours"
+    assert "-> Build" not in err and "-> Push" not in err  # refused before any image work
     assert not [w for w in arm_server.writes() if "workflows" in w.path]
     assert numerai_server.webhooks[numerai_server.model_id] == "https://their.example/hook"
 
