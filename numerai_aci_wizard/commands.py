@@ -32,6 +32,7 @@ from .events import (
     WizardError,
     describe,
 )
+from .history import render as history_lines
 from .logs import log_path, setup_logging
 from .pipeline import Pipeline
 from .plan import Plan
@@ -362,6 +363,21 @@ def _trigger(ctx: Context) -> int:
     return 0
 
 
+def _history(ctx: Context) -> int:
+    secrets = ctx.secrets(optional=secret_sources.NUMERAI_KEYS)
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    found = pipeline.history(ctx.args.limit)
+    if ctx.out.json_mode:
+        ctx.out.json(found.to_dict())
+        return 0
+    a = ctx.settings.azure
+    ctx.out.line(f"Webhook calls of Logic App {a.logic_app} ({a.resource_group}), newest first:")
+    for text in history_lines(found):
+        ctx.out.line(text)
+    return 0
+
+
 def _destroy(ctx: Context) -> int:
     secrets = ctx.secrets(optional=secret_sources.NUMERAI_KEYS)
     pipeline = ctx.pipeline(secrets)
@@ -391,6 +407,7 @@ HANDLERS: dict[str, Handler] = {
     "logs": _logs,
     "trigger": _trigger,
     "destroy": _destroy,
+    "history": _history,
 }
 
 

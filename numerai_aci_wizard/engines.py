@@ -277,6 +277,10 @@ class NumeraiEngine(Protocol):
 
     def latest_submission(self, model_id: str) -> Submission | None: ...
 
+    def submissions(self, model_id: str, limit: int = 10) -> list[Submission]:
+        """The model's accepted submissions for recent rounds (round, when), newest first."""
+        ...
+
 
 class NumeraiFactory(Protocol):
     def __call__(self, public_id: str, secret_key: str) -> NumeraiEngine: ...

@@ -47,6 +47,7 @@ from .events import (
     ignore,
     step,
 )
+from .history import History, build_history
 from .plan import Action, Plan
 from .settings import Secrets, Settings, needs_registry_login, validate
 
@@ -457,6 +458,39 @@ class Pipeline:
         state.webhook_model_id = state.webhook_fingerprint = ""
         state.save(self.state_path)
         return removed
+
+    # --- history (issue 13) ----------------------------------------------------------
+
+    def history(self, limit: int = 10) -> History:
+        """The Logic App's last ``limit`` runs joined with each model's recent submissions.
+
+        Needs only the Azure sign-in; without the Numerai keys (or when Numerai cannot be
+        reached) the runs are still listed and the note says why submissions are missing.
+        """
+        azure = self.azure()
+        runs = azure.runs(limit)
+        group = azure.status() if runs else None
+        submissions: dict[str, list[Submission]] | None = None
+        names: dict[str, str] = {}
+        problem = ""
+        n = self.settings.numerai
+        if self.secrets.numerai_public_id and self.secrets.numerai_secret_key:
+            numerai = self.numerai()
+            try:
+                names = {mid: name for name, mid in numerai.models().items()}
+                submissions = {m: numerai.submissions(m, limit) for m in n.model_ids}
+            except WizardError as exc:
+                problem = exc.message
+        if n.model_name and n.model_id and n.model_id not in names:
+            names[n.model_id] = n.model_name
+        return build_history(
+            runs,
+            submissions,
+            group=group,
+            trigger=self.settings.azure.trigger,
+            model_names=names,
+            numerai_problem=problem,
+        )
 
 
 def _run_began(status: GroupStatus, before: GroupStatus | None) -> bool:

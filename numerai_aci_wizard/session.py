@@ -24,6 +24,7 @@ from .engines import (
     Subscription,
 )
 from .events import Emit, ignore
+from .history import History
 from .pipeline import Pipeline
 from .settings import Secrets, Settings
 
@@ -184,6 +185,12 @@ class Session:
 
     def price_regions(self) -> list[str]:
         return self.engines.pricing.regions()
+
+    # --- history -------------------------------------------------------------------
+
+    def history(self, limit: int = 5, cancel: threading.Event | None = None) -> History:
+        """The last ``limit`` webhook calls and what came of them (the Done and Welcome steps)."""
+        return self.pipeline(cancel=cancel).history(limit)
 
     # --- work ----------------------------------------------------------------------
 

@@ -91,6 +91,8 @@ class World:
     block: dict[str, threading.Event] = field(default_factory=dict)  # step -> wait until set
     webhooks: dict[str, str] = field(default_factory=dict)
     runs: list[WorkflowRun] = field(default_factory=list)  # the Logic App's, newest first
+    #: model id -> its submissions at Numerai, newest first
+    submissions: dict[str, list[Submission]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
     sign_ins: int = 0
     status_calls: int = 0
@@ -322,7 +324,13 @@ class FakeNumerai:
 
     def latest_submission(self, model_id: str) -> Submission | None:
         self._check()
-        return None
+        found = self.world.submissions.get(model_id) or []
+        return found[0] if found else None
+
+    def submissions(self, model_id: str, limit: int = 10) -> list[Submission]:
+        self._check()
+        self.world._maybe("submissions")
+        return list(self.world.submissions.get(model_id, []))[:limit]
 
 
 # The stand-ins satisfy the engines' Protocols: mypy checks these lines (see pyproject.toml).
