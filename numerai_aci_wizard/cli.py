@@ -152,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "trigger":
             p.add_argument(
+                "--local",
+                action="store_true",
+                help="rehearse on this machine: run the image deploy would ship with the local "
+                "Docker engine and the container group's environment, then check the submissions",
+            )
+            p.add_argument(
                 "--no-follow", action="store_true", help="return once Numerai accepted the trigger"
             )
             p.add_argument(

@@ -349,7 +349,21 @@ def _logs(ctx: Context) -> int:
     return 0
 
 
+def _rehearse(ctx: Context) -> int:
+    secrets = ctx.secrets(optional=("docker_password",))  # to pull a private image, if needed
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    result = pipeline.rehearse()
+    if ctx.out.json_mode:
+        ctx.out.json(result.to_dict())
+    else:
+        ctx.out.line("The rehearsal passed: every model's submission landed at Numerai.")
+    return 0
+
+
 def _trigger(ctx: Context) -> int:
+    if getattr(ctx.args, "local", False):
+        return _rehearse(ctx)
     secrets = ctx.secrets()
     pipeline = ctx.pipeline(secrets)
     pipeline.validate()

@@ -263,6 +263,25 @@ class ImageEngine(Protocol):
         """The digest of the image as the settings name it; WizardError when it is not there."""
         ...
 
+    def build(
+        self, settings: Settings, *, emit: Emit = ..., cancel: threading.Event | None = None
+    ) -> str:
+        """Build the image locally (no push), tagged as the settings name it; its id."""
+        ...
+
+    def run_local(
+        self,
+        image: str,
+        environment: dict[str, str],
+        *,
+        on_text: Callable[[str], None],
+        username: str = "",
+        password: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Run ``image`` to its end on this machine's engine (host network); the exit code."""
+        ...
+
 
 class NumeraiEngine(Protocol):
     def check_keys(self) -> Account: ...

@@ -93,6 +93,7 @@ class World:
     runs: list[WorkflowRun] = field(default_factory=list)  # the Logic App's, newest first
     #: model id -> its submissions at Numerai, newest first
     submissions: dict[str, list[Submission]] = field(default_factory=dict)
+    local_exit: int = 0  # the exit code of a rehearsal's local run
     applied: list[str] = field(default_factory=list)
     sign_ins: int = 0
     status_calls: int = 0
@@ -288,6 +289,36 @@ class FakeDocker:
     def verify_remote(self, settings: Settings, password: str | None) -> str:
         self.world._maybe("verify")
         return "sha256:" + "d" * 64
+
+    def build(
+        self, settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | None = None
+    ) -> str:
+        emit(StepStarted("build", f"Build {settings.docker.image}"))
+        self.world._maybe("build", cancel)
+        emit(StepFinished("build", "built in 4 steps"))
+        return "sha256:" + "e" * 64
+
+    def run_local(
+        self,
+        image: str,
+        environment: dict[str, str],
+        *,
+        on_text: Callable[[str], None],
+        username: str = "",
+        password: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Prints like predict.py; on success each model gets a submission for round 1101."""
+        self.world._maybe("run_local", cancel)
+        on_text("downloading the live data")
+        if self.world.local_exit != 0:
+            on_text("ERROR: the model raised ValueError: broken model")
+            return self.world.local_exit
+        for model_id in environment["NUMERAI_MODEL_IDS"].split(","):
+            sub = Submission(f"local-{model_id}", 1101, None, datetime(2026, 11, 26, 13, 4, 51))
+            self.world.submissions.setdefault(model_id, []).insert(0, sub)
+        on_text("submitted")
+        return 0
 
 
 class FakeNumerai:

@@ -117,3 +117,24 @@ def test_render_shows_failures_with_what_to_do_and_an_empty_history_says_so() ->
     assert lines[0].startswith("✗ 2026-11-25 called 13:00:00, not started")
     assert lines[1].startswith("    what to do: authorize")
     assert "No webhook calls yet" in render(build_history([], {}))[0]
+
+
+def test_the_rehearsal_names_the_first_error_the_container_printed() -> None:
+    from numerai_aci_wizard.rehearse import container_env, error_line
+    from numerai_aci_wizard.settings import Secrets, Settings
+
+    tail = [
+        "[   1.0s] round 1101, data v5.0",
+        "[   7.2s] error: model ada: NotFittedError: This LinearRegression instance is not fitted",
+        "[   7.3s] error: 1 of 1 submission(s) did not land (ada)",
+    ]
+    assert error_line(tail).startswith("error: model ada: NotFittedError")
+    assert error_line(["just output"]) == "just output"
+    s = Settings()
+    s.numerai.model_ids = [MODEL, SECOND]
+    env = container_env(
+        s, Secrets("P" * 32, "S" * 64, ""), {"NUMERAI_API_URL": "http://127.0.0.1:1"}
+    )
+    assert env["NUMERAI_MODEL_IDS"] == f"{MODEL},{SECOND}" and env["NUMERAI_MODEL_ID"] == MODEL
+    assert env["NUMERAI_API_URL"] == "http://127.0.0.1:1" and env["NUMERAI_SECRET_KEY"] == "S" * 64
+    assert "NUMERAI_API_URL" not in container_env(s, Secrets("P" * 32, "S" * 64, ""), {})
