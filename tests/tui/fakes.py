@@ -134,6 +134,10 @@ class World:
         self._maybe("sign_in", cancel)
         if not self.device_code:
             return _session()
+        if not allow_device_code:  # as azure_auth: nobody may be prompted
+            raise WizardError(
+                "not signed in to Azure", "run az login", code=ErrorCode.AZURE_SIGN_IN, exit_code=2
+            )
         if on_device_code is not None:
             on_device_code("https://microsoft.com/devicelogin", "FAKE-CODE", None)
         while not self.approve.wait(0.02):
