@@ -39,7 +39,10 @@ _DESCRIPTIONS: dict[str, str] = {
     "finished and with which exit code.",
     "logs": "Print the container's logs. Azure keeps only the last ~1,000 lines of a finished run.",
     "trigger": "Ask Numerai to call the model's webhook (as when a round opens), follow the "
-    "container's logs and report whether a submission landed. Needs the Numerai keys.",
+    "container's logs and report whether a submission landed. Needs the Numerai keys. With "
+    "--local: a rehearsal on this machine instead (the image deploy would ship, run by the local "
+    "Docker engine with the container group's environment); exit 0 only if every model's "
+    "submission landed.",
     "history": "One row per webhook call (the Logic App's run history), newest first: when "
     "Numerai called, whether the container started and, if not, why and what to do; for the "
     "newest run the container's state and exit code; and per model the submissions Numerai "
