@@ -124,3 +124,11 @@ async def test_a_failing_rehearsal_shows_the_models_error(make_app, world) -> No
         assert shown.startswith("✗ the rehearsal failed: the container exited with 1")
         assert "ValueError: broken model" in shown and "what to do" in shown
         assert text(app, "#plan-status") == "6 change(s): Deploy applies them."  # untouched
+
+
+async def test_no_rehearsal_until_the_answers_are_complete(make_app) -> None:
+    app = make_app(answered(), env={"DOCKER_PASSWORD": "fake-registry-password"})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        assert app.screen.query_one("#rehearse", Button).disabled is True

@@ -92,6 +92,7 @@ class ReviewScreen(StepScreen):
             )
             self.query_one("#plan-status", Static).update("No plan until the answers are complete.")
             self.query_one("#next", Button).label = "Fix the first problem"
+            self.query_one("#rehearse", Button).disabled = True  # it needs complete answers
         else:
             status.display = False
             self._plan()
