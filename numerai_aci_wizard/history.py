@@ -212,7 +212,7 @@ def build_history(
             and (newer_start is None or s.submitted < newer_start)
         )
         rows.append(_row(run, mine, group if newest_started else None, trigger, known))
-        if run.status == "succeeded":
+        if run.status != "failed":
             newest_started = False  # the group's one remembered run is the newest start's
         newer_start = start or newer_start
     note = ""

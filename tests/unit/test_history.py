@@ -61,6 +61,9 @@ def test_a_run_still_going_is_not_flagged_and_unknown_submissions_flag_nothing()
     runs = [WorkflowRun("r1", at(26, 13), "succeeded")]
     running = build_history(runs, {MODEL: []}, group=GroupStatus(exists=True, state="Running"))
     assert not running.runs[0].no_submission and "running" in running.runs[0].detail
+    starting = [WorkflowRun("r2", at(27, 13), "running"), *runs]
+    rows = build_history(starting, {MODEL: []}, group=GroupStatus(exists=True, state="Running"))
+    assert rows.runs[0].status == "running" and rows.runs[1].container_state == ""
     unknown = build_history(runs, None, group=GroupStatus(exists=True, state="Succeeded"))
     assert not unknown.runs[0].no_submission and "NUMERAI_SECRET_KEY" in unknown.note
     problem = build_history(runs, None, numerai_problem="cannot reach Numerai")
