@@ -48,7 +48,10 @@ class WizardApp(App[int]):
     TITLE = "Numerai ACI wizard"
     SUB_TITLE = "Numerai -> Logic App -> Azure Container Instance"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
 
     def __init__(
         self,
@@ -95,6 +98,10 @@ class WizardApp(App[int]):
         self.log_path = log_path
         self.run_minutes: float = 15.0
         self.result: DeployResult | None = None
+        #: what the deploy runs of this session changed in Azure (a Retry's earlier attempts too)
+        self.changes_made: list[str] = []
+        #: what :func:`run` prints to the terminal once the screen is gone
+        self.farewell: list[str] = []
 
     @property
     def settings(self) -> Settings:
@@ -228,10 +235,81 @@ class WizardApp(App[int]):
             return
         self.notify(f"Settings saved to {path}")
 
+    # --- quitting ------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q / Ctrl+C: never leave Azure half-changed in silence, never lose typed answers."""
+        from .screens.deploy import DeployScreen
+        from .screens.dialogs import ChoiceScreen, quit_during_deploy, save_before_quit
+
+        if isinstance(self.screen, ChoiceScreen):
+            return  # already asking
+        screen = self.screen
+        if isinstance(screen, DeployScreen) and screen.running:
+            deploy = screen
+
+            def answered(choice: str | None) -> None:
+                if choice == "stop-and-quit":
+                    deploy.stop_and_quit()
+
+            self.push_screen(quit_during_deploy(), answered)
+            return
+        if self.offers_to_save():
+
+            def chosen(choice: str | None) -> None:
+                if choice == "save-and-quit":
+                    self.action_save_settings()
+                    self.leave(0)
+                elif choice == "quit":
+                    self.leave(0)
+
+            self.push_screen(save_before_quit(self.config_path), chosen)
+            return
+        self.leave(0)
+
+    def offers_to_save(self) -> bool:
+        """A first run (no settings file yet) with answers typed that a quit would lose."""
+        if self.settings_existed or self.result is not None:
+            return False
+        keep = getattr(self.screen, "keep_answers", None)
+        if keep is not None:
+            keep()
+        return bool(self.settings.provenance.answered) and not self.config_path.exists()
+
+    def leave(self, code: int) -> None:
+        """Exit; after a successful deploy the URL and the next step outlive the screen."""
+        if self.result is not None and not self.farewell:
+            self.farewell = farewell_lines(self.result)
+        self.exit(code)
+
     def action_open_log(self) -> None:
         from .screens.dialogs import LogFileScreen
 
         self.push_screen(LogFileScreen(self.log_path))
+
+
+def farewell_lines(result: DeployResult) -> list[str]:
+    """What the terminal keeps after the wizard closes: the URL whole, then the next step."""
+    lines = [
+        "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):",
+        result.webhook_url,  # whole, on its own line, never wrapped or masked
+    ]
+    if result.manual_steps:
+        lines.append("Next: authorize the API connection so the Logic App may start the container.")
+        lines.extend(f"  {n}. {step}" for n, step in enumerate(result.manual_steps, start=1))
+        lines.append("  Check it with: numerai-aci-wizard status")
+    else:
+        lines.append("Next: nothing to do; Numerai starts the container when a round opens.")
+    lines.append(f"Later: {where_else_url()}")
+    return lines
+
+
+def where_else_url() -> str:
+    """Where the URL can be had again once the screen and the terminal line are gone."""
+    return (
+        "the Azure portal > Logic App > Overview > Workflow URL, or run "
+        "`numerai-aci-wizard deploy` again (it prints the URL and changes nothing in place)"
+    )
 
 
 def run(config_path: Path | None) -> int:
@@ -239,4 +317,6 @@ def run(config_path: Path | None) -> int:
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
     app = WizardApp(config_path, log_path=log_path)
     result = app.run()
+    for line in app.farewell:
+        print(line, flush=True)
     return result if isinstance(result, int) else 0

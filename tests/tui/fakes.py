@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,8 @@ class World:
     webhooks: dict[str, str] = field(default_factory=dict)
     runs: list[WorkflowRun] = field(default_factory=list)  # the Logic App's, newest first
     applied: list[str] = field(default_factory=list)
+    #: Azure already holds everything as the settings say (a re-run): every action is "keep"
+    nothing_to_change: bool = False
     sign_ins: int = 0
     status_calls: int = 0
 
@@ -178,7 +180,12 @@ class FakeAzure:
         return Observed()
 
     def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
-        return compute_plan(self.settings, observed or Observed(), None)
+        plan = compute_plan(self.settings, observed or Observed(), None)
+        if self.world.nothing_to_change:
+            return Plan(
+                [replace(a, action="keep", reason="as the settings say") for a in plan.actions]
+            )
+        return plan
 
     def webhook_url(self) -> str | None:
         return WEBHOOK_URL
@@ -186,6 +193,10 @@ class FakeAzure:
     def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
+            if action.action == "keep":  # like the real engine: no write, "unchanged"
+                self.emit(StepStarted(step, f"Check {step} {action.name}"))
+                self.emit(StepFinished(step, "unchanged"))
+                continue
             self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
             self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
             try:

@@ -90,3 +90,63 @@ class LogFileScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str]):
+    """A question with a few answers; dismisses with the id of the button pressed.
+
+    Escape means the last choice (always the harmless one: stay in the wizard).
+    """
+
+    BINDINGS = [Binding("escape", "stay", "Stay")]
+
+    def __init__(
+        self, name: str, title: str, text: str, choices: list[tuple[str, str, str]]
+    ) -> None:
+        super().__init__(name=name)
+        self.title_text = title
+        self.text = text
+        self.choices = choices  # (id, label, variant)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, classes="heading")
+            yield Static(Text(self.text), id="choice-text")
+            with Horizontal(classes="buttons"):
+                for ident, label, variant in self.choices:
+                    yield Button(label, id=ident, variant=variant)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.choices[-1][0]}", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id or self.choices[-1][0])
+
+    def action_stay(self) -> None:
+        self.dismiss(self.choices[-1][0])
+
+
+def quit_during_deploy() -> ChoiceScreen:
+    return ChoiceScreen(
+        "quit-deploy",
+        "Quit while deploying?",
+        "The deploy is changing Azure right now. Quitting stops it at the next safe point "
+        "(a create that is under way finishes first), then tells you what state Azure is in. "
+        "Running the wizard or `numerai-aci-wizard deploy` again repairs the rest.",
+        [("stop-and-quit", "Stop and quit", "error"), ("stay", "Keep deploying", "primary")],
+    )
+
+
+def save_before_quit(path: Path) -> ChoiceScreen:
+    return ChoiceScreen(
+        "quit-save",
+        "Save your answers?",
+        f"Save the answers so far to {path} so the next start is pre-filled? "
+        "Secrets (keys, passwords) are never saved.",
+        [
+            ("save-and-quit", "Save and quit", "primary"),
+            ("quit", "Quit without saving", "default"),
+            ("stay", "Stay", "default"),
+        ],
+    )
