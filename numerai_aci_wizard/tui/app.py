@@ -67,6 +67,8 @@ class WizardApp(App[int]):
         self.blink = blink
         resolved = store.resolve(config_path, env=env)
         self.settings_existed = resolved.loaded.exists
+        #: the file is there but could not be read at all: nothing was pre-filled from it
+        self.settings_unreadable = resolved.loaded.error is not None
         self.notes: list[str] = []
         if resolved.loaded.error:
             self.notes.append(resolved.loaded.error)

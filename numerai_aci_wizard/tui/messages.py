@@ -98,9 +98,12 @@ def report(node: MessagePump, work: str, job: Callable[[], Message | None]) -> N
         message = job()
     except Exception as exc:  # every failure reaches the screen, translated
         error = describe(exc)
+        log = logging.getLogger("numerai_aci_wizard.wizard")
         if error.code == ErrorCode.UNEXPECTED:
-            logging.getLogger("numerai_aci_wizard").error(
-                "unexpected failure in %s", work, exc_info=exc
+            log.error("unexpected failure in %s", work, exc_info=exc)
+        else:  # the log viewer shows what the screen said
+            log.warning(
+                "%s failed: %s%s", work, error.message, f" ({error.hint})" if error.hint else ""
             )
         node.post_message(WorkFailed(work, error))
         return

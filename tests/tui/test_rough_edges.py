@@ -11,6 +11,7 @@ import threading
 from textual.widgets import Button
 
 from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.store import load
 from numerai_aci_wizard.tui.screens import DeployScreen, DoneScreen
 from numerai_aci_wizard.tui.screens.dialogs import ChoiceScreen
 from tests.tui.conftest import FULL_ENV, SIZE, answered, input_of, settle, text
@@ -220,3 +221,210 @@ async def test_done_says_not_authorized_yet_instead_of_error(make_app, world) ->
         status = text(app, "#connection-status")
         assert status.startswith("Not authorized yet") and "Error" not in status
         app.screen.workers.cancel_all()
+
+
+# --- 3. keyboard flow -------------------------------------------------------------------
+
+
+async def test_enter_on_the_last_field_means_next(make_app) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await pilot.pause()
+        from textual.widgets import Input
+
+        last = list(app.screen.query(Input))[-1]
+        last.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.STEP == "docker"  # not "Back", and not a step back
+
+
+async def test_enter_on_an_earlier_field_moves_on_within_the_step(make_app) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await pilot.pause()
+        first = input_of(app, "azure.memory_gb")
+        first.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.STEP == "size" and app.focused is not first
+
+
+async def test_arriving_at_azure_not_signed_in_focuses_sign_in(make_app) -> None:
+    app = make_app(answered(azure__location=""))
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#sign-in")
+        await pilot.press("ctrl+n")  # Next before signing in: the region is missing
+        await pilot.pause()
+        assert "sign in to Azure to choose the region" in text(app, "#location-error")
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        # honest: no stale "sign in" once signed in; the cursor is on the open question
+        assert "sign in" not in text(app, "#location-error")
+        assert app.focused is app.screen.query_one("#f-azure-location")
+
+
+async def test_after_sign_in_with_everything_chosen_focus_goes_to_the_names(make_app) -> None:
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.press("enter")  # on "Sign in to Azure"
+        await settle(pilot)
+        assert app.focused is input_of(app, "azure.resource_group")
+
+
+async def test_after_check_keys_focus_goes_to_the_model_list(make_app) -> None:
+    app = make_app(
+        answered(numerai__model_ids=[]),
+        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#model-select")
+
+
+async def test_after_check_keys_with_the_model_chosen_focus_goes_to_next(make_app) -> None:
+    app = make_app(
+        answered(), env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#next")
+
+
+async def test_a_failed_check_keys_says_why_without_python_text_and_refocuses(
+    make_app, world
+) -> None:
+    world.fail["numerai"] = WizardError("Numerai refused the keys", "make a new key")
+    app = make_app(
+        answered(), env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        assert text(app, "#keys-status") == "✗ Numerai refused the keys make a new key"
+        assert app.focused is app.screen.query_one("#check-keys")
+
+
+async def test_connected_moves_focus_to_finish(make_app, world) -> None:
+    world.connected_after = 1
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        await pilot.click("#next")
+        await pilot.pause()
+        await pilot.click("#check-connection")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#finish")
+
+
+# --- 7. the log viewer ------------------------------------------------------------------
+
+
+async def test_log_viewer_shows_whole_lines_the_wizards_own_steps_and_failures_and_fits(
+    make_app, world, tmp_path
+) -> None:
+    import logging
+
+    from textual.widgets import TextArea
+
+    log_file = tmp_path / "wizard.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    wizard_log = logging.getLogger("numerai_aci_wizard")
+    wizard_log.addHandler(handler)
+    wizard_log.setLevel(logging.INFO)
+    long_line = "INFO azure: " + " ".join(f"word{i:03d}" for i in range(60)) + " END"
+    log_file.write_text(long_line + "\n")
+    world.fail["workflow"] = WizardError("Azure refused the Logic App: 403", "ask for Contributor")
+    app = make_app(answered(), env=FULL_ENV, log_path=log_file)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _deploy(pilot)
+            app.action_open_log()
+            await pilot.pause()
+            shown = app.screen.query_one("#log-file-text", TextArea).text
+            assert long_line in shown  # every character, however it wraps
+            assert "-> Checking Docker, Azure and Numerai" in shown
+            assert "Azure refused the Logic App: 403 (ask for Contributor)" in shown
+            close = app.screen.query_one("#close", Button)
+            assert close.region.bottom <= 24 and close.region.right <= 80 and close.region.height
+            await pilot.click("#close")
+            await pilot.pause()
+            assert isinstance(app.screen, DeployScreen)
+    finally:
+        wizard_log.removeHandler(handler)
+        handler.close()
+
+
+# --- 6. settings ------------------------------------------------------------------------
+
+
+async def test_a_value_from_the_environment_is_not_written_to_the_settings(
+    make_app, config
+) -> None:
+    endpoint = "https://127.0.0.1:8443"
+    app = make_app(answered(), env={"AZURE_RESOURCE_MANAGER_ENDPOINT": endpoint})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        assert input_of(app, "azure.arm_endpoint").value == endpoint  # shown, used
+        input_of(app, "azure.resource_group").value = "other-rg"  # a real answer
+        app.action_save_settings()
+        await pilot.pause()
+    saved = load(config).settings
+    assert saved.azure.resource_group == "other-rg" and saved.azure.arm_endpoint == ""
+    assert endpoint not in config.read_text()
+
+
+async def test_a_pasted_model_id_with_a_leading_space_still_selects_the_model(make_app) -> None:
+    app = make_app(
+        answered(numerai__model_ids=[]),
+        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        input_of(app, "numerai.model_id").value = f" {MODEL_ID}"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("escape")  # Back from the Azure step
+        await pilot.pause()
+        assert app.screen.query_one("#model-select").selection == MODEL_ID
+
+
+async def test_welcome_does_not_say_pre_filled_above_not_valid_toml(make_app, config) -> None:
+    config.write_text("[azure\nlocation = 'eastus'\n")
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        where = text(app, "#where")
+        assert "pre-filled" not in where and "not readable" in where
+        assert "is not valid TOML" in text(app, "#notes")
+
+
+# --- 5. switches say their state in words -----------------------------------------------
+
+
+async def test_switch_states_are_shown_in_words_not_colour_alone(make_app) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("docker")
+        await pilot.pause()
+        assert text(app, "#f-docker-build-state").strip() == "on"
+        await pilot.click("#f-docker-build")
+        await pilot.pause()
+        assert text(app, "#f-docker-build-state").strip() == "off"

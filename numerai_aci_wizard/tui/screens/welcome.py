@@ -39,7 +39,10 @@ class WelcomeScreen(StepScreen):
         yield Static(
             f"Cost: you pay only while the container runs: {cost}.", classes="para", id="cost"
         )
-        saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
+        if w.settings_unreadable:
+            saved = "found but not readable, see below: starting from the defaults"
+        else:
+            saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
         yield Static(
             f"Settings are saved to {w.config_path} ({saved}). Secrets (Numerai keys, registry "
             "password) are never saved there: they come from the environment, the OS keyring if "
