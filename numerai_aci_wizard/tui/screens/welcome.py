@@ -9,10 +9,11 @@ from textual.widgets import Button, Static
 from ...events import WizardError
 from .base import StepScreen
 
+#: at most 69 columns: it fits an 80-column terminal inside its border and the margins
 DIAGRAM = """\
-Numerai (round opens) --POST webhook--> Logic App "startaci" (HTTP trigger)
-        --start--> Azure Container Instance (your image, restart policy Never)
-        --predict + upload--> Numerai     (the container exits: billing stops)"""
+Numerai (round opens) --POST webhook--> Logic App "startaci"
+  --start--> Azure Container Instance (your image, restart: Never)
+  --predict + upload--> Numerai  (the container exits: billing stops)"""
 
 
 class WelcomeScreen(StepScreen):
