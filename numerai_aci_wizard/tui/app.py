@@ -167,9 +167,9 @@ class WizardApp(App[int]):
     def make_screen(
         self, step: str, focus: str | None = None, reason: str | None = None
     ) -> StepScreen:
-        from .screens import STEP_SCREENS
+        from .screens import screen_class
 
-        return STEP_SCREENS[step](focus=focus, reason=reason)
+        return screen_class(step)(focus=focus, reason=reason)
 
     def goto(self, step: str, focus: str | None = None, reason: str | None = None) -> None:
         """Show ``step``; with ``focus`` the cursor lands on that field, showing ``reason``."""
@@ -314,10 +314,14 @@ def where_else_url() -> str:
     )
 
 
-def run(config_path: Path | None) -> int:
-    """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code."""
+def run(config_path: Path | None, *, engines: Engines | None = None) -> int:
+    """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code.
+
+    What must outlive the screen (the webhook URL, the state a quit left Azure in) is
+    printed to the terminal after the app has given it back.
+    """
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
-    app = WizardApp(config_path, log_path=log_path)
+    app = WizardApp(config_path, engines=engines, log_path=log_path)
     result = app.run()
     for line in app.farewell:
         print(line, flush=True)
