@@ -29,7 +29,7 @@ TARGET = 0.100
 PERIOD = 0.010
 ROOT = Path(__file__).resolve().parent.parent
 TEST = "tests/tui/test_wizard_real.py::test_the_wizard_sets_up_the_pipeline_end_to_end"
-REPORT_ENV = "NUMERAI_ACI_STALL_REPORT"
+REPORT_ENV = "WIZARD_BENCH_STALL_REPORT"  # tests clear NUMERAI_ACI_* variables
 
 
 # --- the plugin (inside pytest) ---------------------------------------------------------
