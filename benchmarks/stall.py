@@ -12,6 +12,7 @@ This file is also the pytest plugin that puts the timer on the app (``-p``).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -45,6 +46,7 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     def on_mount(self: Any) -> None:
         original(self)
+        gc.freeze()  # as run() does for the installed command (the test builds the app itself)
         last = [time.perf_counter()]
 
         def tick() -> None:
@@ -58,9 +60,16 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     path = os.environ.get(REPORT_ENV)
     if path and gaps:
-        worst = max(gaps)
+        worst = sorted(gaps, reverse=True)
         Path(path).write_text(
-            json.dumps({"max": worst[0], "screen": worst[1], "ticks": len(gaps)}),
+            json.dumps(
+                {
+                    "max": worst[0][0],
+                    "screen": worst[0][1],
+                    "ticks": len(gaps),
+                    "top": [(round(g * 1000), where) for g, where in worst[:5]],
+                }
+            ),
             encoding="utf-8",
         )
 
@@ -74,7 +83,12 @@ def main() -> int:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="stall-") as tmp:
             report = Path(tmp) / "stall.json"
-            env = {**os.environ, REPORT_ENV: str(report), "PYTHONPATH": str(ROOT)}
+            env = {
+                # as installed for a user: bytecode cached, not compiled in a worker thread
+                **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                REPORT_ENV: str(report),
+                "PYTHONPATH": str(ROOT),
+            }
             done = subprocess.run(
                 [
                     sys.executable,
@@ -103,7 +117,8 @@ def main() -> int:
         f"longest event-loop stall during a whole deploy: {max(stalls) * 1000:.0f} ms "
         f"(on {worst['screen']}; median of the runs' maxima {statistics.median(stalls) * 1000:.0f}"
         f" ms over {runs} run(s), {worst['ticks']} ticks); target <= {TARGET * 1000:.0f} ms: "
-        f"{'OK' if max(stalls) <= TARGET else 'OVER'}"
+        f"{'OK' if max(stalls) <= TARGET else 'OVER'}; the five longest (ms, screen): "
+        f"{worst['top']}"
     )
     return 0
 

@@ -10,6 +10,7 @@ what discovery found) that makes the same pipeline the headless CLI drives.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from textual.screen import Screen
 from .. import redact, store
 from .. import secrets as secret_sources
 from ..engines import Engines
-from ..events import Emit, WizardError
+from ..events import Emit, WizardError, describe
 from ..logs import setup_logging
 from ..pipeline import DeployResult, Pipeline
 from ..session import Session
@@ -226,16 +227,19 @@ class WizardApp(App[int]):
             "Open log file", "Show the end of the wizard's log (redacted)", self.action_open_log
         )
 
-    def action_save_settings(self) -> None:
+    def action_save_settings(self) -> bool:
+        """Write the answers (never a secret); says where, or why not. True when saved."""
         keep = getattr(self.screen, "keep_answers", None)
         if keep is not None:
             keep()
         try:
             path = store.save(self.settings, self.config_path)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Settings not saved: {redact.redact(str(exc))}", severity="error")
-            return
+        except (OSError, ValueError) as exc:  # translated: never Python's exception text
+            error = describe(exc) if isinstance(exc, OSError) else WizardError(str(exc))
+            self.notify(f"Settings not saved: {redact.redact(str(error))}", severity="error")
+            return False
         self.notify(f"Settings saved to {path}")
+        return True
 
     # --- quitting ------------------------------------------------------------------
 
@@ -260,8 +264,8 @@ class WizardApp(App[int]):
 
             def chosen(choice: str | None) -> None:
                 if choice == "save-and-quit":
-                    self.action_save_settings()
-                    self.leave(0)
+                    if self.action_save_settings():  # else stay: the notice says why
+                        self.leave(0)
                 elif choice == "quit":
                     self.leave(0)
 
@@ -322,6 +326,9 @@ def run(config_path: Path | None, *, engines: Engines | None = None) -> int:
     """
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
     app = WizardApp(config_path, engines=engines, log_path=log_path)
+    # what is loaded by now (Textual, the core) lives as long as the app: out of the
+    # collector's way, a full collection no longer stalls the screen mid-deploy
+    gc.freeze()
     result = app.run()
     for line in app.farewell:
         print(line, flush=True)

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
-from ..events import ErrorCode, Event, WizardError, describe
+from ..events import ErrorCode, Event, Progress, WizardError, describe
 from ..pipeline import DeployResult
 from ..plan import Plan
 
@@ -84,6 +84,15 @@ class PipelineEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        """A progress report still queued is stale once a newer one for the same step comes."""
+        return (
+            isinstance(message, PipelineEvent)
+            and isinstance(self.event, Progress)
+            and isinstance(message.event, Progress)
+            and message.event.step == self.event.step
+        )
 
 
 class Deployed(Message):

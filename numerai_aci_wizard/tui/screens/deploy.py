@@ -145,7 +145,8 @@ class DeployScreen(StepScreen):
                 log.write(Text(redact.redact(line), style=style))
         elif isinstance(event, Progress):
             self._progress(event)
-        self._render_steps()
+        if isinstance(event, StepStarted | StepFinished | StepFailed):
+            self._render_steps()  # a build's flood of log lines and progress leaves it as is
 
     def _progress(self, event: Progress) -> None:
         if event.step not in ("build", "push") or event.total <= 0:
