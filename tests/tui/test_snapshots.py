@@ -177,3 +177,34 @@ def test_done_managed_identity(snap_compare, size, make_app) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_azure_not_signed_in(snap_compare, size, make_app) -> None:
+    """Arriving not signed in: the heading and *Sign in to Azure* (focused) are on screen."""
+    app = make_app(answered())
+
+    async def run_before(pilot) -> None:
+        app.goto("azure")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_quit_during_deploy_asks(snap_compare, size, make_app, world) -> None:
+    import threading
+
+    world.block["workflow"] = threading.Event()  # never set: the deploy is under way
+    app = make_app(answered(), env=FULL_ENV)
+
+    async def run_before(pilot) -> None:
+        app.goto("review")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "workflow" in str(app.screen.query_one("#steps-text").content):
+                break
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
