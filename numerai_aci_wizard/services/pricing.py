@@ -121,7 +121,7 @@ class Estimate:
         out = [
             f"about {_money(self.per_run, cur)} per run ({_num(self.cpu)} vCPU, "
             f"{_num(self.memory_gb)} GB, {_num(self.run_minutes)} min), "
-            f"{_money(self.per_month, cur)} a month for ~{self.runs_per_month:.1f} rounds "
+            f"{_money(self.per_month, cur)} a month for about {self.runs_per_month:.0f} rounds "
             "(Tuesday to Saturday)",
             f"prices for {p.region}: {_rate(p.vcpu_per_second * 3600, cur)} per vCPU-hour, "
             f"{_rate(p.gb_per_second * 3600, cur)} per GB-hour; source: {p.source}",

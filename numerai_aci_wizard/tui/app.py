@@ -10,6 +10,7 @@ what discovery found) that makes the same pipeline the headless CLI drives.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from textual.screen import Screen
 from .. import redact, store
 from .. import secrets as secret_sources
 from ..engines import Engines
-from ..events import Emit, WizardError
+from ..events import Emit, WizardError, describe
 from ..logs import setup_logging
 from ..pipeline import DeployResult, Pipeline
 from ..session import Session
@@ -48,7 +49,10 @@ class WizardApp(App[int]):
     TITLE = "Numerai ACI wizard"
     SUB_TITLE = "Numerai -> Logic App -> Azure Container Instance"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
 
     def __init__(
         self,
@@ -64,6 +68,8 @@ class WizardApp(App[int]):
         self.blink = blink
         resolved = store.resolve(config_path, env=env)
         self.settings_existed = resolved.loaded.exists
+        #: the file is there but could not be read at all: nothing was pre-filled from it
+        self.settings_unreadable = resolved.loaded.error is not None
         self.notes: list[str] = []
         if resolved.loaded.error:
             self.notes.append(resolved.loaded.error)
@@ -95,6 +101,10 @@ class WizardApp(App[int]):
         self.log_path = log_path
         self.run_minutes: float = 15.0
         self.result: DeployResult | None = None
+        #: what the deploy runs of this session changed in Azure (a Retry's earlier attempts too)
+        self.changes_made: list[str] = []
+        #: what :func:`run` prints to the terminal once the screen is gone
+        self.farewell: list[str] = []
 
     @property
     def settings(self) -> Settings:
@@ -158,9 +168,9 @@ class WizardApp(App[int]):
     def make_screen(
         self, step: str, focus: str | None = None, reason: str | None = None
     ) -> StepScreen:
-        from .screens import STEP_SCREENS
+        from .screens import screen_class
 
-        return STEP_SCREENS[step](focus=focus, reason=reason)
+        return screen_class(step)(focus=focus, reason=reason)
 
     def goto(self, step: str, focus: str | None = None, reason: str | None = None) -> None:
         """Show ``step``; with ``focus`` the cursor lands on that field, showing ``reason``."""
@@ -217,16 +227,66 @@ class WizardApp(App[int]):
             "Open log file", "Show the end of the wizard's log (redacted)", self.action_open_log
         )
 
-    def action_save_settings(self) -> None:
+    def action_save_settings(self) -> bool:
+        """Write the answers (never a secret); says where, or why not. True when saved."""
         keep = getattr(self.screen, "keep_answers", None)
         if keep is not None:
             keep()
         try:
             path = store.save(self.settings, self.config_path)
-        except (OSError, ValueError) as exc:
-            self.notify(f"Settings not saved: {redact.redact(str(exc))}", severity="error")
-            return
+        except (OSError, ValueError) as exc:  # translated: never Python's exception text
+            error = describe(exc) if isinstance(exc, OSError) else WizardError(str(exc))
+            self.notify(f"Settings not saved: {redact.redact(str(error))}", severity="error")
+            return False
         self.notify(f"Settings saved to {path}")
+        return True
+
+    # --- quitting ------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q / Ctrl+C: never leave Azure half-changed in silence, never lose typed answers."""
+        from .screens.deploy import DeployScreen
+        from .screens.dialogs import ChoiceScreen, quit_during_deploy, save_before_quit
+
+        if isinstance(self.screen, ChoiceScreen):
+            return  # already asking
+        screen = self.screen
+        if isinstance(screen, DeployScreen) and screen.running:
+            deploy = screen
+
+            def answered(choice: str | None) -> None:
+                if choice == "stop-and-quit":
+                    deploy.stop_and_quit()
+
+            self.push_screen(quit_during_deploy(), answered)
+            return
+        if self.offers_to_save():
+
+            def chosen(choice: str | None) -> None:
+                if choice == "save-and-quit":
+                    if self.action_save_settings():  # else stay: the notice says why
+                        self.leave(0)
+                elif choice == "quit":
+                    self.leave(0)
+
+            self.push_screen(save_before_quit(self.config_path), chosen)
+            return
+        self.leave(0)
+
+    def offers_to_save(self) -> bool:
+        """A first run (no settings file yet) with answers typed that a quit would lose."""
+        if self.settings_existed or self.result is not None:
+            return False
+        keep = getattr(self.screen, "keep_answers", None)
+        if keep is not None:
+            keep()
+        return bool(self.settings.provenance.answered) and not self.config_path.exists()
+
+    def leave(self, code: int) -> None:
+        """Exit; after a successful deploy the URL and the next step outlive the screen."""
+        if self.result is not None and not self.farewell:
+            self.farewell = farewell_lines(self.result)
+        self.exit(code)
 
     def action_open_log(self) -> None:
         from .screens.dialogs import LogFileScreen
@@ -234,9 +294,42 @@ class WizardApp(App[int]):
         self.push_screen(LogFileScreen(self.log_path))
 
 
-def run(config_path: Path | None) -> int:
-    """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code."""
+def farewell_lines(result: DeployResult) -> list[str]:
+    """What the terminal keeps after the wizard closes: the URL whole, then the next step."""
+    lines = [
+        "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):",
+        result.webhook_url,  # whole, on its own line, never wrapped or masked
+    ]
+    if result.manual_steps:
+        lines.append("Next: authorize the API connection so the Logic App may start the container.")
+        lines.extend(f"  {n}. {step}" for n, step in enumerate(result.manual_steps, start=1))
+        lines.append("  Check it with: numerai-aci-wizard status")
+    else:
+        lines.append("Next: nothing to do; Numerai starts the container when a round opens.")
+    lines.append(f"Later: {where_else_url()}")
+    return lines
+
+
+def where_else_url() -> str:
+    """Where the URL can be had again once the screen and the terminal line are gone."""
+    return (
+        "the Azure portal > Logic App > Overview > Workflow URL, or run "
+        "`numerai-aci-wizard deploy` again (it prints the URL and changes nothing in place)"
+    )
+
+
+def run(config_path: Path | None, *, engines: Engines | None = None) -> int:
+    """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code.
+
+    What must outlive the screen (the webhook URL, the state a quit left Azure in) is
+    printed to the terminal after the app has given it back.
+    """
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
-    app = WizardApp(config_path, log_path=log_path)
+    app = WizardApp(config_path, engines=engines, log_path=log_path)
+    # what is loaded by now (Textual, the core) lives as long as the app: out of the
+    # collector's way, a full collection no longer stalls the screen mid-deploy
+    gc.freeze()
     result = app.run()
+    for line in app.farewell:
+        print(line, flush=True)
     return result if isinstance(result, int) else 0

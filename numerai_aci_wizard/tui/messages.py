@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
-from ..events import ErrorCode, Event, WizardError, describe
+from ..events import ErrorCode, Event, Progress, WizardError, describe
 from ..history import History
 from ..pipeline import DeployResult
 from ..plan import Plan
@@ -87,6 +87,15 @@ class PipelineEvent(Message):
         super().__init__()
         self.event = event
 
+    def can_replace(self, message: Message) -> bool:
+        """A progress report still queued is stale once a newer one for the same step comes."""
+        return (
+            isinstance(message, PipelineEvent)
+            and isinstance(self.event, Progress)
+            and isinstance(message.event, Progress)
+            and message.event.step == self.event.step
+        )
+
 
 class Deployed(Message):
     def __init__(self, result: DeployResult) -> None:
@@ -116,9 +125,12 @@ def report(node: MessagePump, work: str, job: Callable[[], Message | None]) -> N
         message = job()
     except Exception as exc:  # every failure reaches the screen, translated
         error = describe(exc)
+        log = logging.getLogger("numerai_aci_wizard.wizard")
         if error.code == ErrorCode.UNEXPECTED:
-            logging.getLogger("numerai_aci_wizard").error(
-                "unexpected failure in %s", work, exc_info=exc
+            log.error("unexpected failure in %s", work, exc_info=exc)
+        else:  # the log viewer shows what the screen said
+            log.warning(
+                "%s failed: %s%s", work, error.message, f" ({error.hint})" if error.hint else ""
             )
         node.post_message(WorkFailed(work, error))
         return

@@ -214,7 +214,7 @@ def test_estimate_arithmetic_and_lines_for_a_known_size() -> None:
 
     lines = est.lines()
     assert lines[0] == (
-        "about $0.008 per run (1 vCPU, 2 GB, 10 min), $0.18 a month for ~21.7 rounds "
+        "about $0.008 per run (1 vCPU, 2 GB, 10 min), $0.18 a month for about 22 rounds "
         "(Tuesday to Saturday)"
     )
     assert f"source: built-in table of {pricing.TABLE_DATE}" in lines[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,9 @@ class World:
         default_factory=lambda: {"ada_model": MODEL_ID, "ada_second": OTHER_MODEL_ID}
     )
     device_code: bool = False  # sign in with a device code instead of az login
+    #: whether a sign-in that may not prompt works (False: `az login` not done before the
+    #: wizard, so the Welcome step's quiet look at the history signs nobody in)
+    silent_sign_in: bool = True
     approve: threading.Event = field(default_factory=threading.Event)
     connected_after: int = 2  # connection_status calls before it reads Connected
     fail: dict[str, WizardError] = field(default_factory=dict)  # step -> error to raise
@@ -95,6 +98,8 @@ class World:
     submissions: dict[str, list[Submission]] = field(default_factory=dict)
     local_exit: int = 0  # the exit code of a rehearsal's local run
     applied: list[str] = field(default_factory=list)
+    #: Azure already holds everything as the settings say (a re-run): every action is "keep"
+    nothing_to_change: bool = False
     sign_ins: int = 0
     status_calls: int = 0
 
@@ -132,6 +137,10 @@ class World:
     ) -> AzureSession:
         self.sign_ins += 1
         self._maybe("sign_in", cancel)
+        if not allow_device_code and not self.silent_sign_in:
+            raise WizardError(  # no `az login` yet: a quiet sign-in finds nobody
+                "not signed in to Azure", "run az login", code=ErrorCode.AZURE_SIGN_IN, exit_code=2
+            )
         if not self.device_code:
             return _session()
         if not allow_device_code:  # as azure_auth: nobody may be prompted
@@ -191,7 +200,12 @@ class FakeAzure:
         *,
         adopt: bool = False,
     ) -> Plan:
-        return compute_plan(self.settings, observed or Observed(), None, adopt=adopt)
+        plan = compute_plan(self.settings, observed or Observed(), None, adopt=adopt)
+        if self.world.nothing_to_change:
+            return Plan(
+                [replace(a, action="keep", reason="as the settings say") for a in plan.actions]
+            )
+        return plan
 
     def webhook_url(self) -> str | None:
         return WEBHOOK_URL
@@ -201,6 +215,10 @@ class FakeAzure:
     ) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
+            if action.action == "keep":  # like the real engine: no write, "unchanged"
+                self.emit(StepStarted(step, f"Check {step} {action.name}"))
+                self.emit(StepFinished(step, "unchanged"))
+                continue
             self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
             self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
             try:

@@ -1,4 +1,5 @@
-"""A real terminal: the installed command in tmux shows the welcome screen and quits with Ctrl+Q."""
+"""A real terminal (tmux): the installed command shows the Welcome and quits with Ctrl+Q, at
+100x40 and at 80x24; and Ctrl+Q mid-deploy asks, stops, and leaves the state on the terminal."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from numerai_aci_wizard.store import save
 from tests.support import need
+from tests.tui.conftest import FULL_ENV, answered
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wait_for(predicate, timeout: float = 20.0) -> bool:
+def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -22,13 +31,45 @@ def _wait_for(predicate, timeout: float = 20.0) -> bool:
     return False
 
 
-def test_installed_command_opens_the_wizard_in_a_real_terminal_and_quits(tmp_path: Path) -> None:
+class Terminal:
+    def __init__(self, tmux: list[str], session: str, status: Path) -> None:
+        self.tmux, self.session, self.status = tmux, session, status
+
+    def screen(self) -> str:
+        out = subprocess.run(
+            [*self.tmux, "capture-pane", "-p", "-J", "-S", "-100", "-t", self.session],
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.tmux, "send-keys", "-t", self.session, *keys], check=True)
+
+    def shows(self, *texts: str, timeout: float = 20.0) -> bool:
+        return _wait_for(lambda: all(t in self.screen() for t in texts), timeout)
+
+    def exit_status(self) -> str:
+        assert _wait_for(lambda: self.status.exists() and self.status.read_text().strip() != ""), (
+            self.screen()
+        )
+        return self.status.read_text().strip()
+
+
+@contextmanager
+def terminal(
+    command: str, tmp_path: Path, size: tuple[int, int], env: dict[str, str] | None = None
+) -> Iterator[Terminal]:
     need(shutil.which("tmux") is not None, "tmux not installed (apt-get install tmux)")
-    command = Path(sys.executable).parent / "numerai-aci-wizard"
-    need(command.exists(), f"the package is not installed into {command.parent}")
     session = f"wizard-{uuid.uuid4().hex[:8]}"
     status = tmp_path / "exit-status"
-    env = {**os.environ, "TERM": "xterm-256color", "NUMERAI_ACI_OFFLINE_PRICES": "1"}
+    full_env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "NUMERAI_ACI_OFFLINE_PRICES": "1",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        **(env or {}),
+    }
     tmux = ["tmux", "-L", session, "-f", "/dev/null"]
     subprocess.run(
         [
@@ -38,28 +79,53 @@ def test_installed_command_opens_the_wizard_in_a_real_terminal_and_quits(tmp_pat
             "-s",
             session,
             "-x",
-            "100",
+            str(size[0]),
             "-y",
-            "40",
-            f"{command} --config {tmp_path / 'config.toml'}; echo $? > {status}; sleep 30",
+            str(size[1]),
+            f"cd {ROOT} && {command}; echo $? > {status}; sleep 30",
         ],
         check=True,
-        env=env,
+        env=full_env,
     )
     try:
-
-        def screen() -> str:
-            out = subprocess.run(
-                [*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
-            )
-            return out.stdout
-
-        assert _wait_for(lambda: "Step 1 of 8" in screen() and "Start" in screen()), screen()
-        shown = screen()
-        assert "Welcome" in shown and "Logic App" in shown and "Start" in shown
-        subprocess.run([*tmux, "send-keys", "-t", session, "C-q"], check=True)
-        assert _wait_for(lambda: status.exists() and status.read_text().strip() != ""), screen()
-        assert status.read_text().strip() == "0"
-        assert "Traceback" not in screen()
+        yield Terminal(tmux, session, status)
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("size", [(100, 40), (80, 24)], ids=["100x40", "80x24"])
+def test_installed_command_opens_the_wizard_in_a_real_terminal_and_quits(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    command = Path(sys.executable).parent / "numerai-aci-wizard"
+    need(command.exists(), f"the package is not installed into {command.parent}")
+    with terminal(f"{command} --config {tmp_path / 'config.toml'}", tmp_path, size) as term:
+        assert term.shows("Step 1 of 8", "Start"), term.screen()
+        shown = term.screen()
+        assert "Welcome" in shown and "Logic App" in shown and "Quit" in shown
+        # the diagram is whole at 80 columns: its right border is on screen
+        assert "billing stops) │" in shown, shown
+        term.keys("C-q")
+        assert term.exit_status() == "0"
+        assert "Traceback" not in term.screen()
+
+
+def test_ctrl_q_mid_deploy_asks_stops_and_says_what_azure_holds(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    save(answered(), config)
+    command = f"{sys.executable} -m tests.tui.terminal_launcher {config} workflow"
+    with terminal(command, tmp_path, (80, 24), env=FULL_ENV) as term:
+        assert term.shows("Step 1 of 8", "Start"), term.screen()
+        term.keys("Enter")  # Start
+        for step in ("Step 2 of 8", "Step 3 of 8", "Step 4 of 8", "Step 5 of 8", "Step 6 of 8"):
+            assert term.shows(step), term.screen()
+            term.keys("C-n")
+        assert term.shows("Step 7 of 8", "Create workflow startaci"), term.screen()
+        term.keys("C-q")
+        assert term.shows("Quit while deploying?", "Stop and quit"), term.screen()
+        term.keys("BTab", "Enter")  # from "Keep deploying" to "Stop and quit"
+        assert term.exit_status() == "1", term.screen()
+        shown = term.screen()
+        assert "stopped at a safe point" in shown
+        assert "not finished  Create workflow startaci" in shown
+        assert "repairs the rest" in shown and "Traceback" not in shown

@@ -111,6 +111,21 @@ class AzureScreen(StepScreen):
         names = sorted({*w.session.price_regions(), *saved})
         return [(name, name) for name in names]
 
+    def focus_first(self) -> None:
+        if self.wizard.session.signed_in is None:
+            self.query_one("#sign-in", Button).focus()  # nothing here works before it
+        else:
+            super().focus_first()
+
+    def focus_after_sign_in(self) -> None:
+        """The next question the sign-in left open: subscription, region, else the names."""
+        for key in ("azure.subscription_id", "azure.location"):
+            select = self.query_one(f"#{field_id(key)}", Select)
+            if select.selection is None:
+                select.focus()
+                return
+        self.query_one(f"#{field_id('azure.resource_group')}-input").focus()
+
     # --- sign-in and discovery -------------------------------------------------------
 
     @on(Button.Pressed, "#sign-in")
@@ -155,6 +170,8 @@ class AzureScreen(StepScreen):
         who = self.query_one("#who", Static)
         who.update(text)
         who.add_class("error")
+        if message.work == "sign-in":
+            self.query_one("#sign-in", Button).focus()
 
     @on(SignedIn)
     def _got_subscriptions(self, message: SignedIn) -> None:
@@ -164,6 +181,8 @@ class AzureScreen(StepScreen):
         who = self.query_one("#who", Static)
         who.remove_class("error")
         who.update(self._who())
+        for where in ("subscription-error", "location-error"):  # "sign in to ..." is stale now
+            self._error(where, None)
         select = self.query_one(f"#{field_id('azure.subscription_id')}", Select)
         saved = w.settings.azure.subscription_id
         select.set_options(self._subscription_options())
@@ -177,6 +196,7 @@ class AzureScreen(StepScreen):
                 "subscription-error",
                 "this account has no subscriptions: create one at portal.azure.com",
             )
+        self.focus_after_sign_in()
 
     @on(LocationsListed)
     def _got_locations(self, message: LocationsListed) -> None:
@@ -187,6 +207,7 @@ class AzureScreen(StepScreen):
         select.set_options(self._location_options())
         if saved in [loc.name for loc in locations]:
             select.value = saved
+            self._error("location-error", None)  # no stale "sign in to choose the region"
         elif saved:
             self._error(
                 "location-error",

@@ -62,9 +62,13 @@ class StepScreen(Screen[None]):
         if self.focus_key:
             self.land_on(self.focus_key, self.focus_reason)
         else:
-            first = self.query(Input).first() if self.query(Input) else None
-            if first is not None:
-                first.focus()
+            self.focus_first()
+
+    def focus_first(self) -> None:
+        """Where the cursor starts on arrival: the first field, unless a step knows better."""
+        first = self.query(Input).first() if self.query(Input) else None
+        if first is not None:
+            first.focus()
 
     def land_on(self, key: str, reason: str | None) -> None:
         """Put the cursor on the field for ``key`` and show why its value was refused."""
@@ -123,5 +127,9 @@ class StepScreen(Screen[None]):
             self.action_back()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter moves to the next field, or on from the last one."""
-        self.focus_next()
+        """Enter moves to the next field; on the last field it means Next."""
+        inputs = [i for i in self.query(Input) if i.display and not i.disabled]
+        if inputs and event.input is inputs[-1]:
+            self.action_next()
+        else:
+            self.focus_next()

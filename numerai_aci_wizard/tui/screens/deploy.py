@@ -8,6 +8,7 @@ Retry and Back: every answer is still in the app.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from rich.text import Text
@@ -39,7 +40,13 @@ FIX_AT = {
 }
 #: Steps whose failure is not about one field: Back goes to Review, which lists any problem.
 NOT_ONE_FIELD = ("checks", "")
-MARKS = {"running": "…", "done": "✓", "failed": "✗"}
+MARKS = {"running": "…", "done": "✓", "failed": "✗", "stopped": "-"}
+#: A step summary that starts with one of these says Azure was changed (else "unchanged"...).
+CHANGE_VERBS = ("created", "updated", "recreated", "deleted", "granted")
+#: The steps that write to Azure, as the engine names them.
+AZURE_STEPS = ("resource_group", "container_group", "api_connection", "workflow", "role_assignment")
+#: Steps that change nothing in Azure: left out of "what state Azure is in".
+NOT_AZURE = ("checks", "image", "build", "push", "result", "keyring")
 
 
 class DeployScreen(StepScreen):
@@ -53,6 +60,8 @@ class DeployScreen(StepScreen):
         self.failed_step = ""
         self.failed_field = ""
         self.running = False
+        #: the user chose to quit: leave once the run has stopped at a safe point
+        self.quitting = False
 
     def body(self) -> ComposeResult:
         yield VerticalScroll(Static("Starting...", id="steps-text"), id="steps")
@@ -112,6 +121,7 @@ class DeployScreen(StepScreen):
     @on(PipelineEvent)
     def _pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
+        _log_event(event)
         log = self.query_one("#log", RichLog)
         if isinstance(event, StepStarted):
             self.steps[event.step] = ("running", event.title, "")
@@ -122,6 +132,8 @@ class DeployScreen(StepScreen):
                 self.steps[event.step] = ("done", title, event.summary)
             if event.summary and event.step != "result":
                 log.write(Text(redact.redact(f"ok {event.summary}")))
+            if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
+                self.wizard.changes_made.append(redact.redact(event.summary))
         elif isinstance(event, StepFailed):
             _, title, _ = self.steps.get(event.step, ("", event.step, ""))
             self.steps[event.step] = ("failed", title, event.message)
@@ -133,7 +145,8 @@ class DeployScreen(StepScreen):
                 log.write(Text(redact.redact(line), style=style))
         elif isinstance(event, Progress):
             self._progress(event)
-        self._render_steps()
+        if isinstance(event, StepStarted | StepFinished | StepFailed):
+            self._render_steps()  # a build's flood of log lines and progress leaves it as is
 
     def _progress(self, event: Progress) -> None:
         if event.step not in ("build", "push") or event.total <= 0:
@@ -166,11 +179,49 @@ class DeployScreen(StepScreen):
         cancel.disabled = True
         cancel.label = "Cancel"
         self.query_one("#back", Button).disabled = False
+        # a step the run left while it was under way did not finish: say so, not "running"
+        for name, (state, title, summary) in list(self.steps.items()):
+            if state == "running":
+                self.steps[name] = ("stopped", title, summary or "not finished")
+        self._render_steps()
+
+    def on_resize(self) -> None:
+        """The log keeps following the newest line after the terminal changes size."""
+        self.call_after_refresh(self.query_one("#log", RichLog).scroll_end, animate=False)
+
+    def stop_and_quit(self) -> None:
+        """Quit confirmed mid-run: cancel at the next safe point, then leave saying where Azure is."""
+        self.quitting = True
+        self.action_cancel_run()
+        self.query_one("#cancel", Button).label = "Stopping, then quitting..."
+
+    def azure_state(
+        self, headline: str = "The deploy was stopped at a safe point before it finished."
+    ) -> list[str]:
+        """What the run left in Azure, for the terminal after a quit mid-deploy."""
+        lines = [headline, "Azure now:"]
+        for name, (state, title, summary) in self.steps.items():
+            if name not in AZURE_STEPS:
+                continue
+            if state == "done":
+                lines.append(f"  done          {title}" + (f": {summary}" if summary else ""))
+            else:
+                lines.append(f"  not finished  {title}")
+        if len(lines) == 2:
+            lines[1] = "Azure now: nothing was changed."
+        lines.append(
+            "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
+            "what exists and repairs the rest."
+        )
+        return [redact.redact(line) for line in lines]
 
     @on(Deployed)
     def _deployed(self, message: Deployed) -> None:
         self._ended()
         self.wizard.result = message.result
+        if self.quitting:  # the run finished before the next safe point: all is in place
+            self.wizard.leave(0)
+            return
         self.query_one("#log", RichLog).write(Text("Deploy finished.", style="bold green"))
         button = self.query_one("#next", Button)
         button.disabled = False
@@ -180,6 +231,14 @@ class DeployScreen(StepScreen):
     def _show_failure(self, message: WorkFailed) -> None:
         self._ended()
         error = message.error
+        if self.quitting:
+            self.wizard.farewell = (
+                self.azure_state()
+                if error.code == ErrorCode.CANCELLED
+                else self.azure_state(f"The deploy failed: {error.message}")
+            )
+            self.wizard.leave(1)
+            return
         if error.code == ErrorCode.CANCELLED:
             headline = "Cancelled: stopped at a safe point."
             hint = "Retry continues from what exists; nothing you typed is lost."
@@ -246,6 +305,26 @@ class DeployScreen(StepScreen):
             and not self.query_one("#next", Button).disabled
         ):
             self.wizard.goto("done")
+
+
+#: the wizard's own steps in the log file, beside the libraries' messages
+_file_log = logging.getLogger("numerai_aci_wizard.deploy")
+
+
+def _log_event(event: Event) -> None:
+    """A pipeline event as a line of the log file (the log viewer shows it); never progress."""
+    if isinstance(event, StepStarted):
+        _file_log.info("-> %s", event.title)
+    elif isinstance(event, StepFinished) and event.summary:
+        _file_log.info("ok %s: %s", event.step, event.summary)
+    elif isinstance(event, StepFailed):
+        _file_log.warning(
+            "xx %s: %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
+        )
+    elif isinstance(event, LogLine):
+        _file_log.log(
+            logging.WARNING if event.level == "warning" else logging.INFO, "%s", event.text.rstrip()
+        )
 
 
 def _size(n: float) -> str:

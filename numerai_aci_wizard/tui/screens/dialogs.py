@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, LoadingIndicator, RichLog, Static
+from textual.widgets import Button, LoadingIndicator, Static, TextArea
 
 from ... import redact
 
@@ -56,33 +56,49 @@ class DeviceCodeScreen(ModalScreen[None]):
 
 
 class LogFileScreen(ModalScreen[None]):
-    """The end of the wizard's log file: library messages, redacted, never on the terminal."""
+    """The end of the wizard's log file (its own steps and failures, and library messages),
+    redacted, never on the terminal. A read-only text area: long lines wrap whole, and the
+    text can be selected and copied."""
 
     BINDINGS = [Binding("escape", "close", "Close")]
+
+    #: the most lines shown: the end of the file is what explains a failure just seen
+    TAIL = 500
 
     def __init__(self, path: Path | None) -> None:
         super().__init__(name="log-file")
         self.path = path
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(f"Log file: {self.path or 'none (logging is off)'}", classes="heading")
-            yield RichLog(id="log-file-text", wrap=True, highlight=False, markup=False)
+        with Vertical(id="dialog", classes="log-dialog"):
+            yield Static(
+                Text(f"Log file: {self.path or 'none (logging is off)'}"), classes="heading"
+            )
+            yield TextArea(
+                self._tail(),
+                read_only=True,
+                soft_wrap=True,
+                show_line_numbers=False,
+                id="log-file-text",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close", variant="primary")
 
-    def on_mount(self) -> None:
-        log = self.query_one(RichLog)
+    def _tail(self) -> str:
+        if self.path is None:
+            return "(no log file)"
         try:
-            lines = (
-                self.path.read_text(encoding="utf-8", errors="replace").splitlines()[-300:]
-                if self.path
-                else []
-            )
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(nothing logged yet)"
         except OSError as exc:
-            lines = [f"cannot read the log: {exc}"]
-        for line in lines or ["(empty)"]:
-            log.write(Text(redact.redact(line)))
+            return f"cannot read the log: {exc.strerror or 'the system refused'}"
+        return redact.redact("\n".join(lines[-self.TAIL :])) or "(empty)"
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.move_cursor(area.document.end)  # the newest line in view
+        self.query_one("#close", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -90,3 +106,63 @@ class LogFileScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str]):
+    """A question with a few answers; dismisses with the id of the button pressed.
+
+    Escape means the last choice (always the harmless one: stay in the wizard).
+    """
+
+    BINDINGS = [Binding("escape", "stay", "Stay")]
+
+    def __init__(
+        self, name: str, title: str, text: str, choices: list[tuple[str, str, str]]
+    ) -> None:
+        super().__init__(name=name)
+        self.title_text = title
+        self.text = text
+        self.choices = choices  # (id, label, variant)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, classes="heading")
+            yield Static(Text(self.text), id="choice-text")
+            with Horizontal(classes="buttons"):
+                for ident, label, variant in self.choices:
+                    yield Button(label, id=ident, variant=variant)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.choices[-1][0]}", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id or self.choices[-1][0])
+
+    def action_stay(self) -> None:
+        self.dismiss(self.choices[-1][0])
+
+
+def quit_during_deploy() -> ChoiceScreen:
+    return ChoiceScreen(
+        "quit-deploy",
+        "Quit while deploying?",
+        "The deploy is changing Azure right now. Quitting stops it at the next safe point "
+        "(a create already sent to Azure completes there), then tells you what state Azure is in. "
+        "Running the wizard or `numerai-aci-wizard deploy` again repairs the rest.",
+        [("stop-and-quit", "Stop and quit", "error"), ("stay", "Keep deploying", "primary")],
+    )
+
+
+def save_before_quit(path: Path) -> ChoiceScreen:
+    return ChoiceScreen(
+        "quit-save",
+        "Save your answers?",
+        f"Save the answers so far to {path} so the next start is pre-filled? "
+        "Secrets (keys, passwords) are never saved.",
+        [
+            ("save-and-quit", "Save and quit", "primary"),
+            ("quit", "Quit without saving", "default"),
+            ("stay", "Stay", "default"),
+        ],
+    )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.css.query import NoMatches
-from textual.widgets import Input, Label, Static, Switch
+from textual.widgets import Input, Static, Switch
 
 from ...image_ref import ImageRefError, parse_image_ref
 from ...settings import (
@@ -20,6 +19,7 @@ from ...settings import (
     validate,
 )
 from ..widgets.field import field_id
+from ..widgets.switch import SwitchRow
 from .base import StepScreen
 
 
@@ -48,9 +48,11 @@ class DockerScreen(StepScreen):
             password=True,
             help="pre-filled from DOCKER_PASSWORD when set; never saved",
         )
-        with Horizontal(classes="switch-row"):
-            yield Switch(w.settings.docker.build, id=field_id("docker.build"))
-            yield Label("Build a new image and push it (off: use the existing image as it is)")
+        yield SwitchRow(
+            w.settings.docker.build,
+            "Build a new image and push it (off: use the existing image as it is)",
+            switch_id=field_id("docker.build"),
+        )
         yield self.field(
             "docker.context",
             "Build context folder (optional)",

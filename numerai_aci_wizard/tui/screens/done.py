@@ -44,11 +44,14 @@ class DoneScreen(StepScreen):
             numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
         yield Static(numerai, id="numerai-status", classes="para")
         changes = result.changed
-        changed = (
-            "Nothing changed: everything was already as the settings say."
-            if not changes
-            else "Changed: " + ", ".join(f"{c.resource} {c.name} ({c.action})" for c in changes)
-        )
+        if changes:
+            changed = "Changed: " + ", ".join(
+                f"{c.resource} {c.name} ({c.action})" for c in changes
+            )
+        elif w.changes_made:  # a Retry: the earlier attempt of this run made the changes
+            changed = "Changed by this run: " + "; ".join(w.changes_made)
+        else:
+            changed = "Nothing changed: everything was already as the settings say."
         yield Static(Text(changed), id="changed", classes="para")
         for note in result.notes:
             yield Static(Text(note), classes="para muted")
@@ -109,25 +112,31 @@ class DoneScreen(StepScreen):
         self.wizard.goto("review")
 
     def action_next(self) -> None:
-        self.app.exit(0)
+        self.wizard.leave(0)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         result = self.wizard.result
         if event.button.id == "copy-url" and result is not None:
             self.app.copy_to_clipboard(result.webhook_url)
-            self.notify("Webhook URL copied to the clipboard")
+            self.notify(
+                "Asked the terminal to copy the URL (OSC 52; many terminals ignore it). It is "
+                "also printed in the terminal when you press Finish."
+            )
         elif (
             event.button.id == "copy-link" and result is not None and result.connection is not None
         ):
             self.app.copy_to_clipboard(result.connection.portal_link)
-            self.notify("Portal link copied to the clipboard")
+            self.notify(
+                "Asked the terminal to copy the link (OSC 52; many terminals ignore it). The "
+                "steps are also printed in the terminal when you press Finish."
+            )
         elif event.button.id == "check-connection":
             event.button.disabled = True
             self.query_one("#connection-status", Static).update("Checking...")
             self._poll()
         elif event.button.id == "finish":
-            self.app.exit(0)
+            self.wizard.leave(0)
         elif event.button.id == "back":
             self.action_back()
 
@@ -157,10 +166,9 @@ class DoneScreen(StepScreen):
             self.query_one("#manual", Static).update(
                 "✓ The API connection 'aci' is authorized: no manual step left."
             )
+            self.query_one("#finish", Button).focus()
         else:
-            label.update(
-                f"Status: {message.status.status}; checking again every {self.poll_seconds:g} s..."
-            )
+            label.update(f"Not authorized yet: checking again every {self.poll_seconds:g} s...")
 
     @on(WorkFailed)
     def _check_failed(self, message: WorkFailed) -> None:
@@ -169,5 +177,10 @@ class DoneScreen(StepScreen):
                 Text(f"The run history could not be read: {message.error.message}")
             )
             return
-        self.query_one("#connection-status", Static).update(f"✗ {message.error}")
-        self.query_one("#check-connection", Button).disabled = False
+        error = message.error
+        self.query_one("#connection-status", Static).update(
+            f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
+        )
+        button = self.query_one("#check-connection", Button)
+        button.disabled = False
+        button.focus()

@@ -11,6 +11,7 @@ from ... import secrets as secret_sources
 from ...settings import check_model_id, check_public_id, check_secret_key
 from ..messages import KeysChecked, WorkFailed, report
 from ..widgets.field import TextField, field_id
+from ..widgets.switch import SwitchRow
 from .base import StepScreen
 
 
@@ -49,12 +50,14 @@ class NumeraiScreen(StepScreen):
         options = [
             (f"{name}  ({mid})", mid) for name, mid in sorted(w.session.found.models.items())
         ]
-        current = w.text_for("numerai.model_id")
+        # a pasted ID keeps its stray spaces in the field; the list still knows it
+        current = w.text_for("numerai.model_id").strip().lower()
+        known = {mid.lower(): mid for mid in w.session.found.models.values()}
         yield Label("Model", classes="field-label")
         yield Select(
             options,
             prompt="Check the keys to list your models, or type the model ID below",
-            value=current if current in w.session.found.models.values() else Select.NULL,
+            value=known.get(current, Select.NULL),
             id="model-select",
         )
         yield self.field(
@@ -63,22 +66,19 @@ class NumeraiScreen(StepScreen):
             check=check_model_id,
             placeholder="8-4-4-4-12 hex digits",
         )
-        with Horizontal(classes="switch-row"):
-            yield Switch(
-                w.settings.numerai.register_webhook, id=field_id("numerai.register_webhook")
-            )
-            yield Label(
-                "Register the webhook with Numerai (else paste the URL at numer.ai yourself)"
-            )
+        yield SwitchRow(
+            w.settings.numerai.register_webhook,
+            "Register the webhook with Numerai (else paste the URL at numer.ai yourself)",
+            switch_id=field_id("numerai.register_webhook"),
+        )
         ok, why = secret_sources.keyring_status()
-        with Horizontal(classes="switch-row"):
-            yield Switch(
-                w.settings.secrets.keyring, id=field_id("secrets.keyring"), disabled=not ok
-            )
-            yield Label(
-                "Remember the secrets in the OS keyring"
-                + (f" ({why})" if ok else f": not possible here, {why}")
-            )
+        yield SwitchRow(
+            w.settings.secrets.keyring,
+            "Remember the secrets in the OS keyring"
+            + (f" ({why})" if ok else f": not possible here, {why}"),
+            switch_id=field_id("secrets.keyring"),
+            disabled=not ok,
+        )
 
     def _account_text(self) -> str:
         w = self.wizard
@@ -117,8 +117,10 @@ class NumeraiScreen(StepScreen):
     def _check_failed(self, message: WorkFailed) -> None:
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
-        status.update(f"✗ {message.error}")
+        error = message.error
+        status.update(f"✗ {error.message}" + (f" {error.hint}" if error.hint else ""))
         status.add_class("error")
+        self.query_one("#check-keys", Button).focus()
 
     @on(KeysChecked)
     def _checked(self, message: KeysChecked) -> None:
@@ -138,6 +140,11 @@ class NumeraiScreen(StepScreen):
             select.value = current
         elif len(models) == 1:
             select.value = next(iter(models.values()))
+        # the next question: which model (else, with one chosen, on to Next)
+        if select.selection is None and models:
+            select.focus()
+        else:
+            self.query_one("#next", Button).focus()
 
     @on(Select.Changed, "#model-select")
     def model_chosen(self, event: Select.Changed) -> None:

@@ -12,10 +12,11 @@ from ..messages import HistoryRead, report
 from ..widgets.history import history_text
 from .base import StepScreen
 
+#: at most 69 columns: it fits an 80-column terminal inside its border and the margins
 DIAGRAM = """\
-Numerai (round opens) --POST webhook--> Logic App "startaci" (HTTP trigger)
-        --start--> Azure Container Instance (your image, restart policy Never)
-        --predict + upload--> Numerai     (the container exits: billing stops)"""
+Numerai (round opens) --POST webhook--> Logic App "startaci"
+  --start--> Azure Container Instance (your image, restart: Never)
+  --predict + upload--> Numerai  (the container exits: billing stops)"""
 
 
 class WelcomeScreen(StepScreen):
@@ -42,7 +43,10 @@ class WelcomeScreen(StepScreen):
         yield Static(
             f"Cost: you pay only while the container runs: {cost}.", classes="para", id="cost"
         )
-        saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
+        if w.settings_unreadable:
+            saved = "found but not readable, see below: starting from the defaults"
+        else:
+            saved = "found, answers pre-filled" if w.settings_existed else "not there yet"
         yield Static(
             f"Settings are saved to {w.config_path} ({saved}). Secrets (Numerai keys, registry "
             "password) are never saved there: they come from the environment, the OS keyring if "

@@ -1,0 +1,28 @@
+"""Run the wizard in a real terminal with the stand-in engines (for test_terminal.py).
+
+    python -m tests.tui.terminal_launcher CONFIG BLOCK_STEP
+
+The step named BLOCK_STEP never finishes (only a cancel ends it): a deploy is under way
+when the test presses Ctrl+Q. Everything after the app (the farewell lines) is the real
+``run()`` of the installed command.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from numerai_aci_wizard.tui.app import run
+from tests.tui.fakes import World
+
+
+def main() -> int:
+    config, block = Path(sys.argv[1]), sys.argv[2]
+    world = World()
+    world.block[block] = threading.Event()
+    return run(config, engines=world.engines())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
