@@ -506,6 +506,8 @@ class RunState:
     )
     #: the container group whose stop after deploy failed (a 429, say): the next run stops it
     stop_pending: str = ""
+    #: the wizard's "minutes a run takes" (for the cost estimate), as the user typed it last
+    run_minutes: str = ""
 
     @classmethod
     def load(cls, path: Path, warn: Callable[[str], None] | None = None) -> RunState:

@@ -9,6 +9,7 @@ what discovery found) that makes the same pipeline the headless CLI drives.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import threading
@@ -27,7 +28,14 @@ from ..events import Emit, WizardError, describe
 from ..logs import setup_logging
 from ..pipeline import DeployResult, Pipeline
 from ..session import Session
-from ..settings import SECRET_FIELDS, Secrets, Settings, coerce
+from ..settings import (
+    SECRET_FIELDS,
+    Secrets,
+    Settings,
+    check_run_minutes,
+    coerce,
+    parse_decimal,
+)
 
 if TYPE_CHECKING:
     from .screens.base import StepScreen
@@ -40,6 +48,11 @@ def shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def _remembered_run_minutes(config_path: Path) -> float:
+    text = store.RunState.load(store.state_path(config_path)).run_minutes
+    return parse_decimal(text) if text and check_run_minutes(text) is None else 15.0
 
 
 class WizardApp(App[int]):
@@ -99,7 +112,8 @@ class WizardApp(App[int]):
             polling_interval=polling_interval,
         )
         self.log_path = log_path
-        self.run_minutes: float = 15.0
+        #: how long a run takes, for the estimate: remembered in the run state (not a setting)
+        self.run_minutes: float = _remembered_run_minutes(self.config_path)
         self.result: DeployResult | None = None
         #: what the deploy runs of this session changed in Azure (a Retry's earlier attempts too)
         self.changes_made: list[str] = []
@@ -142,18 +156,23 @@ class WizardApp(App[int]):
                 redact.register(text)
             return reason
         if key == "run_minutes":
-            try:
-                minutes = float(text.replace(",", "."))
-            except ValueError:
-                return f"'{text}' is not a number of minutes"
-            if not 1 <= minutes <= 600:
-                return "a run takes between 1 and 600 minutes"
-            self.run_minutes = minutes
-            return None
+            reason = check_run_minutes(text)
+            if reason is None:
+                self._remember_run_minutes(parse_decimal(text))
+            return reason
         value, reason = coerce(key, text)
         if reason is None:
             self.settings.set(key, value)
         return reason
+
+    def _remember_run_minutes(self, minutes: float) -> None:
+        self.run_minutes = minutes
+        path = store.state_path(self.config_path)
+        state = store.RunState.load(path)
+        if state.run_minutes != f"{minutes:g}":
+            state.run_minutes = f"{minutes:g}"
+            with contextlib.suppress(OSError):  # only the estimate's default is lost
+                state.save(path)
 
     def choose(self, key: str, value: Any) -> None:
         """A value picked from a Select, RadioSet or Switch (always valid)."""

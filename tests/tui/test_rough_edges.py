@@ -432,3 +432,19 @@ async def test_switch_states_are_shown_in_words_not_colour_alone(make_app) -> No
         await pilot.click("#f-docker-build")
         await pilot.pause()
         assert text(app, "#f-docker-build-state").strip() == "off"
+
+
+async def test_the_run_length_for_the_estimate_is_remembered_across_launches(make_app) -> None:
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await settle(pilot)
+        input_of(app, "run_minutes").value = "42"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+    again = make_app()  # the next launch, same settings file
+    async with again.run_test(size=SIZE) as pilot:
+        again.goto("size")
+        await settle(pilot)
+        assert input_of(again, "run_minutes").value == "42"
+        assert "42 min" in text(again, "#cost")

@@ -7,7 +7,14 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
 from ...events import WizardError
-from ...settings import CPU_MAX, MEMORY_MAX_GB, check_cpu, check_memory, parse_decimal
+from ...settings import (
+    CPU_MAX,
+    MEMORY_MAX_GB,
+    check_cpu,
+    check_memory,
+    check_run_minutes,
+    parse_decimal,
+)
 from ..messages import CostEstimated, LimitsRead, WorkFailed, report
 from ..widgets.field import TextField
 from .base import StepScreen
@@ -54,11 +61,7 @@ class SizeScreen(StepScreen):
         return check_cpu(value, self._limits()[1])
 
     def _check_minutes(self, value: str) -> str | None:
-        try:
-            minutes = float(value.strip().replace(",", "."))
-        except ValueError:
-            return f"'{value.strip()}' is not a number of minutes"
-        return None if 1 <= minutes <= 600 else "a run takes between 1 and 600 minutes"
+        return check_run_minutes(value)  # the rule --run-minutes follows too
 
     def _limits_text(self) -> str:
         w = self.wizard
@@ -119,7 +122,7 @@ class SizeScreen(StepScreen):
             self.wizard.settings.azure.location or "eastus",
             parse_decimal(texts["azure.cpu"]),
             parse_decimal(texts["azure.memory_gb"]),
-            float(texts["run_minutes"].strip().replace(",", ".")),
+            parse_decimal(texts["run_minutes"]),
         )
 
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
