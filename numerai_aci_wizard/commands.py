@@ -236,7 +236,7 @@ def _print_cost(ctx: Context) -> None:
         run_minutes=args.run_minutes,
         lookup=not args.no_price_lookup,
     )
-    for text in est.lines():
+    for text in est.lines(models=len(ctx.settings.numerai.model_ids)):
         ctx.out.line(text)
 
 
