@@ -388,9 +388,7 @@ class Pipeline:
         if action is not None and action.action == "keep" and old is None:
             result.webhook_registered = True
             return
-        with self.step(
-            "webhook", f"Registering the webhook of {result.webhook_model} with Numerai"
-        ):
+        with self.step("webhook", "Registering the webhook with Numerai"):
             numerai = self.numerai()
             numerai.set_webhook(model_id, result.webhook_url)
             if old is not None:
@@ -410,7 +408,7 @@ class Pipeline:
             self.emit(
                 StepFinished(
                     "webhook",
-                    f"Numerai will call the Logic App through {result.webhook_model} when a round opens",
+                    f"set as the webhook of {result.webhook_model}: one call a round",
                 )
             )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Select
+from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
 from tests.tui.conftest import FULL_ENV, SIZE, answered, input_of, settle
@@ -47,7 +47,7 @@ def test_numerai_keys_checked_and_model_chosen(snap_compare, make_app) -> None:
         await pilot.pause()
         await pilot.click("#check-keys")
         await settle(pilot)
-        app.screen.query_one("#model-select", Select).value = MODEL_ID
+        app.screen.query_one("#model-list", SelectionList).select(MODEL_ID)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
