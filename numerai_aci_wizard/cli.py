@@ -50,7 +50,8 @@ Secrets are never saved in the settings file. They come from the environment
 keyring if you opted in, or a prompt.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage, bad settings, missing
-secrets or a capability that is not available."""
+secrets, a capability that is not available, another run holding the lock, or a
+resource this tool did not create; 130 Ctrl+C, 143 SIGTERM."""
 
 
 def _bounded(check: Check, convert: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -117,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name in ("deploy", "destroy"):
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+        if name == "deploy":
+            p.add_argument(
+                "--adopt",
+                action="store_true",
+                help="take over same-named resources this tool did not create (they get "
+                "overwritten and tagged managed-by: numerai-aci-wizard)",
+            )
         if name in ("plan", "deploy"):
             p.add_argument(
                 "--run-minutes",

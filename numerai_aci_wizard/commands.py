@@ -11,6 +11,8 @@ import argparse
 import getpass
 import json
 import logging
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -36,7 +38,7 @@ from .logs import log_path, setup_logging
 from .pipeline import Pipeline
 from .plan import Plan
 from .session import Session
-from .settings import SecretField, Secrets
+from .settings import SecretField, Secrets, Settings
 from .store import Resolved, resolve
 
 Handler = Callable[["Context"], int]
@@ -142,6 +144,8 @@ class Context:
         self.config_path: Path = resolved.loaded.path
         self.out = out
         self.interactive = sys.stdin.isatty() and not out.json_mode
+        #: set by SIGTERM (and Ctrl+C): every pipeline stops at its next safe point
+        self.cancel = threading.Event()
 
     def secrets(self, command: str | None = None, *, optional: tuple[str, ...] = ()) -> Secrets:
         needed = secret_sources.needed_for(command or self.command, self.settings)
@@ -167,7 +171,7 @@ class Context:
         )
 
     def pipeline(self, secrets: Secrets | None = None) -> Pipeline:
-        return self.session(secrets).pipeline(emit=EventPrinter(self.out))
+        return self.session(secrets).pipeline(emit=EventPrinter(self.out), cancel=self.cancel)
 
     def _device_code(self, uri: str, code: str, expires: datetime | None) -> None:
         print(
@@ -203,7 +207,11 @@ def _ask_secret(spec: SecretField, reason: str | None) -> str | None:
 
 
 def _plan(ctx: Context) -> int:
-    plan = ctx.pipeline().plan()
+    pipeline = ctx.pipeline()
+    pipeline.validate()
+    # the region's limits, as deploy checks them: a plan must not promise what deploy refuses
+    pipeline.validate(pipeline.azure().region_limits(ctx.settings.azure.location))
+    plan = pipeline.plan()
     if ctx.out.json_mode:
         ctx.out.json(plan.to_dict())
         return 0
@@ -243,6 +251,7 @@ def _print_cost(ctx: Context) -> None:
 def _deploy(ctx: Context) -> int:
     secrets = ctx.secrets()
     pipeline = ctx.pipeline(secrets)
+    pipeline.adopt = bool(getattr(ctx.args, "adopt", False))
     if not getattr(ctx.args, "yes", False):
         if not ctx.interactive:
             ctx.confirm("")
@@ -406,13 +415,16 @@ def _destroy(ctx: Context) -> int:
     if ctx.out.json_mode:
         ctx.out.json({"actions": [asdict(r) for r in removed]})
     else:
+        deleted = [r for r in removed if r.action == "delete"]  # only what really went
         ctx.out.line(
             "Removed: "
             + (
-                ", ".join(f"{r.resource} {r.name}" for r in removed)
+                ", ".join(f"{r.resource} {r.name}" for r in deleted)
                 or "nothing (nothing was there)"
             )
         )
+        for kept in (r for r in removed if r.action == "keep"):
+            ctx.out.line(f"Kept: {kept.resource} {kept.name} ({kept.reason})")
     return 0
 
 
@@ -426,26 +438,116 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: the pipelines' cancel is set, the command ends (143)."""
+
+
+class _OnSigterm:
+    """Turns SIGTERM into :class:`Terminated` in the main thread, after setting ``cancel``
+    so worker threads stop at their next safe point too (a service manager or ``kill``
+    must not leave a half-written deployment running on)."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.received = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _OnSigterm:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGTERM, self._handle)
+                self._installed = True
+            except (ValueError, OSError):  # pragma: no cover - an embedding without signals
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.cancel.set()
+        if not self.received:
+            self.received = True
+            raise Terminated()
+
+
+def _terminated() -> WizardError:
+    return WizardError(
+        "terminated (SIGTERM): stopped at a safe point",
+        "run the same command again: it continues from what exists",
+        code=ErrorCode.INTERRUPTED,
+        exit_code=143,
+    )
+
+
+#: the secrets a command may meet in its output, registered for masking before anything runs
+SECRET_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "DOCKER_PASSWORD")
+
+
 def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, Any]) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
-    try:
-        return _run(command, args, cli_values, out)
-    except BaseException as exc:  # noqa: BLE001 - the one place a failure becomes output
-        if isinstance(exc, SystemExit):
-            raise
-        error = describe(exc)
-        if error.code == ErrorCode.UNEXPECTED:
-            # a bug, not a user error: keep the traceback in the log, not on screen
-            logging.getLogger("numerai_aci_wizard").exception("unexpected failure in %s", command)
-            error.hint = f"details are in {log_path()}; please report it with that file"
-        out.error(error)
-        return error.exit_code
+    # every command masks the secrets in its environment: a container may echo them
+    redact.register(*(os.environ.get(name, "") for name in SECRET_ENV))
+    cancel = threading.Event()
+    with _OnSigterm(cancel) as sigterm:
+        try:
+            code = _run(command, args, cli_values, out, cancel)
+            if sigterm.received:
+                raise Terminated()
+            return code
+        except BaseException as exc:  # noqa: BLE001 - the one place a failure becomes output
+            if isinstance(exc, SystemExit):
+                raise
+            cancel.set()  # worker threads stop at their next safe point
+            error = _terminated() if sigterm.received else describe(exc)
+            return _failed(command, error, out)
 
 
-def _run(command: str, args: argparse.Namespace, cli_values: dict[str, Any], out: Output) -> int:
+def _failed(command: str, error: WizardError, out: Output) -> int:
+    if error.code == ErrorCode.UNEXPECTED:
+        # a bug, not a user error: keep the traceback in the log, not on screen
+        logging.getLogger("numerai_aci_wizard").exception("unexpected failure in %s", command)
+        error.hint = f"details are in {log_path()}; please report it with that file"
+    else:
+        logging.getLogger("numerai_aci_wizard").info(
+            "%s failed (%s): %s", command, error.code, error.message
+        )
+    out.error(error)
+    return error.exit_code
+
+
+def _run(
+    command: str,
+    args: argparse.Namespace,
+    cli_values: dict[str, Any],
+    out: Output,
+    cancel: threading.Event | None = None,
+) -> int:
     resolved = resolve(getattr(args, "config", None), cli_values)
     for warning in resolved.warnings():
         out.warn(warning)
     resolved.require_valid()  # a bad value stops here: nothing reaches Azure, the file stays
     setup_logging()
-    return HANDLERS[command](Context(command, args, resolved, out))
+    endpoint_note(resolved.settings, out)
+    ctx = Context(command, args, resolved, out)
+    if cancel is not None:
+        ctx.cancel = cancel
+    logging.getLogger("numerai_aci_wizard").info("command %s started", command)
+    return HANDLERS[command](ctx)
+
+
+def endpoint_note(settings: Settings, out: Output) -> None:
+    """Say once (stderr) where the Azure token goes when it is not the cloud's own ARM."""
+    from .clouds import cloud
+
+    endpoint = settings.azure.endpoint.rstrip("/")
+    default = cloud(settings.azure.cloud).arm_endpoint.rstrip("/")
+    if endpoint.lower() != default.lower():
+        print(
+            f"note: talking to Azure Resource Manager at {endpoint} (not {default}): "
+            "your Azure token is sent there",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -119,6 +119,8 @@ class ProvisionResult:
     webhook_url: str
     actions: list[Action]
     connection: ConnectionStatus | None
+    #: the group was written but the stop after it failed: its first run may still be going
+    stop_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,21 @@ class AzureEngine(Protocol):
 
     def observe(self) -> Observed: ...
 
-    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan: ...
+    def plan(
+        self,
+        observed: Observed | None = None,
+        secrets: Secrets | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Plan:
+        """``adopt``: plan to take over same-named resources the tool did not create."""
+        ...
 
-    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult: ...
+    def apply(
+        self, secrets: Secrets, plan: Plan | None = None, *, adopt: bool = False
+    ) -> ProvisionResult:
+        """Refuses (ErrorCode.NOT_OURS) to write over what the tool did not create, unless ``adopt``."""
+        ...
 
     def webhook_url(self) -> str | None: ...
 
@@ -223,7 +237,9 @@ class AzureEngine(Protocol):
         assignment is not in effect yet (managed identity right after deploy)."""
         ...
 
-    def destroy(self) -> list[Action]: ...
+    def destroy(self) -> list[Action]:
+        """Refuses (ErrorCode.NOT_OURS) before any delete when something is not ours."""
+        ...
 
 
 class AzureFactory(Protocol):

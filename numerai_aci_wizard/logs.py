@@ -2,21 +2,41 @@
 
 Libraries (azure-core, docker, numerapi) log through ``logging``; under a running
 wizard a line on the terminal would tear the screen, and a secret in a library's
-debug line must never reach a file unmasked.
+debug line must never reach a file unmasked. The file also holds the wizard's own
+story (every step started, finished or failed, every warning: :func:`logged`), so a
+bug report shows what the tool did, not only the SDKs' HTTP lines. The file is 0600 in
+a 0700 folder, rotated files too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from . import redact
+from .events import Emit, Event, LogLine, StepFailed, StepFinished, StepStarted
 from .store import state_dir
+
+EVENTS_LOGGER = "numerai_aci_wizard.events"
 
 
 def log_path() -> Path:
     return state_dir() / "numerai-aci-wizard.log"
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A RotatingFileHandler whose every file (the first and each after a rollover) is
+    created 0600: the default follows the umask, often 0644."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        return open(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
 
 
 def setup_logging() -> Path | None:
@@ -26,11 +46,12 @@ def setup_logging() -> Path | None:
     root = logging.getLogger()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if hasattr(os, "fchmod"):
+            path.parent.chmod(0o700)  # the tool's own folder: a looser one made earlier is fixed
         # a few MB at most: a long-lived install must not grow a log without bound
-        handler: logging.Handler = RotatingFileHandler(
+        handler: logging.Handler = PrivateRotatingFileHandler(
             path, maxBytes=2_000_000, backupCount=2, encoding="utf-8"
         )
-        log_path().chmod(0o600)
     except OSError:
         handler, path = logging.NullHandler(), None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -39,3 +60,30 @@ def setup_logging() -> Path | None:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     return path
+
+
+def log_event(event: Event) -> None:
+    """One pipeline event as a log line (progress ticks are left out: they say nothing new)."""
+    log = logging.getLogger(EVENTS_LOGGER)
+    if isinstance(event, StepStarted):
+        log.info("[%s] %s", event.step, event.title)
+    elif isinstance(event, StepFinished):
+        log.info("[%s] done%s", event.step, f": {event.summary}" if event.summary else "")
+    elif isinstance(event, StepFailed):
+        log.warning(
+            "[%s] failed: %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
+        )
+    elif isinstance(event, LogLine):
+        level = {"warning": logging.WARNING, "debug": logging.DEBUG}.get(event.level, logging.INFO)
+        log.log(level, "[%s] %s", event.step, event.text.rstrip("\n"))
+
+
+def logged(emit: Emit) -> Emit:
+    """``emit`` that also writes each event to the log file (redacted by its handler)."""
+
+    def both(event: Event) -> None:
+        with contextlib.suppress(Exception):  # logging must never break a run
+            log_event(event)
+        emit(event)
+
+    return both

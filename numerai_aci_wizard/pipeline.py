@@ -48,6 +48,7 @@ from .events import (
     step,
 )
 from .plan import Action, Plan
+from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
 #: Signs in once (the session caches it); ``cancel`` stops a device-code wait.
@@ -147,6 +148,8 @@ class Pipeline:
         self._azure: AzureEngine | None = None
         #: the account's models (name -> id) once the Numerai check has read them
         self.model_names: dict[str, str] = {}
+        #: deploy --adopt: take over same-named resources the tool did not create
+        self.adopt = False
 
     # --- building blocks -----------------------------------------------------------
 
@@ -222,13 +225,21 @@ class Pipeline:
             azure = self.azure()
             observed = azure.observe()
             azure_plan = azure.plan(
-                observed, secrets=self.secrets if self.secrets.numerai_secret_key else None
+                observed,
+                secrets=self.secrets if self.secrets.numerai_secret_key else None,
+                adopt=self.adopt,
             )
             url = azure.webhook_url() if observed.workflow is not None else None
+            pending = bool(state.stop_pending) and (
+                state.stop_pending == self.settings.azure.container_group
+            )
             plan = Plan(
                 [
                     image_action or self._image_action(state),
-                    *azure_plan.actions,
+                    *(
+                        decide.leftover_run(a, observed.container_group, pending)
+                        for a in azure_plan.actions
+                    ),
                     *decide.webhook_actions(
                         self.settings,
                         url,
@@ -245,23 +256,26 @@ class Pipeline:
 
     def checks(self) -> None:
         """Docker reachable (when building), Azure sign-in, Numerai keys: at once, every failure reported."""
-        with self.step("checks", "Checking Docker, Azure and Numerai"):
-            jobs: dict[str, Callable[[], str]] = {"azure": self._check_azure}
-            if self.settings.docker.build:
-                jobs["docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
-            if self.secrets.numerai_public_id:
-                jobs["numerai"] = self._check_numerai
+        jobs: dict[str, Callable[[], str]] = {}
+        if self.settings.docker.build:  # an existing image is checked in its registry, later
+            jobs["Docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
+        jobs["Azure"] = self._check_azure
+        if self.secrets.numerai_public_id:
+            jobs["Numerai"] = self._check_numerai
+        names = list(jobs)
+        said = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+        with self.step("checks", f"Checking {said}"):
             failures: list[WizardError] = []
             with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
                 futures = {name: pool.submit(job) for name, job in jobs.items()}
                 for name, future in futures.items():
                     try:
-                        said = future.result()
+                        found = future.result()
                     except WizardError as exc:
                         failures.append(exc)
                         self.emit(LogLine("checks", f"{name}: {exc}", "warning"))
                         continue
-                    self.emit(LogLine("checks", f"{name}: {said}"))
+                    self.emit(LogLine("checks", f"{name}: {found}"))
             if len(failures) == 1:
                 raise failures[0]
             if failures:
@@ -272,7 +286,7 @@ class Pipeline:
                     code=failures[0].code,
                     field=next((f.field for f in failures if f.field), ""),
                 )
-            self.emit(StepFinished("checks", "Docker, Azure and Numerai are ready"))
+            self.emit(StepFinished("checks", f"{said} {'are' if len(names) > 1 else 'is'} ready"))
 
     def _check_azure(self) -> str:
         session = self.session()
@@ -325,6 +339,7 @@ class Pipeline:
             self.emit(StepFinished("image", f"found {digest}", {"digest": digest}))
             return None
 
+    @one_at_a_time("deploy")
     def deploy(self) -> DeployResult:
         self.validate()
         store.save(self.settings, self.config_path)  # an interrupted run keeps the answers
@@ -339,6 +354,10 @@ class Pipeline:
         azure = self.azure()
         limits = azure.region_limits(self.settings.azure.location)
         self.validate(limits)
+        if not self.adopt:  # refuse before building anything, not after a long push
+            found = decide.foreign(self.settings, azure.observe())
+            if found:
+                raise decide.not_ours_error(self.settings, found, "deploy")
         image_action = self._image_action(self.run_state())  # before the build changes the state
         image = self.image()
         if image is not None:
@@ -349,8 +368,10 @@ class Pipeline:
             provisioned = azure.apply(
                 self.secrets,
                 Plan([a for a in plan.actions if a.resource not in ("image", "webhook")]),
+                adopt=self.adopt,
             )
             self.emit(StepFinished("provision", "Azure resources are in place"))
+        self._remember_stop(provisioned.stop_failed)
         result = DeployResult(
             webhook_url=provisioned.webhook_url,
             plan=plan,
@@ -359,6 +380,12 @@ class Pipeline:
             webhook_model=self.model_label(self.settings.numerai.model_id),
             models=[self.model_label(m) for m in self.settings.numerai.model_ids],
         )
+        role = plan.for_resource("role_assignment")
+        if role is not None and role.action == "create":
+            result.notes.append(
+                "The Logic App's new role assignment takes Azure a few minutes to apply: a "
+                "trigger right away may wait for it (it retries with a countdown)."
+            )
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
         return result
@@ -367,6 +394,14 @@ class Pipeline:
         n = self.settings.numerai
         own = n.model_name if model_id == n.model_id else ""
         return decide.model_label(model_id, self.model_names, own)
+
+    def _remember_stop(self, failed: bool) -> None:
+        """A failed stop after create is remembered: the next plan stops the leftover run."""
+        state = self.run_state()
+        want = self.settings.azure.container_group if failed else ""
+        if state.stop_pending != want:
+            state.stop_pending = want
+            state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:
         """The first model's webhook is the Logic App's URL; an earlier holder is cleared after
@@ -453,6 +488,7 @@ class Pipeline:
             return None
         return self.azure().connection_status()
 
+    @one_at_a_time("trigger")
     def trigger(
         self, *, follow: bool = True, timeout: float = 1800.0, poll: float = 2.0
     ) -> TriggerResult:
@@ -561,9 +597,13 @@ class Pipeline:
             )
         )
 
+    @one_at_a_time("destroy")
     def destroy(self) -> list[Action]:
         removed: list[Action] = []
         n = self.settings.numerai
+        # nothing (not even the webhook) is touched when something there is not ours
+        if found := decide.foreign(self.settings, self.azure().observe()):
+            raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
             with self.step("webhook", "Clearing the model's webhook at Numerai"):
                 holder = self.run_state().webhook_model_id

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import workflow as logic_workflow
+from .events import ErrorCode, WizardError
 from .image_ref import ImageRefError, aci_image, parse_image_ref, same_image
 from .settings import Secrets, Settings
 
@@ -110,6 +111,7 @@ class ObservedContainerGroup:
 class ObservedConnection:
     id: str
     status: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class ObservedWorkflow:
     identity_type: str | None = None
     principal_id: str | None = None
     state: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,77 @@ def role_definition_id(subscription_id: str) -> str:
     return (
         f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization"
         f"/roleDefinitions/{ACI_CONTRIBUTOR_ROLE}"
+    )
+
+
+# --- Only what is ours --------------------------------------------------------------------
+
+#: the reason a plan gives for a same-named resource the tool did not create
+NOT_OURS = "exists, not created by this tool"
+#: the reason for taking one over with ``deploy --adopt`` (a tags-only write)
+ADOPT_REASON = "take it over (deploy --adopt): tag it managed-by numerai-aci-wizard"
+
+
+def is_ours(tags: dict[str, str] | None) -> bool:
+    return (tags or {}).get(MANAGED_BY_TAG) == MANAGED_BY_VALUE
+
+
+def foreign(settings: Settings, observed: Observed) -> list[tuple[str, str]]:
+    """(resource, name) of every same-named resource the tool did not create.
+
+    The container group, the Logic App and the API connection carry our tag when we made
+    them. A role assignment cannot carry tags: it is ours when its principal is our Logic
+    App's identity, so it is foreign exactly when the Logic App is. The resource group
+    is never on this list: we only ever delete it when it is ours and empty.
+    """
+    out: list[tuple[str, str]] = []
+    a = settings.azure
+    if observed.container_group is not None and not is_ours(observed.container_group.tags):
+        out.append(("container_group", a.container_group))
+    if observed.connection is not None and not is_ours(observed.connection.tags):
+        out.append(("api_connection", logic_workflow.CONNECTION_NAME))
+    if observed.workflow is not None and not is_ours(observed.workflow.tags):
+        out.append(("workflow", a.logic_app))
+        if observed.role_assignment is not None:
+            out.append(("role_assignment", observed.role_assignment.name))
+    return out
+
+
+def not_ours_error(settings: Settings, found: list[tuple[str, str]], command: str) -> WizardError:
+    """The refusal of deploy (without --adopt) or destroy when ``found`` is not empty."""
+    a = settings.azure
+    names = ", ".join(f"{r.replace('_', ' ')} {n}" for r, n in found)
+    if command == "deploy":
+        hint = (
+            "choose other names (--container-group, --logic-app, --resource-group), or run "
+            "deploy --adopt to take them over (they get overwritten and tagged)"
+        )
+    else:
+        hint = (
+            "nothing was deleted; delete them yourself in the portal, or take them over first "
+            "with deploy --adopt"
+        )
+    return WizardError(
+        f"{command} refused: in resource group {a.resource_group}, {names} "
+        f"{'exists' if len(found) == 1 else 'exist'} but {'was' if len(found) == 1 else 'were'} "
+        f"not created by this tool (no tag {MANAGED_BY_TAG}: {MANAGED_BY_VALUE})",
+        hint,
+        code=ErrorCode.NOT_OURS,
+    )
+
+
+def _owned(action: Action, ours: bool, adopt: bool) -> Action:
+    """What becomes of ``action`` on an existing resource that is (not) ours."""
+    if ours:
+        return action
+    if not adopt:
+        return Action(
+            action.resource, action.name, "keep", f"{NOT_OURS} (deploy --adopt takes it over)"
+        )
+    if action.action == "keep":
+        return Action(action.resource, action.name, "update", ADOPT_REASON)
+    return Action(
+        action.resource, action.name, action.action, f"{action.reason}; take it over (tag it)"
     )
 
 
@@ -318,9 +392,17 @@ def _workflow_action(settings: Settings, workflow: ObservedWorkflow | None) -> A
 
 
 def compute_plan(
-    settings: Settings, observed: Observed, secrets_fingerprint: str | None = None
+    settings: Settings,
+    observed: Observed,
+    secrets_fingerprint: str | None = None,
+    *,
+    adopt: bool = False,
 ) -> Plan:
-    """Azure resources only; the pipeline appends the ``image`` and ``webhook`` actions."""
+    """Azure resources only; the pipeline appends the ``image`` and ``webhook`` actions.
+
+    A same-named resource without our tag is kept ("exists, not created by this tool")
+    unless ``adopt``: then it is taken over (tagged, and changed as the settings say).
+    """
     a = settings.azure
     actions: list[Action] = []
     rg = observed.resource_group
@@ -336,7 +418,10 @@ def compute_plan(
                 "exists" + (" (created by this tool)" if ours else ""),
             )
         )
-    group_action = _group_action(settings, observed.container_group, secrets_fingerprint)
+    group = observed.container_group
+    group_action = _group_action(settings, group, secrets_fingerprint)
+    if group is not None:
+        group_action = _owned(group_action, is_ours(group.tags), adopt)
     actions.append(group_action)
     if a.trigger == logic_workflow.API_CONNECTION:
         conn = observed.connection
@@ -356,18 +441,33 @@ def compute_plan(
                 if status.lower() == "connected"
                 else f"exists, not authorized yet (status {status}): deploy shows the one manual step"
             )
-            actions.append(Action("api_connection", logic_workflow.CONNECTION_NAME, "keep", reason))
+            keep = Action("api_connection", logic_workflow.CONNECTION_NAME, "keep", reason)
+            actions.append(_owned(keep, is_ours(conn.tags), adopt))
     elif observed.connection is not None:
-        actions.append(
-            Action(
-                "api_connection",
-                logic_workflow.CONNECTION_NAME,
-                "delete",
-                "not used in managed-identity mode",
-            )
+        unused = Action(
+            "api_connection",
+            logic_workflow.CONNECTION_NAME,
+            "delete",
+            "not used in managed-identity mode",
         )
+        actions.append(_owned(unused, is_ours(observed.connection.tags), adopt))
     workflow_action = _workflow_action(settings, observed.workflow)
+    workflow_ours = observed.workflow is None or is_ours(observed.workflow.tags)
+    if observed.workflow is not None:
+        workflow_action = _owned(workflow_action, workflow_ours, adopt)
     actions.append(workflow_action)
+    if not workflow_ours and not adopt:
+        # the role assignment of someone else's Logic App is theirs too: plan nothing for it
+        if observed.role_assignment is not None:
+            actions.append(
+                Action(
+                    "role_assignment",
+                    observed.role_assignment.name,
+                    "keep",
+                    f"{NOT_OURS} (it belongs to Logic App {a.logic_app})",
+                )
+            )
+        return Plan(actions)
     if a.trigger == logic_workflow.MANAGED_IDENTITY:
         ra = observed.role_assignment
         wf = observed.workflow
@@ -396,6 +496,28 @@ def compute_plan(
             )
         )
     return Plan(actions)
+
+
+#: the reason of a group update that only stops the run the last deploy could not stop
+STOP_LEFTOVER = "stop the run left from the last deploy"
+_RUNNING = frozenset({"running", "pending", "waiting", "creating", "repairing", "updating"})
+
+
+def leftover_run(
+    action: Action, group: ObservedContainerGroup | None, stop_pending: bool
+) -> Action:
+    """A group the last deploy created or updated but could not stop (its stop failed) and
+    that is still running: the plan stops it. Nothing else changes about it; a group that
+    runs because Numerai called the webhook is not this (no stop is pending then)."""
+    if (
+        stop_pending
+        and action.resource == "container_group"
+        and action.action == "keep"
+        and group is not None
+        and group.state.lower() in _RUNNING
+    ):
+        return Action(action.resource, action.name, "update", STOP_LEFTOVER)
+    return action
 
 
 def reconcile(approved: Plan, fresh: Plan) -> Plan:

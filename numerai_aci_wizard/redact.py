@@ -8,9 +8,11 @@ or a URL cannot leak them.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 _SIG_RE = re.compile(r"((?:[?&]|%26|\\u0026)sig(?:=|%3D))[^&\s\"'<>]+", re.IGNORECASE)
@@ -23,10 +25,49 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 
 
+#: derived forms (base64 fragments, URL encodings) shorter than this are not masked: they
+#: would hit ordinary text
+_MIN_DERIVED_LEN = 8
+_BASIC_RE = re.compile(r"(\bBasic\s+)([A-Za-z0-9+/_-]{8,}={0,2})", re.IGNORECASE)
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The part of the base64 text that depends only on ``secret``, at each of the three
+    alignments it can have inside a longer encoded value ("user:secret" in a Basic header,
+    a docker config's auth, a JSON blob): standard and URL-safe alphabets."""
+    raw = secret.encode()
+    out: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        first = -(-8 * offset // 6)  # the first character made of the secret's bits only
+        last = (8 * (offset + len(raw)) - 6) // 6  # the last one
+        piece = encoded[first : last + 1]
+        if len(piece) >= _MIN_DERIVED_LEN:
+            out.add(piece)
+            out.add(piece.replace("+", "-").replace("/", "_"))
+    return out
+
+
+def forms(secret: str) -> set[str]:
+    """Every form in which ``secret`` may appear in text: as is, URL-encoded, in base64."""
+    out = {secret}
+    if len(secret) >= _MIN_DERIVED_LEN:
+        out.add(quote(secret, safe=""))
+        out.add(quote_plus(secret, safe=""))
+        out |= _base64_forms(secret)
+    return out
+
+
 def register(*values: str) -> None:
-    """Remember values to mask from now on (empty and very short values are ignored)."""
+    """Remember values to mask from now on, with their base64 and URL-encoded forms
+    (empty and very short values are ignored)."""
+    found: set[str] = set()
+    for v in values:
+        v = (v or "").strip()
+        if len(v) >= _MIN_SECRET_LEN:
+            found |= forms(v)
     with _lock:
-        _secrets.update(v.strip() for v in values if v and len(v.strip()) >= _MIN_SECRET_LEN)
+        _secrets.update(found)
 
 
 def known_secrets() -> list[str]:
@@ -50,6 +91,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     text = _SIG_RE.sub(rf"\1{MASK}", text)
+    text = _BASIC_RE.sub(rf"\1{MASK}", text)  # a Basic header is a password, whoever's it is
     return _AUTH_RE.sub(rf"\1{MASK}", text)
 
 

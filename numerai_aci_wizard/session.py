@@ -24,6 +24,7 @@ from .engines import (
     Subscription,
 )
 from .events import Emit, ignore
+from .logs import logged
 from .pipeline import Pipeline
 from .settings import Secrets, Settings
 
@@ -202,7 +203,7 @@ class Session:
             sign_in=self.sign_in,
             config_path=self.config_path,
             secrets=secrets or self.secrets,
-            emit=emit,
+            emit=logged(emit),
             cancel=cancel,
             polling_interval=self.polling_interval,
         )

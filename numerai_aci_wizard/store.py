@@ -504,6 +504,8 @@ class RunState:
     webhook_fingerprint: str = (
         ""  # sha256 of the registered URL: tells "changed" without storing it
     )
+    #: the container group whose stop after deploy failed (a 429, say): the next run stops it
+    stop_pending: str = ""
 
     @classmethod
     def load(cls, path: Path, warn: Callable[[str], None] | None = None) -> RunState:

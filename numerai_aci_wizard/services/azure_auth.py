@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,45 @@ def token_identity(token: str) -> tuple[str, str]:
     return user, str(claims.get("tid", ""))
 
 
+#: what a child process (``az``) must not inherit: it needs none of them, and a CLI
+#: extension or a debug dump could leak what it holds
+CHILD_SECRET_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "DOCKER_PASSWORD")
+_environ_lock = threading.Lock()
+
+
+@contextmanager
+def secrets_out_of_environ() -> Iterator[None]:
+    """Take the secret variables out of ``os.environ`` while a child process starts.
+
+    azure-identity starts ``az`` with a copy of ``os.environ`` and offers no way to pass
+    another environment, so the secrets leave it for the call and come back after. The
+    tool itself read them before any sign-in (secrets.resolve), and calls are serialized.
+    """
+    with _environ_lock:
+        saved = {k: os.environ.pop(k) for k in CHILD_SECRET_ENV if k in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+class ScrubbedCliCredential:
+    """AzureCliCredential whose ``az`` child processes never see the Numerai keys or the
+    registry password."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        with secrets_out_of_environ():
+            return self._inner.get_token(*scopes, **kwargs)
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
 def _try_azure_cli(
     cancel: threading.Event | None, tenant_id: str = "", scope: str = ARM_SCOPE
 ) -> AzureSession | None:
@@ -79,8 +120,10 @@ def _try_azure_cli(
     from azure.identity import AzureCliCredential, CredentialUnavailableError
 
     check_cancel(cancel)
-    credential = AzureCliCredential(
-        process_timeout=30, tenant_id=tenant_id, additionally_allowed_tenants=ANY_TENANT
+    credential = ScrubbedCliCredential(
+        AzureCliCredential(
+            process_timeout=30, tenant_id=tenant_id, additionally_allowed_tenants=ANY_TENANT
+        )
     )
     try:
         token = credential.get_token(scope)

@@ -48,11 +48,13 @@ from ..events import (
     step,
 )
 from ..plan import (
+    ADOPT_REASON,
     FINGERPRINT_TAG,
     LINUX,
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     RESTART_NEVER,
+    STOP_LEFTOVER,
     Action,
     Observed,
     ObservedConnection,
@@ -63,7 +65,9 @@ from ..plan import (
     Plan,
     compute_plan,
     desired_group,
+    foreign,
     model_ids_env,
+    not_ours_error,
     reconcile,
     role_definition_id,
     secrets_fingerprint,
@@ -216,6 +220,7 @@ class Azure:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._step_started: dict[str, float] = {}
+        self._stop_failed = False
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -479,7 +484,9 @@ class Azure:
             if statuses
             else str(props.get("overallStatus", ""))
         )
-        return ObservedConnection(id=r.id or self._connection_id, status=status)
+        return ObservedConnection(
+            id=r.id or self._connection_id, status=status, tags=dict(r.tags or {})
+        )
 
     def _observe_workflow(self) -> ObservedWorkflow | None:
         a = self._a
@@ -500,6 +507,7 @@ class Azure:
             identity_type=_text(identity.type) or None if identity is not None else None,
             principal_id=identity.principal_id if identity is not None else None,
             state=_text(wf.state),
+            tags=dict(wf.tags or {}),
         )
 
     def _observe_role_assignment(self, principal_id: str | None) -> ObservedRoleAssignment | None:
@@ -565,20 +573,34 @@ class Azure:
         s = self.settings
         return secrets_fingerprint(secrets, s.numerai.model_ids, bool(s.docker.username.strip()))
 
-    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
+    def plan(
+        self,
+        observed: Observed | None = None,
+        secrets: Secrets | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Plan:
         """Changes nothing. Without ``secrets`` a key change cannot be seen (ARM hides them)."""
         observed = observed if observed is not None else self.observe()
         fp = self._fingerprint(secrets) if secrets is not None else None
-        return compute_plan(self.settings, observed, fp)
+        return compute_plan(self.settings, observed, fp, adopt=adopt)
 
     # --- apply ------------------------------------------------------------------------
 
-    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
-        """Write what the plan says, in dependency order, independent branches at once."""
+    def apply(
+        self, secrets: Secrets, plan: Plan | None = None, *, adopt: bool = False
+    ) -> ProvisionResult:
+        """Write what the plan says, in dependency order, independent branches at once.
+
+        Never overwrites what the tool did not create: a same-named resource without our
+        tag stops it before any write (NOT_OURS), unless ``adopt``.
+        """
         redact.register(*secrets.values())
         fp = self._fingerprint(secrets)
         observed = self.observe()
-        fresh = compute_plan(self.settings, observed, fp)
+        if not adopt and (found := foreign(self.settings, observed)):
+            raise not_ours_error(self.settings, found, "deploy")
+        fresh = compute_plan(self.settings, observed, fp, adopt=adopt)
         plan = fresh if plan is None else reconcile(plan, fresh)
         self._resource_group(plan)
         check_cancel(self.cancel)
@@ -612,7 +634,10 @@ class Azure:
             raise first
         connection = self.connection_status() if self._a.trigger == lw.API_CONNECTION else None
         return ProvisionResult(
-            webhook_url=results["trigger"], actions=list(plan.actions), connection=connection
+            webhook_url=results["trigger"],
+            actions=list(plan.actions),
+            connection=connection,
+            stop_failed=self._stop_failed,
         )
 
     @contextmanager
@@ -640,7 +665,7 @@ class Azure:
                 )
             self.emit(StepFinished("resource_group", f"created {a.resource_group} in {a.location}"))
 
-    def _group_body(self, secrets: Secrets, fp: str) -> Any:
+    def _group_body(self, secrets: Secrets, fp: str, tags: dict[str, str] | None = None) -> Any:
         from azure.mgmt.containerinstance.models import (
             Container,
             ContainerGroup,
@@ -710,7 +735,7 @@ class Azure:
                 )
             ],
             image_registry_credentials=credentials,
-            tags={MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
+            tags={**(tags or {}), MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
         )
 
     def _put_group(self, body: Any) -> Any:
@@ -738,7 +763,17 @@ class Azure:
             if kind == "keep":
                 self.emit(StepFinished(step, "unchanged"))
                 return
-            body = self._group_body(secrets, fp)
+            had = observed.container_group.tags if observed.container_group is not None else {}
+            if action is not None and action.reason == ADOPT_REASON:
+                self._adopt_group(had)
+                return
+            if action is not None and action.reason == STOP_LEFTOVER:
+                self._stop_after_write(step)
+                self.emit(
+                    StepFinished(step, f"stopped the run left running in {a.container_group}")
+                )
+                return
+            body = self._group_body(secrets, fp, had)
             what = f"{kind} container group {a.container_group}"
             with self._errors(what, step):
                 if kind == "recreate":
@@ -775,6 +810,19 @@ class Azure:
                 )
             )
 
+    def _adopt_group(self, had: dict[str, str]) -> None:
+        """Take over a group as it is: a tags-only PATCH (ContainerGroups_Update), no restart."""
+        from azure.mgmt.containerinstance.models import Resource
+
+        a = self._a
+        with self._errors(f"tag container group {a.container_group}", "container_group"):
+            self._client("aci").container_groups.update(
+                a.resource_group,
+                a.container_group,
+                Resource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+            )
+        self.emit(StepFinished("container_group", f"took over {a.container_group} (tagged)"))
+
     def _stop_after_write(self, step: str) -> None:
         """Restart policy Never starts the job at once; the first real run is Numerai's call."""
         a = self._a
@@ -787,9 +835,13 @@ class Azure:
                 )
             )
         except WizardError as exc:
+            self._stop_failed = True
             self.emit(
                 LogLine(
-                    step, f"could not stop {a.container_group} after deploying: {exc}", "warning"
+                    step,
+                    f"could not stop {a.container_group} after deploying: {exc} "
+                    "(its first run may go on; the next deploy stops it)",
+                    "warning",
                 )
             )
 
@@ -801,7 +853,7 @@ class Azure:
         """
         a = self._a
         if a.trigger == lw.API_CONNECTION:
-            self._connection(plan)
+            self._connection(plan, observed)
         principal = self._workflow(plan, observed)
         if a.trigger == lw.MANAGED_IDENTITY:
             self._role_assignment(plan, observed, principal)
@@ -833,15 +885,30 @@ class Azure:
                     self._wait(poller, "api_connection", "deleting connection aci")
                 self.emit(StepFinished("api_connection", "deleted (managed-identity mode)"))
 
-    def _connection(self, plan: Plan) -> None:
+    def _connection(self, plan: Plan, observed: Observed) -> None:
         a = self._a
         step = "api_connection"
         action = plan.for_resource(step)
+        had = observed.connection.tags if observed.connection is not None else {}
         with self._step(step, "API connection aci"):
             if action is None or action.action == "keep":
                 self.emit(StepFinished(step, action.reason if action else "exists"))
                 return
+            if action.reason == ADOPT_REASON:
+                # Connections_Update changes only tags: the authorization stays as it is
+                from azure.mgmt.resource.resources.models import GenericResource
+
+                with self._errors("tag API connection aci", step):
+                    poller = self._client("resources").resources.begin_update_by_id(
+                        self._connection_id,
+                        GenericResource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                        api_version=CONNECTION_API_VERSION,
+                    )
+                    self._wait(poller, step, "tagging connection aci")
+                self.emit(StepFinished(step, "took over aci (tagged)"))
+                return
             body = lw.connection_body(a.subscription_id, a.location)
+            body["tags"] = {**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}
             with self._errors("create API connection aci", step):
                 poller = self._client("resources").resources.begin_create_or_update_by_id(
                     self._connection_id, body, api_version=CONNECTION_API_VERSION
@@ -873,8 +940,10 @@ class Azure:
                 identity = ManagedServiceIdentity(type="SystemAssigned")
             elif had_identity:  # say so: a PUT without identity may leave it in place
                 identity = ManagedServiceIdentity(type="None")
+            had = observed.workflow.tags if observed.workflow is not None else {}
             body = Workflow(
                 location=a.location,
+                tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE},
                 state="Enabled",
                 definition=definition,
                 parameters={k: WorkflowParameter(value=v["value"]) for k, v in params.items()}
@@ -1220,6 +1289,8 @@ class Azure:
         """Delete what the tool made; the resource group only if it is ours and empty."""
         a = self._a
         observed = self.observe()
+        if found := foreign(self.settings, observed):
+            raise not_ours_error(self.settings, found, "destroy")  # before any delete
         actions: list[Action] = []
         if observed.resource_group is None:
             return [Action("resource_group", a.resource_group, "keep", "does not exist")]

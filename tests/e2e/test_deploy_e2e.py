@@ -23,7 +23,6 @@ from typing import Any
 
 import docker.errors
 import pytest
-import requests
 
 from numerai_aci_wizard.settings import Settings
 from numerai_aci_wizard.store import save
@@ -109,21 +108,13 @@ def _container_runner(engine: Any, arm: Any):
 
 
 def _logic_app(arm: Any, token: str):
-    """What the Logic App does when its trigger is called: POST .../start (checking the URL is ours)."""
+    """Numerai calls the webhook: the local ARM server runs the deployed workflow as Logic
+    Apps would (its Response first, then its start action), so the definition is proven."""
 
     def on_trigger(model_id: str, webhook_url: str | None) -> None:
         assert webhook_url and webhook_url.startswith("https://") and "sig=" in webhook_url
-        path = (
-            f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.ContainerInstance"
-            f"/containerGroups/{GROUP}/start"
-        )
-        response = requests.post(
-            f"{arm.endpoint}{path}?api-version=2023-05-01",
-            headers={"Authorization": f"Bearer {token}"},
-            verify=arm.ca_path,
-            timeout=30,
-        )
-        assert response.status_code in (200, 202), response.text
+        status, body = arm.invoke_webhook(webhook_url)
+        assert status == 200, body
 
     return on_trigger
 

@@ -1583,6 +1583,15 @@ class ArmServer:
                     return 204, {}, None
                 self._forget(rid.lower())
                 return 200, {}, None
+            if method == "PATCH":
+                # Connections_Update (2016-06-01): "Updates a connection's tags"; the
+                # properties (and so the authorization) stay as they are
+                self._need_rg(sub, rg, writing=True)
+                if stored is None:
+                    raise _not_found("Microsoft.Web/connections", name, rg)
+                if isinstance(body, dict) and "tags" in body:
+                    stored["tags"] = dict(body["tags"] or {})
+                return 200, {}, copy.deepcopy(stored)
             if method != "PUT":
                 raise _method_not_allowed(method)
             self._need_rg(sub, rg, writing=True)

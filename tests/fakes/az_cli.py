@@ -31,6 +31,9 @@ LOG = __LOG__
 def main(argv):
     with open(LOG, "a", encoding="utf-8") as log:
         log.write(json.dumps(argv) + "\n")
+    import os  # which variables this child process inherited (names only, never values)
+    with open(LOG + ".env", "a", encoding="utf-8") as log:
+        log.write(json.dumps(sorted(os.environ)) + "\n")
     with open(STATE, encoding="utf-8") as f:
         state = json.load(f)
     if argv[:1] == ["--version"] or argv[:1] == ["version"]:
@@ -107,6 +110,13 @@ class FakeAzCli:
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.executable = script
         self.login(username=username, oid=oid, tenant_id=tenant_id, subscription_id=subscription_id)
+
+    def env_names(self) -> list[list[str]]:
+        """Per call, the names of the environment variables the `az` child process got."""
+        path = Path(str(self.log_path) + ".env")
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def login(
         self,

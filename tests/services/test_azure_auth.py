@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 from datetime import datetime
 
@@ -108,3 +109,21 @@ def test_cancel_stops_waiting_for_the_device_code(
     with pytest.raises(Cancelled):
         sign_in(on_device_code=on_code, authority=entra_server.authority, cancel=cancel)
     assert shown.is_set()
+
+
+def test_az_child_processes_get_no_numerai_keys_or_registry_password(
+    az_cli_login, monkeypatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", "P" * 32)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", "S" * 64)
+    monkeypatch.setenv("DOCKER_PASSWORD", "registry-password-1")
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    session = sign_in(allow_device_code=False)
+    session.credential.get_token("https://management.azure.com/.default", tenant_id="")
+    seen = az_cli_login.env_names()
+    assert seen, "az was never run"
+    for names in seen:
+        assert not {"NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "DOCKER_PASSWORD"} & set(names)
+        assert "SOMETHING_ELSE" in names and "PATH" in names
+    # and this process still has them
+    assert os.environ["NUMERAI_SECRET_KEY"] == "S" * 64

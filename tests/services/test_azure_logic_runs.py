@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from numerai_aci_wizard.services import logic_workflow as lw
+from numerai_aci_wizard import workflow as lw
 from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
 from numerai_aci_wizard.settings import Secrets, Settings

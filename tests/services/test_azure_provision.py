@@ -680,7 +680,7 @@ def test_registry_trouble_during_the_pull_is_not_called_a_credentials_problem(en
     )
     with pytest.raises(WizardError) as info:
         deploy(env, env.settings())
-    assert info.value.code == "RegistryErrorResponse"
+    assert info.value.upstream == "RegistryErrorResponse"
     assert "not your credentials" in info.value.hint and "wait" in info.value.hint
     assert "username and password" not in info.value.hint
 
@@ -764,3 +764,152 @@ def test_an_error_that_echoes_a_secret_is_masked(env: Env) -> None:
     with pytest.raises(WizardError) as info:
         deploy(env, env.settings())
     assert "B" * 64 not in str(info.value) and "***" in info.value.message
+
+
+# --- only what is ours ----------------------------------------------------------------
+
+
+def _foreign_logic_app(env: Env) -> None:
+    """Someone's own Logic App named like ours, in a resource group of theirs."""
+    from azure.mgmt.logic import LogicManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    sub, endpoint = env.server.subscription_id, env.server.endpoint
+    ResourceManagementClient(
+        env.credential, sub, base_url=endpoint
+    ).resource_groups.create_or_update("numerai-rg", {"location": "eastus"})
+    LogicManagementClient(env.credential, sub, base_url=endpoint).workflows.create_or_update(
+        "numerai-rg",
+        "startaci",
+        {
+            "location": "eastus",
+            "tags": {"team": "research"},
+            # their own flow: an HTTP trigger that only answers (no container is started)
+            "properties": {
+                "definition": {
+                    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/"
+                    "schemas/2016-06-01/workflowdefinition.json#",
+                    "contentVersion": "1.0.0.0",
+                    "triggers": {
+                        "request": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}
+                    },
+                    "actions": {
+                        "reply": {
+                            "type": "Response",
+                            "kind": "Http",
+                            "inputs": {"statusCode": 202},
+                            "runAfter": {},
+                        }
+                    },
+                }
+            },
+        },
+    )
+
+
+def _theirs(env: Env) -> dict:
+    return next(r for k, r in env.server.resources.items() if k.endswith("/workflows/startaci"))
+
+
+def test_every_resource_the_tool_creates_carries_the_managed_by_tag(env: Env) -> None:
+    deploy(env, env.settings())
+    for path_re in (GROUP_RE, CONN_RE, WF_RE, RG_RE):
+        [put] = calls(env.server, "PUT", path_re)
+        assert put.body["tags"][MANAGED_BY_TAG] == MANAGED_BY_VALUE, path_re
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_a_foreign_logic_app_is_untouched_by_deploy_and_destroy(env: Env, trigger: str) -> None:
+    from numerai_aci_wizard.events import ErrorCode
+
+    _foreign_logic_app(env)
+    before = dict(_theirs(env))
+    env.server.clear_requests()
+    settings = env.settings(trigger)
+    plan = env.azure(settings).plan()
+    wf = plan.for_resource("workflow")
+    assert (wf.action, wf.reason) == (
+        "keep",
+        "exists, not created by this tool (deploy --adopt takes it over)",
+    )
+    with pytest.raises(WizardError) as info:
+        deploy(env, settings)
+    assert info.value.code == ErrorCode.NOT_OURS and info.value.exit_code == 2
+    assert "workflow startaci" in info.value.message and "not created by this tool" in (
+        info.value.message
+    )
+    assert "--adopt" in info.value.hint
+    with pytest.raises(WizardError) as info:
+        env.azure(settings).destroy()
+    assert info.value.code == ErrorCode.NOT_OURS and "nothing was deleted" in info.value.hint
+    assert writes(env.server) == []  # not one PUT, PATCH, POST or DELETE
+    assert _theirs(env) == before
+
+
+def test_adopt_takes_a_foreign_logic_app_over_and_tags_it(env: Env) -> None:
+    _foreign_logic_app(env)
+    env.server.clear_requests()
+    settings = env.settings()
+    result = env.azure(settings).apply(SECRETS, adopt=True)
+    assert "sig=" in result.webhook_url
+    [wf_put] = calls(env.server, "PUT", WF_RE)
+    assert wf_put.body["tags"] == {"team": "research", MANAGED_BY_TAG: MANAGED_BY_VALUE}
+    assert lw.START_ACTION in _theirs(env)["properties"]["definition"]["actions"]  # ours now
+    # from now on it is ours: a plain deploy and destroy work on it
+    assert env.azure(settings).plan().for_resource("workflow").action == "keep"
+    actions = env.azure(settings).destroy()
+    assert ("workflow", "delete") in {(a.resource, a.action) for a in actions}
+
+
+def test_adopt_tags_a_foreign_connection_without_touching_its_authorization(env: Env) -> None:
+    deploy(env, env.settings())
+    conn = next(r for k, r in env.server.resources.items() if k.endswith("/connections/aci"))
+    conn["tags"] = {}  # as if someone else had made it
+    conn["properties"]["statuses"] = [{"status": "Connected"}]
+    env.server.clear_requests()
+    plan = env.azure(env.settings()).plan(secrets=SECRETS, adopt=True)
+    assert plan.for_resource("api_connection").action == "update"
+    env.azure(env.settings()).apply(SECRETS, adopt=True)
+    [patch] = calls(env.server, "PATCH", CONN_RE)  # Connections_Update: tags only
+    assert patch.body["tags"] == {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+    assert not calls(env.server, "PUT", CONN_RE)
+    assert conn["tags"] == {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+    assert conn["properties"]["statuses"] == [{"status": "Connected"}]
+
+
+# --- the stop after create ------------------------------------------------------------
+
+
+def test_a_failed_stop_after_create_is_stopped_by_the_next_run(env: Env) -> None:
+    from numerai_aci_wizard.plan import STOP_LEFTOVER, Plan, leftover_run
+    from tests.fakes.arm import RunOutcome
+
+    def long_run(run: Any) -> RunOutcome:
+        run.halted.wait(120)  # a prediction takes a while; a stop ends it
+        return RunOutcome(0, "stopped\n")
+
+    env.server.run_container = long_run
+    stop_re = GROUP_RE[:-1] + "/stop$"
+    # the first try and the SDK's 4 retries of a 429: all refused
+    env.server.fail("POST", stop_re, 429, "TooManyRequests", times=5, headers={"Retry-After": "0"})
+    settings = env.settings()
+    result = deploy(env, settings)
+    assert result.stop_failed
+    assert len(calls(env.server, "POST", stop_re)) == 5
+    warning = [e for e in env.events if "could not stop" in getattr(e, "text", "")]
+    assert warning and "the next deploy stops it" in warning[0].text
+    azure = env.azure(settings)
+    observed = azure.observe()
+    assert observed.container_group.state == "Running"
+    planned = azure.plan(observed, SECRETS)
+    action = leftover_run(planned.for_resource("container_group"), observed.container_group, True)
+    assert (action.action, action.reason) == ("update", STOP_LEFTOVER)
+    env.server.clear_requests()
+    again = azure.apply(
+        SECRETS,
+        Plan([action if a.resource == "container_group" else a for a in planned.actions]),
+    )
+    assert not again.stop_failed
+    assert [r.method for r in calls(env.server, None, stop_re)] == ["POST"]
+    assert not calls(env.server, "PUT", GROUP_RE)  # stopped, not rewritten
+    assert env.azure(settings).status().state != "Running"

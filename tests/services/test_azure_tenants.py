@@ -118,7 +118,7 @@ def test_a_token_for_the_wrong_tenant_is_explained_not_called_expired(two_tenant
     with pytest.raises(WizardError) as info:
         Azure(settings, credential, polling_interval=0).observe()
     err = info.value
-    assert err.code == "InvalidAuthenticationTokenTenant" and err.exit_code == 2
+    assert err.upstream == "InvalidAuthenticationTokenTenant" and err.exit_code == 2
     assert "expired" not in err.message
     assert "wrong tenant" in err.hint and OTHER_TENANT in err.hint
 
@@ -130,7 +130,7 @@ def test_personal_account_is_refused_at_organizations_then_signs_in_with_the_ten
     entra_server.personal_account = True
     with pytest.raises(WizardError) as info:
         sign_in(on_device_code=lambda *a: None, authority=entra_server.authority)
-    assert info.value.code == "PersonalAccountNeedsTenant"
+    assert info.value.upstream == "PersonalAccountNeedsTenant"
     assert "personal Microsoft account" in info.value.message
     assert "--tenant" in info.value.hint
     session = sign_in(

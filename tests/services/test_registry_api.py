@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from numerai_aci_wizard import redact
+from numerai_aci_wizard.engines import PushedImage
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.image_ref import parse_image_ref
 from numerai_aci_wizard.services import docker_image, registry_api
@@ -361,7 +362,7 @@ def test_existing_image_checked_with_basic_auth_and_no_engine(no_engine: DockerE
     settings = existing_image(no_engine, f"{no_engine.registry}/ci/pushed:v1")
 
     assert docker_image.verify_remote(settings, no_engine.registry_password) == digest
-    result = docker_image.build_and_push(settings, no_engine.registry_password, {})
+    result = docker_image.build_and_push(settings, no_engine.registry_password, PushedImage())
     assert (result.built, result.pushed, result.digest) == (False, False, digest)
 
 

@@ -177,13 +177,21 @@ class FakeAzure:
         self.world._maybe("observe")
         return Observed()
 
-    def plan(self, observed: Observed | None = None, secrets: Secrets | None = None) -> Plan:
-        return compute_plan(self.settings, observed or Observed(), None)
+    def plan(
+        self,
+        observed: Observed | None = None,
+        secrets: Secrets | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Plan:
+        return compute_plan(self.settings, observed or Observed(), None, adopt=adopt)
 
     def webhook_url(self) -> str | None:
         return WEBHOOK_URL
 
-    def apply(self, secrets: Secrets, plan: Plan | None = None) -> ProvisionResult:
+    def apply(
+        self, secrets: Secrets, plan: Plan | None = None, *, adopt: bool = False
+    ) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
             self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))

@@ -499,6 +499,32 @@ async def test_a_plan_failure_is_shown_with_its_hint(make_app, world) -> None:
         assert "cannot reach Azure" in status and "what to do: check the ARM endpoint" in status
 
 
+async def test_review_refuses_to_deploy_while_another_run_holds_the_lock(make_app) -> None:
+    from tests.lock_holder import lock_held_elsewhere
+
+    settings = answered()
+    a = settings.azure
+    with lock_held_elsewhere(a.subscription_id, a.resource_group, "deploy") as pid:
+        app = make_app(settings, env=FULL_ENV)
+        async with app.run_test(size=SIZE) as pilot:
+            app.goto("review")
+            await settle(pilot)
+            shown = text(app, "#locked")
+            assert f"PID {pid}" in shown and "'deploy'" in shown and "one run at a time" in shown
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert isinstance(app.screen, ReviewScreen)  # Deploy did not start
+    # the other run ended: the same screen goes ahead
+    app = make_app(settings, env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        assert not app.screen.query_one("#locked").display
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, DeployScreen)
+
+
 # --- deploy and done -------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ azure.resource_group       7                5
 azure.container_group      9                7
 azure.memory_gb            11               5
 azure.cpu                  9                5
+azure.tenant_id            6                5
+azure.cloud                6                4
 azure.trigger              6                4
 azure.logic_app            7                5
 azure.arm_endpoint         6                5
@@ -34,7 +36,7 @@ secrets.keyring            6                3
 logs --tail (option)       5                -
 =========================  ===============  ==================
 
-In all: 141 file inputs, 95 environment inputs and 12 option inputs.
+In all: 153 file inputs, 104 environment inputs and 12 option inputs.
 Every input in the table is refused, each with a reason (checked by the tests below;
 ``test_the_table_is_true`` keeps the table and the lists in step).
 """
@@ -122,6 +124,15 @@ BAD: dict[str, list[str]] = {
         "[2]",
     ],
     "azure.cpu": ['"one"', "0", "5", "1.25", '"1 2"', "-inf", "false", "[1]", "{ n = 1 }"],
+    "azure.tenant_id": [
+        '"not a tenant"',
+        '"0000-1111"',
+        '"contoso"',
+        '"https://login.microsoftonline.com/contoso.onmicrosoft.com"',
+        '"tenant@contoso.com"',
+        "1",
+    ],
+    "azure.cloud": ['"Azure"', '"public"', '"AzureGermanCloud"', '"azure cloud"', "1", "[]"],
     "azure.trigger": ['""', '"api"', '"managed"', '"API-CONNECTION"', '"identity"', "1"],
     "azure.logic_app": [
         '""',

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from numerai_aci_wizard import clouds
+from numerai_aci_wizard import workflow as lw
 from numerai_aci_wizard.plan import Observed, compute_plan
-from numerai_aci_wizard.services import logic_workflow as lw
 from numerai_aci_wizard.settings import Settings
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -43,7 +43,7 @@ def test_settings_endpoint_follows_the_cloud_unless_overridden() -> None:
 
 
 def test_a_workflow_deployed_for_one_cloud_is_unchanged_for_the_plan_of_the_same_cloud() -> None:
-    from numerai_aci_wizard.plan import ObservedWorkflow
+    from numerai_aci_wizard.plan import MANAGED_BY_TAG, MANAGED_BY_VALUE, ObservedWorkflow
 
     s = Settings()
     s.azure.subscription_id, s.azure.location = SUB, "usgovvirginia"
@@ -51,7 +51,11 @@ def test_a_workflow_deployed_for_one_cloud_is_unchanged_for_the_plan_of_the_same
     a = s.azure
     deployed = lw.definition(a.trigger, SUB, a.resource_group, a.container_group, a.cloud)
     wf = ObservedWorkflow(
-        id="x", definition=deployed, parameters={}, identity_type="SystemAssigned"
+        id="x",
+        definition=deployed,
+        parameters={},
+        identity_type="SystemAssigned",
+        tags={MANAGED_BY_TAG: MANAGED_BY_VALUE},  # ours: the plan may change it
     )
     plan = compute_plan(s, Observed(workflow=wf))
     assert plan.for_resource("workflow").action == "keep"

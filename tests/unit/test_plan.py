@@ -46,6 +46,9 @@ def make_settings(trigger: str = "api-connection") -> Settings:
     return s
 
 
+OURS = {MANAGED_BY_TAG: MANAGED_BY_VALUE}
+
+
 def existing(settings: Settings, **group_changes: object) -> Observed:
     """Everything as ``settings`` asks, as observe() would report it."""
     a = settings.azure
@@ -62,7 +65,7 @@ def existing(settings: Settings, **group_changes: object) -> Observed:
         env=dict.fromkeys(SECURE_ENV),
         provisioning_state="Succeeded",
         state="Stopped",
-        tags={FINGERPRINT_TAG: fp},
+        tags={FINGERPRINT_TAG: fp, **OURS},
     )
     group = replace(group, **group_changes)
     wf = ObservedWorkflow(
@@ -71,13 +74,14 @@ def existing(settings: Settings, **group_changes: object) -> Observed:
         parameters=lw.workflow_parameters(a.trigger, SUB, a.resource_group, a.location),
         identity_type="SystemAssigned" if a.trigger == "managed-identity" else None,
         principal_id="p-1" if a.trigger == "managed-identity" else None,
+        tags=dict(OURS),
     )
     return Observed(
         resource_group=ObservedResourceGroup(
             a.resource_group, "eastus", {MANAGED_BY_TAG: MANAGED_BY_VALUE}
         ),
         container_group=group,
-        connection=ObservedConnection("conn", "Connected")
+        connection=ObservedConnection("conn", "Connected", dict(OURS))
         if a.trigger == "api-connection"
         else None,
         workflow=wf,
@@ -195,13 +199,13 @@ def test_workflow_pointing_elsewhere_or_mode_switch_is_an_update() -> None:
 
 def test_unauthorized_connection_is_kept_not_recreated() -> None:
     s = make_settings()
-    observed = replace(existing(s), connection=ObservedConnection("c", "Error"))
+    observed = replace(existing(s), connection=ObservedConnection("c", "Error", dict(OURS)))
     action = compute_plan(s, observed).for_resource("api_connection")
     assert (action.action, action.reason) == (
         "keep",
         "exists, not authorized yet (status Error): deploy shows the one manual step",
     )
-    connected = replace(observed, connection=ObservedConnection("c", "Connected"))
+    connected = replace(observed, connection=ObservedConnection("c", "Connected", dict(OURS)))
     assert (
         compute_plan(s, connected).for_resource("api_connection").reason
         == "exists and is authorized"
@@ -327,3 +331,78 @@ def test_a_model_that_held_the_webhook_before_is_cleared() -> None:
     s.numerai.register_webhook = False
     off = webhook_actions(s, URL, registered_model_id=first, registered_fingerprint="")
     assert [a.action for a in off] == ["keep"] and "register_webhook = false" in off[0].reason
+
+
+# --- only what is ours ------------------------------------------------------------------
+
+
+def _foreign_workflow(observed: Observed) -> Observed:
+    assert observed.workflow is not None
+    return replace(observed, workflow=replace(observed.workflow, tags={"owner": "someone"}))
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_a_foreign_logic_app_is_kept_and_named(trigger: str) -> None:
+    from numerai_aci_wizard.plan import NOT_OURS, foreign
+
+    s = make_settings(trigger)
+    observed = _foreign_workflow(existing(s))
+    s.azure.memory_gb = 4.0  # a change elsewhere still goes ahead in the plan
+    plan = compute_plan(s, observed)
+    wf = plan.for_resource("workflow")
+    assert (wf.action, wf.reason) == ("keep", f"{NOT_OURS} (deploy --adopt takes it over)")
+    assert plan.for_resource("container_group").action == "recreate"
+    found = foreign(s, observed)
+    assert ("workflow", "startaci") in found
+    if trigger == "managed-identity":  # its role assignment is the Logic App's, not ours
+        assert ("role_assignment", "ra-name") in found
+        assert plan.for_resource("role_assignment").action == "keep"
+    # changes to it are not planned either
+    changed = replace(observed, workflow=replace(observed.workflow, definition={}))
+    assert compute_plan(s, changed).for_resource("workflow").action == "keep"
+
+
+def test_every_kind_of_foreign_resource_is_found() -> None:
+    from numerai_aci_wizard.plan import foreign
+
+    s = make_settings()
+    ours = existing(s)
+    assert foreign(s, ours) == []
+    theirs = replace(
+        ours,
+        container_group=replace(ours.container_group, tags={FINGERPRINT_TAG: "x"}),
+        connection=replace(ours.connection, tags={}),
+    )
+    assert foreign(s, theirs) == [("container_group", "numerai-predict"), ("api_connection", "aci")]
+    plan = compute_plan(s, theirs, secrets_fingerprint(SECRETS, s.numerai.model_id))
+    assert plan.for_resource("container_group").action == "keep"
+    assert plan.for_resource("api_connection").reason.startswith("exists, not created by this tool")
+
+
+def test_adopt_takes_a_foreign_resource_over() -> None:
+    from numerai_aci_wizard.plan import ADOPT_REASON
+
+    s = make_settings()
+    observed = _foreign_workflow(existing(s))
+    wf = compute_plan(s, observed, adopt=True).for_resource("workflow")
+    assert (wf.action, wf.reason) == ("update", ADOPT_REASON)
+    changed = replace(observed, workflow=replace(observed.workflow, definition={}))
+    wf = compute_plan(s, changed, adopt=True).for_resource("workflow")
+    assert wf.action == "update" and wf.reason.endswith("take it over (tag it)")
+
+
+def test_a_run_left_by_a_failed_stop_is_stopped_by_the_next_plan() -> None:
+    from numerai_aci_wizard.plan import STOP_LEFTOVER, leftover_run
+
+    s = make_settings()
+    running = replace(existing(s).container_group, state="Running")
+    keep = compute_plan(s, replace(existing(s), container_group=running)).for_resource(
+        "container_group"
+    )
+    assert keep.action == "keep"
+    assert leftover_run(keep, running, stop_pending=True).reason == STOP_LEFTOVER
+    assert leftover_run(keep, running, stop_pending=True).action == "update"
+    # a run Numerai started (no stop pending) and a stopped group are left alone
+    assert leftover_run(keep, running, stop_pending=False) is keep
+    stopped = replace(running, state="Terminated")
+    assert leftover_run(keep, stopped, stop_pending=True) is keep

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import keyring
 import pytest
@@ -200,3 +201,39 @@ def test_logging_filter_masks_messages_args_and_tracebacks(
         logger.removeHandler(handler)
     assert SECRET_KEY not in caplog.text and "abcdef" not in caplog.text
     assert "key *** and url https://h/x?sig=***" in caplog.text
+
+
+@pytest.mark.parametrize("prefix", [b"", b"u", b"us", b"user:", b'{"auth":"x'])
+def test_base64_forms_of_a_secret_are_masked_at_any_alignment(prefix: bytes) -> None:
+    import base64
+
+    secret = "hub-password-1"
+    redact.register(secret)
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        blob = encode(prefix + secret.encode() + b"tail").decode()
+        masked = redact.redact(f"registry said: {blob}")
+        assert "***" in masked
+        # what is left, decoded at any alignment, gives away no 4 bytes of the secret
+        pieces = {secret.encode()[i : i + 4] for i in range(len(secret) - 3)}
+        for part in re.findall(r"[A-Za-z0-9+/_-]{4,}", masked):
+            for cut in range(4):
+                chunk = part[cut:][: (len(part) - cut) // 4 * 4]
+                decoded = base64.b64decode(chunk.replace("-", "+").replace("_", "/"))
+                assert not any(p in decoded for p in pieces), (blob, masked)
+
+
+def test_url_encoded_forms_and_basic_headers_are_masked() -> None:
+    from urllib.parse import quote, quote_plus
+
+    secret = "s3cr3t/key+with space&more"
+    redact.register(secret)
+    for form in (quote(secret, safe=""), quote_plus(secret, safe="")):
+        assert form not in redact.redact(f"GET /x?key={form}&y=1")
+    assert redact.redact("Authorization: Basic dXNlcjpwYXNzd29yZA==") == "Authorization: Basic ***"
+
+
+def test_short_values_are_not_expanded_into_forms_that_hit_ordinary_text() -> None:
+    redact.register("abcd")
+    assert (
+        redact.redact("YWJjZA is base64 of it, left alone") == "YWJjZA is base64 of it, left alone"
+    )

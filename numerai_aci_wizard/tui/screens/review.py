@@ -7,6 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
+from ... import runlock
 from ...events import ErrorCode, WizardError, ignore
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
@@ -51,6 +52,7 @@ class ReviewScreen(StepScreen):
             classes="para",
         )
         yield Static("", id="problems", classes="notes")
+        yield Static("", id="locked", classes="error")
         yield Static("Planning: comparing the settings with Azure...", id="plan-status")
         yield Static("", id="plan")
         yield Static("", id="cost", classes="muted")
@@ -71,7 +73,19 @@ class ReviewScreen(StepScreen):
             out.setdefault(problem.key, problem.reason)
         return out
 
+    def locked(self) -> WizardError | None:
+        """The refusal deploy would meet: another run holds this resource group's lock."""
+        holder = runlock.holder(self.wizard.settings)
+        return None if holder is None else runlock.refusal(self.wizard.settings, holder)
+
+    def _show_locked(self, error: WizardError | None) -> None:
+        shown = self.query_one("#locked", Static)
+        shown.display = error is not None
+        if error is not None:
+            shown.update(f"✗ {error.message}\n  what to do: {error.hint}")
+
     def on_mount(self) -> None:
+        self._show_locked(self.locked())
         problems = self.problems()
         status = self.query_one("#problems", Static)
         if problems:
@@ -132,6 +146,11 @@ class ReviewScreen(StepScreen):
         self.query_one("#cost", Static).update("Cost: " + "\n".join(message.lines[:2]))
 
     def action_next(self) -> None:
+        busy = self.locked()
+        self._show_locked(busy)
+        if busy is not None:  # the same refusal deploy gives (exit 2 headless)
+            self.notify(busy.message, title="One run at a time", severity="error")
+            return
         problems = self.problems()
         if problems:
             key, reason = next(iter(problems.items()))

@@ -1,0 +1,77 @@
+"""One run at a time per subscription + resource group, across processes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from numerai_aci_wizard import runlock
+from numerai_aci_wizard.events import ErrorCode, WizardError
+from numerai_aci_wizard.settings import Settings
+from tests.lock_holder import lock_held_elsewhere
+
+SUB = "00000000-0000-0000-0000-000000000001"
+
+
+def settings(rg: str = "numerai-rg", sub: str = SUB) -> Settings:
+    s = Settings()
+    s.azure.subscription_id, s.azure.resource_group = sub, rg
+    return s
+
+
+def test_a_second_run_is_refused_at_once_naming_the_first() -> None:
+    with lock_held_elsewhere(SUB, "numerai-rg", "destroy") as pid:
+        holder = runlock.holder(settings())
+        assert holder is not None and (holder.pid, holder.command) == (pid, "destroy")
+        with pytest.raises(WizardError) as info, runlock.hold(settings(), "deploy"):
+            pytest.fail("ran while another process held the lock")
+        error = info.value
+        assert error.code == ErrorCode.LOCKED and error.exit_code == 2
+        assert f"PID {pid}" in error.message and "'destroy'" in error.message
+        assert "numerai-rg" in error.message
+        # another resource group (or subscription) is another lock
+        with runlock.hold(settings("other-rg"), "deploy"):
+            pass
+        with runlock.hold(settings(sub="00000000-0000-0000-0000-000000000002"), "deploy"):
+            pass
+    # the other process ended: its lock went with it
+    assert runlock.holder(settings()) is None
+    with runlock.hold(settings(), "deploy"):
+        assert runlock.holder(settings()).pid == os.getpid()  # type: ignore[union-attr]
+
+
+def test_the_lock_is_the_same_for_any_spelling_of_the_names() -> None:
+    assert runlock.lock_paths(settings("Numerai-RG")) == runlock.lock_paths(settings(" numerai-rg"))
+
+
+def test_a_crashed_holder_leaves_no_stale_lock(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.lock_holder import _CHILD, ROOT
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, SUB, "numerai-rg", "deploy"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    assert runlock.holder(settings()) is not None
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert runlock.holder(settings()) is None  # the OS dropped it with the process
+    with runlock.hold(settings(), "deploy"):
+        pass
+
+
+def test_the_lock_files_are_private() -> None:
+    with runlock.hold(settings(), "trigger"):
+        lock, side = runlock.lock_paths(settings())
+        assert lock.stat().st_mode & 0o777 == 0o600
+        assert side.stat().st_mode & 0o777 == 0o600
+        assert lock.parent.stat().st_mode & 0o077 == 0
+    assert not side.exists()
