@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "status": "show the container group's state and its last run",
     "logs": "print the container's logs (--follow while it runs)",
     "trigger": "ask Numerai to call the webhook now, follow the run, report the submission",
+    "history": "list the webhook calls (one per round), whether each started, and the submissions",
     "destroy": "remove what deploy created and clear the model's webhook",
 }
 
@@ -38,7 +39,15 @@ _DESCRIPTIONS: dict[str, str] = {
     "finished and with which exit code.",
     "logs": "Print the container's logs. Azure keeps only the last ~1,000 lines of a finished run.",
     "trigger": "Ask Numerai to call the model's webhook (as when a round opens), follow the "
-    "container's logs and report whether a submission landed. Needs the Numerai keys.",
+    "container's logs and report whether a submission landed. Needs the Numerai keys. With "
+    "--local: a rehearsal on this machine instead (the image deploy would ship, run by the local "
+    "Docker engine with the container group's environment); exit 0 only if every model's "
+    "submission landed.",
+    "history": "One row per webhook call (the Logic App's run history), newest first: when "
+    "Numerai called, whether the container started and, if not, why and what to do; for the "
+    "newest run the container's state and exit code; and per model the submissions Numerai "
+    "holds for recent rounds. A run that started but produced no submission is flagged. "
+    "Needs the Azure sign-in; the Numerai keys (optional) add the submissions.",
     "destroy": "Delete the container group, Logic App, API connection and role assignment (and the "
     "resource group if this tool created it and it is empty), and clear the model's webhook at "
     "Numerai (skipped with a warning without the Numerai keys).",
@@ -68,6 +77,7 @@ def _bounded(check: Check, convert: Callable[[str], Any]) -> Callable[[str], Any
 
 _run_minutes = _bounded(check_run_minutes, float)
 _line_count = _bounded(lambda text: check_positive_int(text, "number of lines"), int)
+_count = _bounded(lambda text: check_positive_int(text, "number of runs"), int)
 _seconds = _bounded(lambda text: check_positive_int(text, "number of seconds"), int)
 
 
@@ -143,7 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
                 "--follow", "-f", action="store_true", help="keep printing while the container runs"
             )
             p.add_argument("--tail", type=_line_count, metavar="N", help="only the last N lines")
+        if name == "history":
+            p.add_argument(
+                "--limit",
+                type=_count,
+                default=10,
+                metavar="N",
+                help="how many webhook calls to list (default 10)",
+            )
         if name == "trigger":
+            p.add_argument(
+                "--local",
+                action="store_true",
+                help="rehearse on this machine: run the image deploy would ship with the local "
+                "Docker engine and the container group's environment, then check the submissions",
+            )
             p.add_argument(
                 "--no-follow", action="store_true", help="return once Numerai accepted the trigger"
             )

@@ -34,6 +34,7 @@ from .events import (
     WizardError,
     describe,
 )
+from .history import render as history_lines
 from .logs import log_path, setup_logging
 from .pipeline import Pipeline
 from .plan import Plan
@@ -375,7 +376,21 @@ def _logs(ctx: Context) -> int:
     return 0
 
 
+def _rehearse(ctx: Context) -> int:
+    secrets = ctx.secrets(optional=("docker_password",))  # to pull a private image, if needed
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    result = pipeline.rehearse()
+    if ctx.out.json_mode:
+        ctx.out.json(result.to_dict())
+    else:
+        ctx.out.line("The rehearsal passed: every model's submission landed at Numerai.")
+    return 0
+
+
 def _trigger(ctx: Context) -> int:
+    if getattr(ctx.args, "local", False):
+        return _rehearse(ctx)
     secrets = ctx.secrets()
     pipeline = ctx.pipeline(secrets)
     pipeline.validate()
@@ -400,6 +415,21 @@ def _trigger(ctx: Context) -> int:
     elif not ctx.args.no_follow:
         for m in result.before_by_model:
             ctx.out.line(f"A submission landed at Numerai for {pipeline.model_label(m)}.")
+    return 0
+
+
+def _history(ctx: Context) -> int:
+    secrets = ctx.secrets(optional=secret_sources.NUMERAI_KEYS)
+    pipeline = ctx.pipeline(secrets)
+    pipeline.validate()
+    found = pipeline.history(ctx.args.limit)
+    if ctx.out.json_mode:
+        ctx.out.json(found.to_dict())
+        return 0
+    a = ctx.settings.azure
+    ctx.out.line(f"Webhook calls of Logic App {a.logic_app} ({a.resource_group}), newest first:")
+    for text in history_lines(found):
+        ctx.out.line(text)
     return 0
 
 
@@ -435,6 +465,7 @@ HANDLERS: dict[str, Handler] = {
     "logs": _logs,
     "trigger": _trigger,
     "destroy": _destroy,
+    "history": _history,
 }
 
 

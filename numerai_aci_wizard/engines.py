@@ -279,6 +279,25 @@ class ImageEngine(Protocol):
         """The digest of the image as the settings name it; WizardError when it is not there."""
         ...
 
+    def build(
+        self, settings: Settings, *, emit: Emit = ..., cancel: threading.Event | None = None
+    ) -> str:
+        """Build the image locally (no push), tagged as the settings name it; its id."""
+        ...
+
+    def run_local(
+        self,
+        image: str,
+        environment: dict[str, str],
+        *,
+        on_text: Callable[[str], None],
+        username: str = "",
+        password: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Run ``image`` to its end on this machine's engine (host network); the exit code."""
+        ...
+
 
 class NumeraiEngine(Protocol):
     def check_keys(self) -> Account: ...
@@ -292,6 +311,10 @@ class NumeraiEngine(Protocol):
     def trigger(self, model_id: str) -> str: ...
 
     def latest_submission(self, model_id: str) -> Submission | None: ...
+
+    def submissions(self, model_id: str, limit: int = 10) -> list[Submission]:
+        """The model's accepted submissions for recent rounds (round, when), newest first."""
+        ...
 
 
 class NumeraiFactory(Protocol):

@@ -14,6 +14,7 @@ engines and the cached sign-in; every decision it acts on comes from ``plan.py``
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +48,9 @@ from .events import (
     ignore,
     step,
 )
+from .history import History, build_history
 from .plan import Action, Plan
+from .rehearse import ModelOutcome, Rehearsal, container_env, error_line
 from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
@@ -630,6 +633,106 @@ class Pipeline:
         state.webhook_model_id = state.webhook_fingerprint = ""
         state.save(self.state_path)
         return removed
+
+    # --- history (issue 13) ----------------------------------------------------------
+
+    def history(self, limit: int = 10) -> History:
+        """The Logic App's last ``limit`` runs joined with each model's recent submissions.
+
+        Needs only the Azure sign-in; without the Numerai keys (or when Numerai cannot be
+        reached) the runs are still listed and the note says why submissions are missing.
+        """
+        azure = self.azure()
+        runs = azure.runs(limit)
+        group = azure.status() if runs else None
+        submissions: dict[str, list[Submission]] | None = None
+        names: dict[str, str] = {}
+        problem = ""
+        n = self.settings.numerai
+        if self.secrets.numerai_public_id and self.secrets.numerai_secret_key:
+            numerai = self.numerai()
+            try:
+                names = {mid: name for name, mid in numerai.models().items()}
+                submissions = {m: numerai.submissions(m, limit) for m in n.model_ids}
+            except WizardError as exc:
+                problem = exc.message
+        if n.model_name and n.model_id and n.model_id not in names:
+            names[n.model_id] = n.model_name
+        return build_history(
+            runs,
+            submissions,
+            group=group,
+            trigger=self.settings.azure.trigger,
+            model_names=names,
+            numerai_problem=problem,
+        )
+
+    # --- rehearsal on this machine (issue 13) ----------------------------------------
+
+    def rehearse(self, *, tail_lines: int = 40) -> Rehearsal:
+        """Run the image deploy would ship on this machine's Docker engine, with the container
+        group's environment, and check per model that a valid submission landed at Numerai.
+
+        Raises WizardError (no_submission) when the run failed or a model did not submit:
+        the message carries the container's error line.
+        """
+        d, n = self.settings.docker, self.settings.numerai
+        numerai = self.numerai()
+        image = d.image.strip()
+        if d.build:
+            with self.step("image", f"Building {image} on this machine"):
+                self.engines.image.build(self.settings, emit=self.emit, cancel=self.cancel)
+                self.emit(StepFinished("image", f"built {image}"))
+        names: dict[str, str] = {}
+        with self.step("before", "Reading each model's latest submission at Numerai"):
+            try:
+                names = {mid.lower(): name for name, mid in numerai.models().items()}
+            except WizardError:
+                names = {}
+            before = {m: numerai.latest_submission(m) for m in n.model_ids}
+            self.emit(StepFinished("before", ""))
+        tail: list[str] = []
+
+        def show(text: str) -> None:
+            tail.append(text)
+            del tail[:-tail_lines]
+            self.emit(LogLine("rehearse", text))
+
+        with self.step("rehearse", f"Running {image} on this machine (as ACI would)"):
+            code = self.engines.image.run_local(
+                image,
+                container_env(self.settings, self.secrets, dict(os.environ)),
+                on_text=show,
+                username=d.username,
+                password=self.secrets.docker_password or None,
+                cancel=self.cancel,
+            )
+            self.emit(StepFinished("rehearse", f"the container exited with {code}"))
+        result = Rehearsal(image=image, exit_code=code, tail=tail)
+        with self.step("submission", "Looking for the submissions at Numerai"):
+            for model_id in n.model_ids:
+                result.models.append(
+                    ModelOutcome(
+                        model_id,
+                        names.get(model_id.lower(), ""),
+                        before[model_id],
+                        numerai.latest_submission(model_id),
+                    )
+                )
+            for text in result.lines():
+                self.emit(LogLine("submission", text))
+            if not result.ok:
+                why = error_line(tail)
+                missing = ", ".join(result.missing) or "every model"
+                raise WizardError(
+                    f"the rehearsal failed: the container exited with {code} and no valid "
+                    f"submission landed for {missing}" + (f": {why}" if why else ""),
+                    "read the container's output above, fix the model (image/models/) and "
+                    "rehearse again before the next round",
+                    code=ErrorCode.NO_SUBMISSION,
+                )
+            self.emit(StepFinished("submission", "every model's submission landed"))
+        return result
 
 
 def _run_began(status: GroupStatus, before: GroupStatus | None) -> bool:

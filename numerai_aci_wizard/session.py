@@ -23,7 +23,8 @@ from .engines import (
     Location,
     Subscription,
 )
-from .events import Emit, ignore
+from .events import Emit, WizardError, ignore
+from .history import History
 from .logs import logged
 from .pipeline import Pipeline
 from .settings import Secrets, Settings
@@ -185,6 +186,27 @@ class Session:
 
     def price_regions(self) -> list[str]:
         return self.engines.pricing.regions()
+
+    # --- history -------------------------------------------------------------------
+
+    def history(self, limit: int = 5, cancel: threading.Event | None = None) -> History:
+        """The last ``limit`` webhook calls and what came of them (the Done and Welcome steps)."""
+        return self.pipeline(cancel=cancel).history(limit)
+
+    def quiet_history(self, limit: int = 5) -> History | None:
+        """The history when it costs the user nothing: signed in already, or ``az login``
+        works. None when only a device code would sign in (the Welcome step never asks)."""
+        with self._sign_in_lock:
+            if self._signed_in is None:
+                try:
+                    self._signed_in = self.engines.sign_in(
+                        allow_device_code=False,
+                        tenant_id=self.settings.azure.tenant_id,
+                        cloud=self.settings.azure.cloud,
+                    )
+                except WizardError:
+                    return None
+        return self.history(limit)
 
     # --- work ----------------------------------------------------------------------
 

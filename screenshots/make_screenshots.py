@@ -160,6 +160,36 @@ async def main(out: Path) -> list[Path]:
         await pilot.click("#next")
         await pilot.pause()
 
+    async def done_history(app, pilot) -> None:
+        await done(app, pilot)
+        await _settle(pilot)
+        app.screen.query_one("#history").scroll_visible(animate=False)
+        await pilot.pause()
+
+    from datetime import UTC, datetime
+
+    from numerai_aci_wizard.engines import Submission, WorkflowRun
+
+    history_world = World()
+    history_world.runs = [
+        WorkflowRun("r3", datetime(2026, 11, 24, 13, 0, 4, tzinfo=UTC), "succeeded"),
+        WorkflowRun(
+            "r2",
+            datetime(2026, 11, 21, 13, 0, 2, tzinfo=UTC),
+            "failed",
+            failed_action="Start_container_group",
+            code="Unauthorized",
+            message="The API connection 'aci' is not authorized",
+        ),
+        WorkflowRun("r1", datetime(2026, 11, 20, 13, 0, 3, tzinfo=UTC), "succeeded"),
+    ]
+    history_world.submissions = {
+        MODEL_ID: [
+            Submission("s2", 1101, None, datetime(2026, 11, 24, 13, 4, 51, tzinfo=UTC)),
+            Submission("s1", 1099, None, datetime(2026, 11, 20, 13, 5, 12, tzinfo=UTC)),
+        ]
+    }
+
     failing = World()
     failing.fail["workflow"] = WizardError(
         "Azure refused to create Logic App startaci: 403 AuthorizationFailed",
@@ -177,6 +207,7 @@ async def main(out: Path) -> list[Path]:
     await shot("08-deploy", deploy, answered())
     await shot("09-deploy-failed", deploy, answered(), world=failing)
     await shot("10-done", done, answered(numerai__model_ids=two_models))
+    await shot("11-done-history", done_history, answered(), world=history_world)
     return made
 
 

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -735,3 +735,25 @@ def build_and_push(
     build(settings, emit=emit, cancel=cancel)
     digest = push(settings, password, emit=emit, cancel=cancel)
     return ImageResult(image, digest, True, True, current)
+
+
+def run_local(
+    image: str,
+    environment: dict[str, str],
+    *,
+    on_text: Callable[[str], None],
+    username: str = "",
+    password: str | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Run ``image`` on this machine as ACI would (see services/local_run.py)."""
+    from .local_run import run_local as run
+
+    return run(
+        image,
+        environment,
+        on_text=on_text,
+        username=username,
+        password=password,
+        cancel=cancel,
+    )

@@ -295,13 +295,18 @@ class Numerai:
 
     def latest_submission(self, model_id: str) -> Submission | None:
         """The model's newest accepted submission (None when it has none)."""
+        found = self.submissions(model_id, limit=1)
+        return found[0] if found else None
+
+    def submissions(self, model_id: str, limit: int = 10) -> list[Submission]:
+        """The model's accepted submissions for recent rounds, newest first (round, then time)."""
         data = self._query(
             "read the model's submissions",
             "query ($modelId: String) { submissions(modelId: $modelId) {"
             " id round { number tournament } triggerId insertedAt } }",
             {"modelId": model_id},
         )
-        best: tuple[tuple[int, str], Submission] | None = None
+        found: list[tuple[tuple[int, str], Submission]] = []
         for item in data.get("submissions") or []:
             rnd = item.get("round") or {}
             if rnd.get("tournament") not in (None, TOURNAMENT):
@@ -314,10 +319,10 @@ class Numerai:
                 trigger_id=item.get("triggerId"),
                 inserted_at=_parse_time(inserted),
             )
-            key = (sub.round or 0, inserted)
-            if best is None or key > best[0]:
-                best = (key, sub)
-        return best[1] if best else None
+            key = (sub.round or 0, sub.inserted_at.isoformat() if sub.inserted_at else "")
+            found.append((key, sub))
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return [sub for _, sub in found[:limit]]
 
     def current_round(self) -> int:
         data = self._query(

@@ -16,8 +16,10 @@ from textual.message_pump import MessagePump
 
 from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
 from ..events import ErrorCode, Event, WizardError, describe
+from ..history import History
 from ..pipeline import DeployResult
 from ..plan import Plan
+from ..rehearse import Rehearsal
 
 
 class WorkFailed(Message):
@@ -88,6 +90,22 @@ class PipelineEvent(Message):
 
 class Deployed(Message):
     def __init__(self, result: DeployResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class HistoryRead(Message):
+    """The last few webhook calls and what came of them (the Done and Welcome steps)."""
+
+    def __init__(self, history: History) -> None:
+        super().__init__()
+        self.history = history
+
+
+class Rehearsed(Message):
+    """A local rehearsal ended and every model's submission landed (failures: WorkFailed)."""
+
+    def __init__(self, result: Rehearsal) -> None:
         super().__init__()
         self.result = result
 

@@ -80,7 +80,7 @@ def test_a_workflow_that_starts_before_answering_times_the_caller_out(
     client.workflows.create_or_update(
         "numerai-rg",
         "startaci",
-        Workflow(location="eastus", definition=definition, identity=wf.identity),
+        Workflow(location="eastus", definition=definition, identity=wf.identity, tags=wf.tags),
     )
     arm_server.logic_sync_limit = 0.5
     arm_server.start_seconds = 3.0

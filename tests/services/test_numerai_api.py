@@ -141,6 +141,19 @@ def test_latest_submission_is_none_then_the_accepted_one_with_its_trigger_id(
     assert latest.inserted_at is not None and latest.inserted_at.tzinfo is not None
 
 
+def test_submissions_lists_recent_rounds_newest_first(
+    numerai_server: FakeNumerai, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numerai = service(numerai_server)
+    assert numerai.submissions(numerai_server.model_id) == []
+    for number in (1101, 1102, 1103):
+        numerai_server.current_round = number
+        submit_example(numerai_server, monkeypatch, trigger=f"t-{number}")
+    found = numerai.submissions(numerai_server.model_id, limit=2)
+    assert [(s.round, s.trigger_id) for s in found] == [(1103, "t-1103"), (1102, "t-1102")]
+    assert all(s.inserted_at is not None and s.inserted_at.tzinfo is not None for s in found)
+
+
 def test_current_round(numerai_server: FakeNumerai) -> None:
     numerai_server.current_round = 1190
     assert service(numerai_server).current_round() == 1190

@@ -91,6 +91,9 @@ class World:
     block: dict[str, threading.Event] = field(default_factory=dict)  # step -> wait until set
     webhooks: dict[str, str] = field(default_factory=dict)
     runs: list[WorkflowRun] = field(default_factory=list)  # the Logic App's, newest first
+    #: model id -> its submissions at Numerai, newest first
+    submissions: dict[str, list[Submission]] = field(default_factory=dict)
+    local_exit: int = 0  # the exit code of a rehearsal's local run
     applied: list[str] = field(default_factory=list)
     sign_ins: int = 0
     status_calls: int = 0
@@ -131,6 +134,10 @@ class World:
         self._maybe("sign_in", cancel)
         if not self.device_code:
             return _session()
+        if not allow_device_code:  # as azure_auth: nobody may be prompted
+            raise WizardError(
+                "not signed in to Azure", "run az login", code=ErrorCode.AZURE_SIGN_IN, exit_code=2
+            )
         if on_device_code is not None:
             on_device_code("https://microsoft.com/devicelogin", "FAKE-CODE", None)
         while not self.approve.wait(0.02):
@@ -295,6 +302,36 @@ class FakeDocker:
         self.world._maybe("verify")
         return "sha256:" + "d" * 64
 
+    def build(
+        self, settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | None = None
+    ) -> str:
+        emit(StepStarted("build", f"Build {settings.docker.image}"))
+        self.world._maybe("build", cancel)
+        emit(StepFinished("build", "built in 4 steps"))
+        return "sha256:" + "e" * 64
+
+    def run_local(
+        self,
+        image: str,
+        environment: dict[str, str],
+        *,
+        on_text: Callable[[str], None],
+        username: str = "",
+        password: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """Prints like predict.py; on success each model gets a submission for round 1101."""
+        self.world._maybe("run_local", cancel)
+        on_text("downloading the live data")
+        if self.world.local_exit != 0:
+            on_text("ERROR: the model raised ValueError: broken model")
+            return self.world.local_exit
+        for model_id in environment["NUMERAI_MODEL_IDS"].split(","):
+            sub = Submission(f"local-{model_id}", 1101, None, datetime(2026, 11, 26, 13, 4, 51))
+            self.world.submissions.setdefault(model_id, []).insert(0, sub)
+        on_text("submitted")
+        return 0
+
 
 class FakeNumerai:
     def __init__(self, world: World, public_id: str, secret_key: str) -> None:
@@ -330,7 +367,13 @@ class FakeNumerai:
 
     def latest_submission(self, model_id: str) -> Submission | None:
         self._check()
-        return None
+        found = self.world.submissions.get(model_id) or []
+        return found[0] if found else None
+
+    def submissions(self, model_id: str, limit: int = 10) -> list[Submission]:
+        self._check()
+        self.world._maybe("submissions")
+        return list(self.world.submissions.get(model_id, []))[:limit]
 
 
 # The stand-ins satisfy the engines' Protocols: mypy checks these lines (see pyproject.toml).

@@ -11,7 +11,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
-from ..messages import ConnectionChecked, WorkFailed, report
+from ..messages import ConnectionChecked, HistoryRead, WorkFailed, report
+from ..widgets.history import history_text
 from .base import StepScreen
 
 
@@ -21,6 +22,8 @@ class DoneScreen(StepScreen):
 
     #: seconds between two reads of the API connection's status
     poll_seconds: float = 5.0
+    #: webhook calls shown under the result
+    history_rows: int = 5
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -82,16 +85,29 @@ class DoneScreen(StepScreen):
                 yield Button("Copy portal link", id="copy-link")
                 yield Button("Check connection", id="check-connection", variant="primary")
                 yield Static("", id="connection-status")
+        yield Static("Last webhook calls (numerai-aci-wizard history):", classes="field-label")
+        yield Static("Reading the Logic App's run history...", id="history", classes="para")
 
     def nav_buttons(self) -> ComposeResult:
         yield Button("Back", id="back")
         yield Button("Finish", id="finish", variant="success")
 
     def on_mount(self) -> None:
+        if self.wizard.result is not None:
+            self._history()
         for selector in ("#copy-url", "#finish"):
             if self.query(selector):
                 self.query_one(selector, Button).focus()
                 return
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _history(self) -> None:
+        session = self.wizard.session
+        report(self, "history", lambda: HistoryRead(session.history(self.history_rows)))
+
+    @on(HistoryRead)
+    def _show_history(self, message: HistoryRead) -> None:
+        self.query_one("#history", Static).update(history_text(message.history, self.history_rows))
 
     def keep_answers(self) -> dict[str, str]:
         return {}
@@ -155,5 +171,10 @@ class DoneScreen(StepScreen):
 
     @on(WorkFailed)
     def _check_failed(self, message: WorkFailed) -> None:
+        if message.work == "history":
+            self.query_one("#history", Static).update(
+                Text(f"The run history could not be read: {message.error.message}")
+            )
+            return
         self.query_one("#connection-status", Static).update(f"✗ {message.error}")
         self.query_one("#check-connection", Button).disabled = False

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from ... import runlock
-from ...events import ErrorCode, WizardError, ignore
+from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignore
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
-from ..messages import CostEstimated, PlanMade, WorkFailed, report
+from ..messages import CostEstimated, PipelineEvent, PlanMade, Rehearsed, WorkFailed, report
 from .base import StepScreen
 
 ACTION_STYLE = {
@@ -56,6 +58,14 @@ class ReviewScreen(StepScreen):
         yield Static("Planning: comparing the settings with Azure...", id="plan-status")
         yield Static("", id="plan")
         yield Static("", id="cost", classes="muted")
+        with Horizontal(classes="row"):
+            yield Button("Rehearse locally first", id="rehearse")
+            yield Static(
+                "Runs the image on this machine's Docker with the same settings and checks "
+                "that Numerai accepts the submission, before any round counts.",
+                id="rehearsal",
+                classes="muted",
+            )
 
     def problems(self) -> dict[str, str]:
         """Everything that would stop deploy before it starts, by the field to fix."""
@@ -96,6 +106,7 @@ class ReviewScreen(StepScreen):
             )
             self.query_one("#plan-status", Static).update("No plan until the answers are complete.")
             self.query_one("#next", Button).label = "Fix the first problem"
+            self.query_one("#rehearse", Button).disabled = True  # it needs complete answers
         else:
             status.display = False
             self._plan()
@@ -121,6 +132,9 @@ class ReviewScreen(StepScreen):
     @on(WorkFailed)
     def _plan_failed(self, message: WorkFailed) -> None:
         error = message.error
+        if message.work == "rehearse":
+            self._rehearsal_failed(error)
+            return
         if error.code == ErrorCode.CANCELLED:
             text = "✗ Planning was cancelled."
         else:
@@ -144,6 +158,48 @@ class ReviewScreen(StepScreen):
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:
         self.query_one("#cost", Static).update("Cost: " + "\n".join(message.lines[:2]))
+
+    # --- the local rehearsal ---------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "rehearse":
+            event.stop()
+            event.button.disabled = True
+            self.query_one("#rehearsal", Static).update("Rehearsing: starting...")
+            self._rehearse()
+            return
+        super().on_button_pressed(event)
+
+    @work(thread=True, exclusive=True, group="rehearse", exit_on_error=False)
+    def _rehearse(self) -> None:
+        def emit(event: Event) -> None:
+            if isinstance(event, StepStarted | LogLine):
+                self.post_message(PipelineEvent(event))
+
+        pipeline = self.wizard.pipeline(emit)
+        report(self, "rehearse", lambda: Rehearsed(pipeline.rehearse()))
+
+    @on(PipelineEvent)
+    def _rehearsal_progress(self, message: PipelineEvent) -> None:
+        event = message.event
+        said = event.title if isinstance(event, StepStarted) else getattr(event, "text", "")
+        if said.strip():
+            self.query_one("#rehearsal", Static).update(Text(f"Rehearsing: {said.strip()}"))
+
+    @on(Rehearsed)
+    def _rehearsed(self, message: Rehearsed) -> None:
+        label = self.query_one("#rehearsal", Static)
+        label.update(Text("The rehearsal passed:\n" + "\n".join(message.result.lines())))
+        label.remove_class("error")
+        self.query_one("#rehearse", Button).disabled = False
+
+    def _rehearsal_failed(self, error: WizardError) -> None:
+        label = self.query_one("#rehearsal", Static)
+        label.update(
+            Text(f"✗ {error.message}" + (f"\n  what to do: {error.hint}" if error.hint else ""))
+        )
+        label.add_class("error")
+        self.query_one("#rehearse", Button).disabled = False
 
     def action_next(self) -> None:
         busy = self.locked()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from ...events import WizardError
+from ..messages import HistoryRead, report
+from ..widgets.history import history_text
 from .base import StepScreen
 
 DIAGRAM = """\
@@ -49,6 +52,10 @@ class WelcomeScreen(StepScreen):
         )
         if w.notes:
             yield Static(Text("\n".join(f"! {n}" for n in w.notes)), classes="notes", id="notes")
+        if self._rerun():
+            history = Static("", id="history", classes="para")
+            history.display = False  # shown once rows arrive
+            yield history
         yield Static(
             "Keys: Tab moves between fields, Enter goes to the next field, Esc goes back, "
             "Ctrl+N next, Ctrl+P commands (save settings, open the log), Ctrl+Q quits.",
@@ -61,6 +68,33 @@ class WelcomeScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
+        if self._rerun():
+            self._history()
+
+    def _rerun(self) -> bool:
+        """A re-run of a set-up pipeline: its history is worth a look (how did last week go?)."""
+        w = self.wizard
+        return w.settings_existed and bool(w.settings.azure.subscription_id)
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _history(self) -> None:
+        """Only when signing in costs nothing (az login, or already signed in); never blocks
+        the first paint, and a failure just leaves the history out."""
+        session = self.wizard.session
+
+        def read() -> HistoryRead | None:
+            found = session.quiet_history(3)
+            return HistoryRead(found) if found is not None and found.runs else None
+
+        report(self, "history", read)
+
+    @on(HistoryRead)
+    def _show_history(self, message: HistoryRead) -> None:
+        text = Text("How the last rounds went:\n", style="bold")
+        text.append_text(history_text(message.history, 3))
+        pane = self.query_one("#history", Static)
+        pane.update(text)
+        pane.display = True
 
     def action_back(self) -> None:
         """Nothing before the first step."""

@@ -1,0 +1,112 @@
+"""Run the prediction image on this machine's Docker engine, as ACI would run it.
+
+Host networking, so a loopback ``NUMERAI_API_URL`` (a proxy, a test server) is reached
+from inside; the output is streamed line by line, masked; a cancel kills the container.
+The container is removed afterwards either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .. import redact
+from ..events import ErrorCode, WizardError, check_cancel
+from . import docker_errors as errors
+
+
+def _client() -> Any:
+    import docker
+
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+        return client
+    except Exception as exc:  # the docker SDK's and requests' errors alike
+        raise errors.daemon_error(
+            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
+        ) from exc
+
+
+def _ensure_image(client: Any, image: str, username: str, password: str | None) -> None:
+    import docker.errors
+
+    try:
+        client.images.get(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    auth = {"username": username, "password": password} if username and password else None
+    try:
+        client.images.pull(image, auth_config=auth)
+    except docker.errors.APIError as exc:
+        raise WizardError(
+            f"the image {image} is not on this machine and cannot be pulled: "
+            f"{redact.redact(str(getattr(exc, 'explanation', None) or exc))}",
+            "build it (docker.build = true) or check the image name and DOCKER_PASSWORD",
+            code=ErrorCode.IMAGE_MISSING_LOCALLY,
+        ) from exc
+
+
+def run_local(
+    image: str,
+    environment: dict[str, str],
+    *,
+    on_text: Callable[[str], None],
+    username: str = "",
+    password: str | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Run ``image`` to its end with ``environment``; each output line (masked) goes to
+    ``on_text``. Returns the exit code."""
+    import docker.errors
+
+    for name in ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY"):  # whatever it echoes stays masked
+        redact.register(environment.get(name, ""))
+    client = _client()
+    try:
+        _ensure_image(client, image, username, password)
+        check_cancel(cancel)
+        try:
+            container = client.containers.run(
+                image, environment=environment, network_mode="host", detach=True
+            )
+        except docker.errors.APIError as exc:
+            raise WizardError(
+                f"Docker could not start {image}: {redact.redact(str(exc))}",
+                "check that the engine can run linux/amd64 images",
+                code=ErrorCode.FAILED,
+            ) from exc
+        stop = threading.Event()
+
+        def killer() -> None:  # a cancel kills the run, as ACI's stop would
+            while cancel is not None and not stop.wait(0.2):
+                if cancel.is_set():
+                    with contextlib.suppress(docker.errors.APIError):
+                        container.kill()
+                    return
+
+        watcher = threading.Thread(target=killer, daemon=True)
+        watcher.start()
+        try:
+            pending = ""
+            for chunk in container.logs(stream=True, follow=True):
+                pending += chunk.decode("utf-8", "replace")
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    on_text(redact.redact(line.rstrip("\r")))
+            if pending:
+                on_text(redact.redact(pending))
+            code = int(container.wait(timeout=60).get("StatusCode", 1))
+        finally:
+            stop.set()
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        check_cancel(cancel)
+        return code
+    finally:
+        client.close()

@@ -1,0 +1,24 @@
+"""The last few webhook calls, as the Done and Welcome steps show them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ...history import History, render
+
+
+def history_text(history: History, limit: int = 5) -> Text:
+    """One line per call (✓ / ✗ / …), the failure's "what to do" under it, styled."""
+    out = Text()
+    for n, line in enumerate(render(history, limit)):
+        if n:
+            out.append("\n")
+        style = ""
+        if line.startswith("✗"):
+            style = "bold red"
+        elif line.startswith("    what to do"):
+            style = "yellow"
+        elif line.startswith("✓"):
+            style = "green"
+        out.append(line, style=style)
+    return out
