@@ -245,7 +245,7 @@ def _print_cost(ctx: Context) -> None:
         run_minutes=args.run_minutes,
         lookup=not args.no_price_lookup,
     )
-    for text in est.lines():
+    for text in est.lines(models=len(ctx.settings.numerai.model_ids)):
         ctx.out.line(text)
 
 
@@ -270,6 +270,8 @@ def _deploy(ctx: Context) -> int:
                 "webhook_url": result.webhook_url,
                 "actions": result.plan.to_dict()["actions"],
                 "webhook_registered": result.webhook_registered,
+                "webhook_model": result.webhook_model,
+                "models": result.models,
                 "connection": conn,
                 "manual_steps": result.manual_steps,
             }
@@ -284,6 +286,12 @@ def _deploy(ctx: Context) -> int:
     )
     for note in result.notes:
         ctx.out.line(note)
+    if result.webhook_registered:
+        ctx.out.line(f"The webhook of {result.webhook_model} is the Logic App's URL.")
+    if len(result.models) > 1:
+        ctx.out.line(
+            f"One run a round submits for {len(result.models)} models: {', '.join(result.models)}."
+        )
     ctx.out.line("")
     ctx.out.line(
         "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
@@ -301,9 +309,10 @@ def _deploy(ctx: Context) -> int:
 
 
 def _status(ctx: Context) -> int:
-    pipeline = ctx.pipeline()
+    pipeline = ctx.pipeline(ctx.secrets(optional=secret_sources.NUMERAI_KEYS))
     pipeline.validate()
     status = pipeline.status()
+    models = pipeline.models_status()
     connection = None
     if status.exists:
         try:
@@ -311,7 +320,7 @@ def _status(ctx: Context) -> int:
         except WizardError:
             connection = None
     if ctx.out.json_mode:
-        ctx.out.json({"container_group": status, "connection": connection})
+        ctx.out.json({"container_group": status, "connection": connection, "models": models})
         return 0
     a = ctx.settings.azure
     if not status.exists:
@@ -329,6 +338,15 @@ def _status(ctx: Context) -> int:
         ("exit code", "-" if status.exit_code is None else status.exit_code),
     ):
         ctx.out.line(f"  {label:<18} {value}")
+    for m in models:
+        said = ["holds the webhook"] if m.holds_webhook else []
+        if m.latest is not None:
+            when = m.latest.inserted_at.isoformat() if m.latest.inserted_at else "?"
+            said.append(f"last submission round {m.latest.round or '?'} ({when})")
+        elif m.checked:
+            said.append("no submission yet")
+        label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
+        ctx.out.line(f"  {'model':<18} {label}" + (f": {'; '.join(said)}" if said else ""))
     if connection is not None:
         shown = (
             "authorized (Connected)"
@@ -379,10 +397,24 @@ def _trigger(ctx: Context) -> int:
     result = pipeline.trigger(follow=not ctx.args.no_follow, timeout=ctx.args.timeout)
     if ctx.out.json_mode:
         ctx.out.json(
-            {"trigger_id": result.trigger_id, "submission": result.after, "landed": result.landed}
+            {
+                "trigger_id": result.trigger_id,
+                "submission": result.after,
+                "landed": result.landed,
+                "models": [
+                    {
+                        "model": pipeline.model_label(m),
+                        "model_id": m,
+                        "submission": result.after_by_model.get(m),
+                        "landed": result.landed_for(m),
+                    }
+                    for m in result.before_by_model
+                ],
+            }
         )
     elif not ctx.args.no_follow:
-        ctx.out.line("A submission landed at Numerai.")
+        for m in result.before_by_model:
+            ctx.out.line(f"A submission landed at Numerai for {pipeline.model_label(m)}.")
     return 0
 
 

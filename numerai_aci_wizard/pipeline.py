@@ -65,6 +65,10 @@ class DeployResult:
     image: ImageResult | None = None
     connection: ConnectionStatus | None = None
     webhook_registered: bool = False
+    #: the model whose webhook is the Logic App's URL (its name, else its id)
+    webhook_model: str = ""
+    #: every model the run submits for (names, else ids), the holder first
+    models: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -80,14 +84,46 @@ class DeployResult:
 
 @dataclass
 class TriggerResult:
+    """One webhook call (through the first model), one run, a submission per model."""
+
     trigger_id: str
-    before: Submission | None = None
-    after: Submission | None = None
+    #: model id -> its latest submission before the call / after the run
+    before_by_model: dict[str, Submission | None] = field(default_factory=dict)
+    after_by_model: dict[str, Submission | None] = field(default_factory=dict)
     status: GroupStatus | None = None
+
+    def landed_for(self, model_id: str) -> bool:
+        after = self.after_by_model.get(model_id)
+        return after is not None and after != self.before_by_model.get(model_id)
+
+    @property
+    def missing(self) -> list[str]:
+        """The models that have no new submission (yet)."""
+        return [m for m in self.before_by_model if not self.landed_for(m)]
 
     @property
     def landed(self) -> bool:
-        return self.after is not None and self.after != self.before
+        return bool(self.before_by_model) and not self.missing
+
+    @property
+    def before(self) -> Submission | None:
+        """The first model's (the one-model form)."""
+        return next(iter(self.before_by_model.values()), None)
+
+    @property
+    def after(self) -> Submission | None:
+        first = next(iter(self.before_by_model), None)
+        return None if first is None else self.after_by_model.get(first)
+
+
+@dataclass
+class ModelStatus:
+    model_id: str
+    name: str
+    holds_webhook: bool
+    latest: Submission | None = None
+    #: False: Numerai was not asked (no keys), so ``latest`` says nothing
+    checked: bool = False
 
 
 class Pipeline:
@@ -113,6 +149,8 @@ class Pipeline:
         self.polling_interval = polling_interval
         self.state_path = store.state_path(config_path)
         self._azure: AzureEngine | None = None
+        #: the account's models (name -> id) once the Numerai check has read them
+        self.model_names: dict[str, str] = {}
         #: deploy --adopt: take over same-named resources the tool did not create
         self.adopt = False
 
@@ -205,11 +243,12 @@ class Pipeline:
                         decide.leftover_run(a, observed.container_group, pending)
                         for a in azure_plan.actions
                     ),
-                    decide.webhook_action(
+                    *decide.webhook_actions(
                         self.settings,
                         url,
                         registered_model_id=state.webhook_model_id,
                         registered_fingerprint=state.webhook_fingerprint,
+                        names=self.model_names,
                     ),
                 ]
             )
@@ -260,11 +299,13 @@ class Pipeline:
         numerai = self.numerai()
         account: Account = numerai.check_keys()
         models = numerai.models()
-        model_id = self.settings.numerai.model_id
-        if models and model_id.lower() not in {m.lower() for m in models.values()}:
+        self.model_names = dict(models)
+        known = {m.lower() for m in models.values()}
+        strangers = [m for m in self.settings.numerai.model_ids if m.lower() not in known]
+        if models and strangers:
             names = ", ".join(f"{name} ({mid})" for name, mid in sorted(models.items()))
             raise WizardError(
-                f"model {model_id} is not one of this account's models: {names}",
+                f"model {', '.join(strangers)} is not one of this account's models: {names}",
                 "copy the model ID from numer.ai > Models, or use the keys of the account that owns it",
                 code=ErrorCode.NUMERAI_MODEL,
                 exit_code=2,
@@ -339,6 +380,8 @@ class Pipeline:
             plan=plan,
             image=image,
             connection=provisioned.connection,
+            webhook_model=self.model_label(self.settings.numerai.model_id),
+            models=[self.model_label(m) for m in self.settings.numerai.model_ids],
         )
         role = plan.for_resource("role_assignment")
         if role is not None and role.action == "create":
@@ -350,6 +393,11 @@ class Pipeline:
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
         return result
 
+    def model_label(self, model_id: str) -> str:
+        n = self.settings.numerai
+        own = n.model_name if model_id == n.model_id else ""
+        return decide.model_label(model_id, self.model_names, own)
+
     def _remember_stop(self, failed: bool) -> None:
         """A failed stop after create is remembered: the next plan stops the leftover run."""
         state = self.run_state()
@@ -359,29 +407,83 @@ class Pipeline:
             state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:
+        """The first model's webhook is the Logic App's URL; an earlier holder is cleared after
+        (registering first: a failure in between leaves a round served, never unserved)."""
         action = result.plan.for_resource("webhook")
         model_id = self.settings.numerai.model_id
         if not self.settings.numerai.register_webhook:
             result.notes.append(
-                "The webhook was not registered (register_webhook = false): paste the URL at numer.ai."
+                "The webhook was not registered (register_webhook = false): paste the URL at numer.ai"
+                + (
+                    f" as the webhook of {result.webhook_model} only (one run submits for all models)."
+                    if len(result.models) > 1
+                    else "."
+                )
             )
             return
-        if action is not None and action.action == "keep":
+        state = self.run_state()
+        old = decide.webhook_to_clear(self.settings, state.webhook_model_id)
+        if action is not None and action.action == "keep" and old is None:
             result.webhook_registered = True
             return
         with self.step("webhook", "Registering the webhook with Numerai"):
-            self.numerai().set_webhook(model_id, result.webhook_url)
-            state = self.run_state()
+            numerai = self.numerai()
+            numerai.set_webhook(model_id, result.webhook_url)
+            if old is not None:
+                # the state names the old holder until it is cleared: a re-run finishes the job
+                numerai.set_webhook(old, None)
+                self.emit(
+                    LogLine(
+                        "webhook",
+                        f"Cleared the webhook of {self.model_label(old)}: "
+                        f"{result.webhook_model}'s call starts the one run now",
+                    )
+                )
             state.webhook_model_id = model_id
             state.webhook_fingerprint = decide.fingerprint(result.webhook_url)
             state.save(self.state_path)
             result.webhook_registered = True
-            self.emit(StepFinished("webhook", "Numerai will call the Logic App when a round opens"))
+            self.emit(
+                StepFinished(
+                    "webhook",
+                    f"set as the webhook of {result.webhook_model}: one call a round",
+                )
+            )
 
     # --- day-two operations ----------------------------------------------------------
 
     def status(self) -> GroupStatus:
         return self.azure().status()
+
+    def models_status(self) -> list[ModelStatus]:
+        """Each model the run submits for: whether it holds the webhook, and (with the Numerai
+        keys) its latest submission. Without the keys, Numerai is not asked."""
+        n = self.settings.numerai
+        holder = self.run_state().webhook_model_id
+        numerai = self.numerai() if self.secrets.numerai_secret_key else None
+        if numerai is not None and not self.model_names:
+            try:
+                self.model_names = dict(numerai.models())
+            except WizardError:
+                numerai = None
+        out: list[ModelStatus] = []
+        for m in n.model_ids:
+            latest = None
+            if numerai is not None:
+                try:
+                    latest = numerai.latest_submission(m)
+                except WizardError:
+                    latest = None
+            out.append(
+                ModelStatus(
+                    model_id=m,
+                    name=self.model_label(m),
+                    holds_webhook=bool(holder) and holder.lower() == m.lower(),
+                    latest=latest,
+                    checked=numerai is not None,
+                )
+            )
+        return out
 
     def connection(self) -> ConnectionStatus | None:
         """The API connection's authorization, in api-connection mode once the group exists."""
@@ -393,8 +495,10 @@ class Pipeline:
     def trigger(
         self, *, follow: bool = True, timeout: float = 1800.0, poll: float = 2.0
     ) -> TriggerResult:
-        """Fire the webhook through Numerai (as a round opening does), follow the run, find the submission."""
+        """Fire the webhook through Numerai (as a round opening does), follow the run, find the
+        submissions: one call through the first model, one run, a new submission for each model."""
         model_id = self.settings.numerai.model_id
+        model_ids = list(self.settings.numerai.model_ids)
         numerai = self.numerai()
         with self.step("trigger", "Asking Numerai to call the webhook"):
             connection = self.connection()
@@ -407,12 +511,12 @@ class Pipeline:
                     + " ".join(f"{n}. {text}" for n, text in enumerate(connection.steps, 1)),
                     code=ErrorCode.CONNECTION_UNAUTHORIZED,
                 )
-            before = numerai.latest_submission(model_id)
+            before = {m: numerai.latest_submission(m) for m in model_ids}
             started_after = self.azure().status() if follow else None
             called_at = dt.datetime.now(dt.UTC)
             trigger_id = numerai.trigger(model_id)
             self.emit(StepFinished("trigger", f"Numerai accepted the trigger ({trigger_id})"))
-        result = TriggerResult(trigger_id=trigger_id, before=before)
+        result = TriggerResult(trigger_id=trigger_id, before_by_model=before)
         if not follow:
             return result
         if self.settings.azure.trigger == "managed-identity":
@@ -449,20 +553,44 @@ class Pipeline:
                 lambda text: self.emit(LogLine("run", text)), poll=poll
             )
             self.emit(StepFinished("run", f"the run ended: {result.status.state}"))
-        with self.step("submission", "Looking for the submission at Numerai"):
+        title = "Looking for the submission" + ("s" if len(model_ids) > 1 else "") + " at Numerai"
+        with self.step("submission", title):
             for _ in range(10):
-                result.after = numerai.latest_submission(model_id)
+                for m in result.missing:
+                    result.after_by_model[m] = numerai.latest_submission(m)
                 if result.landed:
                     break
                 self.cancel.wait(poll)
-            if not result.landed or result.after is None:
+            for m in model_ids:
+                after = result.after_by_model.get(m)
+                if result.landed_for(m) and after is not None:
+                    shown = "?" if after.round is None else after.round
+                    self.emit(
+                        LogLine("submission", f"{self.model_label(m)}: landed for round {shown}")
+                    )
+                else:
+                    self.emit(
+                        LogLine(
+                            "submission", f"{self.model_label(m)}: no new submission", "warning"
+                        )
+                    )
+            if not result.landed:
+                missing = ", ".join(self.model_label(m) for m in result.missing)
                 raise WizardError(
-                    "the run ended but no new submission reached Numerai",
+                    f"the run ended but no new submission reached Numerai for {missing}"
+                    if len(model_ids) > 1
+                    else "the run ended but no new submission reached Numerai",
                     "read the run's output above (numerai-aci-wizard logs) for the reason",
                     code=ErrorCode.NO_SUBMISSION,
                 )
-            shown = "?" if result.after.round is None else result.after.round
-            self.emit(StepFinished("submission", f"a submission landed for round {shown}"))
+            done = (
+                "a submission landed"
+                if len(model_ids) == 1
+                else f"{len(model_ids)} submissions landed"
+            )
+            first = result.after
+            shown = "?" if first is None or first.round is None else first.round
+            self.emit(StepFinished("submission", f"{done} for round {shown}"))
         return result
 
     def _retrigger(self, numerai: NumeraiEngine, model_id: str) -> None:
@@ -481,8 +609,13 @@ class Pipeline:
             raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
             with self.step("webhook", "Clearing the model's webhook at Numerai"):
-                self.numerai().set_webhook(n.model_id, None)
-                removed.append(Action("webhook", n.model_id, "delete", "cleared at Numerai"))
+                holder = self.run_state().webhook_model_id
+                holders = [n.model_id] + (
+                    [holder] if holder and holder.lower() != n.model_id.lower() else []
+                )
+                for model_id in holders:
+                    self.numerai().set_webhook(model_id, None)
+                    removed.append(Action("webhook", model_id, "delete", "cleared at Numerai"))
                 self.emit(StepFinished("webhook", "cleared"))
         elif n.register_webhook:
             self.emit(

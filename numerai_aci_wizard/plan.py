@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ from .settings import Secrets, Settings
 MANAGED_BY_TAG = "managed-by"
 MANAGED_BY_VALUE = "numerai-aci-wizard"
 FINGERPRINT_TAG = "numerai-aci-wizard-secrets"
-SECURE_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_ID")
+#: Every model the run submits for (comma-separated), and the first alone for older images.
+SECURE_ENV = ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_IDS", "NUMERAI_MODEL_ID")
 API_URL_ENV = "NUMERAI_API_URL"
 RESTART_NEVER = "Never"
 LINUX = "Linux"
@@ -145,10 +147,17 @@ class Observed:
 # --- What we want -----------------------------------------------------------------------
 
 
+def model_ids_env(model_ids: Sequence[str]) -> str:
+    """NUMERAI_MODEL_IDS as the container reads it: the ids in order, comma-separated."""
+    return ",".join(m.strip() for m in model_ids if m.strip())
+
+
 def secrets_fingerprint(
-    secrets: Secrets, model_id: str, with_registry_password: bool = True
+    secrets: Secrets, model_ids: Sequence[str] | str, with_registry_password: bool = True
 ) -> str:
-    """sha256 over the secure values + model id, first 16 hex: tells a key change apart.
+    """sha256 over the secure values + the model ids, first 16 hex: tells a key change apart.
+
+    The ids count in order (the first holds the webhook); one id hashes as it always did.
 
     The registry password counts only when the group holds registry credentials (a
     username is set): a DOCKER_PASSWORD left in the environment for a public image must
@@ -159,7 +168,7 @@ def secrets_fingerprint(
     for value in (
         secrets.numerai_public_id,
         secrets.numerai_secret_key,
-        model_id.strip(),
+        model_ids if isinstance(model_ids, str) else model_ids_env(model_ids),
         password,
     ):
         digest.update(value.strip().encode())
@@ -342,7 +351,7 @@ def _group_action(
     ):
         update.append("environment variables")
     if fingerprint is not None and group.tags.get(FINGERPRINT_TAG) != fingerprint:
-        update.append("Numerai keys, model id or registry password changed")
+        update.append("Numerai keys, model ids or registry password changed")
     if update:
         return Action("container_group", name, "update", "; ".join(update))
     return Action(
@@ -580,28 +589,78 @@ def pushed_again(decided: Action, pushed: bool, image: str) -> Action:
     return decided
 
 
-def webhook_action(
+def model_label(model_id: str, names: Mapping[str, str] | None = None, own_name: str = "") -> str:
+    """A model as people know it: its Numerai name when known, else its id."""
+    if names:
+        for name, mid in names.items():
+            if mid.lower() == model_id.lower():
+                return name
+    return own_name or model_id
+
+
+def webhook_to_clear(settings: Settings, registered_model_id: str) -> str | None:
+    """The model that holds this Logic App's webhook from an earlier run, when it is no longer
+    the first model: its webhook is cleared (two models calling would mean two calls a round)."""
+    first = settings.numerai.model_id
+    if not settings.numerai.register_webhook or not registered_model_id or not first:
+        return None
+    return None if registered_model_id.lower() == first.lower() else registered_model_id
+
+
+def webhook_actions(
     settings: Settings,
     url: str | None,
     *,
     registered_model_id: str,
     registered_fingerprint: str,
-) -> Action:
-    """Register the Logic App's URL with Numerai, or keep what Numerai already has."""
+    names: Mapping[str, str] | None = None,
+) -> list[Action]:
+    """One ``webhook`` action per model, the holder first.
+
+    The Logic App's URL is the webhook of the first model only: Numerai calls it once a
+    round, one container run submits for every model. Any other model that holds it from an
+    earlier run is cleared; the others are kept, served by the first model's call.
+    """
     n = settings.numerai
-    name = n.model_name or n.model_id
+    first = n.model_id
+
+    def label(model_id: str) -> str:
+        return model_label(model_id, names, n.model_name if model_id == first else "")
+
+    holder = label(first)
     if not n.register_webhook:
-        return Action(
+        head = Action(
             "webhook",
-            name,
+            holder,
             "keep",
             "not registered by this tool (register_webhook = false): paste the URL yourself",
         )
-    if url and registered_model_id == n.model_id and registered_fingerprint == fingerprint(url):
-        return Action("webhook", name, "keep", "Numerai already has this Logic App's URL")
-    if url and registered_model_id == n.model_id:
-        return Action("webhook", name, "update", "the Logic App's URL changed: register it again")
-    return Action("webhook", name, "create", "register the Logic App's URL as the model's webhook")
+    elif url and registered_model_id == first and registered_fingerprint == fingerprint(url):
+        head = Action("webhook", holder, "keep", "Numerai already has this Logic App's URL")
+    elif url and registered_model_id == first:
+        head = Action("webhook", holder, "update", "the Logic App's URL changed: register it again")
+    else:
+        head = Action(
+            "webhook", holder, "create", "register the Logic App's URL as the model's webhook"
+        )
+    actions = [head]
+    old = webhook_to_clear(settings, registered_model_id)
+    if old is not None:
+        actions.append(
+            Action(
+                "webhook",
+                label(old),
+                "delete",
+                f"holds this Logic App's webhook from an earlier run: cleared, {holder} holds it now",
+            )
+        )
+    served = f"served by {holder}'s webhook: one run submits for all models"
+    actions += [
+        Action("webhook", label(m), "keep", served)
+        for m in n.model_ids[1:]
+        if old is None or m.lower() != old.lower()
+    ]
+    return actions
 
 
 def fingerprint(text: str) -> str:

@@ -52,7 +52,14 @@ async def main(out: Path) -> list[Path]:
     from numerai_aci_wizard.store import save
     from numerai_aci_wizard.tui.app import WizardApp
     from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
-    from tests.tui.fakes import MODEL_ID, PUBLIC_ID, SECRET_KEY, SUBSCRIPTION, World
+    from tests.tui.fakes import (
+        MODEL_ID,
+        OTHER_MODEL_ID,
+        PUBLIC_ID,
+        SECRET_KEY,
+        SUBSCRIPTION,
+        World,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="wizard-screenshots-"))
     _isolate(tmp)
@@ -189,7 +196,8 @@ async def main(out: Path) -> list[Path]:
         "ask the subscription's owner for the Contributor role on numerai-rg",
     )
     await shot("01-welcome", welcome, config=SHOWN_CONFIG, secrets={})
-    await shot("02-numerai", numerai, answered())
+    two_models = [MODEL_ID, OTHER_MODEL_ID]
+    await shot("02-numerai", numerai, answered(numerai__model_ids=two_models))
     await shot("03-azure", azure, answered())
     await shot("04-azure-device-code", device_code, answered(), world=device_world)
     device_world.approve.set()
@@ -198,7 +206,7 @@ async def main(out: Path) -> list[Path]:
     await shot("07-review", review, answered())
     await shot("08-deploy", deploy, answered())
     await shot("09-deploy-failed", deploy, answered(), world=failing)
-    await shot("10-done", done, answered())
+    await shot("10-done", done, answered(numerai__model_ids=two_models))
     await shot("11-done-history", done_history, answered(), world=history_world)
     return made
 

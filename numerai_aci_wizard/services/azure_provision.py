@@ -66,6 +66,7 @@ from ..plan import (
     compute_plan,
     desired_group,
     foreign,
+    model_ids_env,
     not_ours_error,
     reconcile,
     role_definition_id,
@@ -570,7 +571,7 @@ class Azure:
 
     def _fingerprint(self, secrets: Secrets) -> str:
         s = self.settings
-        return secrets_fingerprint(secrets, s.numerai.model_id, bool(s.docker.username.strip()))
+        return secrets_fingerprint(secrets, s.numerai.model_ids, bool(s.docker.username.strip()))
 
     def plan(
         self,
@@ -680,7 +681,7 @@ class Azure:
             for name, value in (
                 ("NUMERAI_PUBLIC_ID", secrets.numerai_public_id),
                 ("NUMERAI_SECRET_KEY", secrets.numerai_secret_key),
-                ("NUMERAI_MODEL_ID (numerai.model_id)", self.settings.numerai.model_id),
+                ("a model id (numerai.model_ids)", self.settings.numerai.model_id),
             )
             if not value.strip()
         ]
@@ -699,6 +700,11 @@ class Azure:
             ),
             EnvironmentVariable(
                 name="NUMERAI_SECRET_KEY", secure_value=secrets.numerai_secret_key.strip()
+            ),
+            # every model the one run submits for; the first alone for images that read only it
+            EnvironmentVariable(
+                name="NUMERAI_MODEL_IDS",
+                secure_value=model_ids_env(self.settings.numerai.model_ids),
             ),
             EnvironmentVariable(
                 name="NUMERAI_MODEL_ID", secure_value=self.settings.numerai.model_id.strip()

@@ -114,8 +114,12 @@ class Estimate:
     per_run: float
     per_month: float
 
-    def lines(self) -> list[str]:
-        """Human lines for the wizard's review screen and ``deploy``'s preamble."""
+    def lines(self, models: int = 1) -> list[str]:
+        """Human lines for the wizard's review screen and ``deploy``'s preamble.
+
+        ``models``: how many models the run submits for. One run a round serves them all, so
+        the figures do not grow with it (only the run's minutes, which the user sets).
+        """
         p = self.prices
         cur = p.currency
         out = [
@@ -126,6 +130,12 @@ class Estimate:
             f"prices for {p.region}: {_rate(p.vcpu_per_second * 3600, cur)} per vCPU-hour, "
             f"{_rate(p.gb_per_second * 3600, cur)} per GB-hour; source: {p.source}",
         ]
+        if models > 1:
+            out.insert(
+                1,
+                f"one run a round serves all {models} models (one download of the live data): "
+                f"not {models} runs; allow the run's minutes for predicting {models} models",
+            )
         if not p.exact_region:
             out.append(
                 f"no built-in price for region '{p.region}': used the {DEFAULT_REGION} "

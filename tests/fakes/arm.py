@@ -207,6 +207,13 @@ class _Group:
     last_outcome: RunOutcome | None = None
     finished_runs: int = 0
     active: list[ContainerRun] = field(default_factory=list)
+    #: a start was accepted and its run has not begun yet (ACI says "starting")
+    starting: bool = False
+
+    @property
+    def running_or_starting(self) -> bool:
+        """What makes ACI answer a start with 204 and change nothing."""
+        return self.starting or self.state in ("Running", "Pending")
 
     def bump(self) -> None:
         """A new generation: whatever runs now is replaced, so its containers are halted."""
@@ -331,6 +338,9 @@ class ArmServer:
 
     logic_sync_limit (120)     seconds a Logic App caller waits for the Response action
     start_seconds (0)          how long a workflow's start of a container group takes
+
+    A start of a group that is running or starting answers 204 and changes nothing (the
+    documented ACI answer): the run in progress goes on and no second run begins.
     role_propagation_seconds   (0) a new role assignment takes effect only this long after
                                it was made (managed-identity runs fail AuthorizationFailed)
     list_lag_seconds (0)       GET .../resourceGroups/{rg}/resources still lists a deleted
@@ -1417,6 +1427,7 @@ class ArmServer:
         if stored is None or state is None:
             return
         state.bump()
+        state.starting = False
         generation = state.generation
         state.state = "Running"
         props = stored["properties"]
@@ -1510,6 +1521,12 @@ class ArmServer:
                 self._changed.notify_all()
                 return 204, {}, None
             key = rid.lower()
+            if action == "start" and state.running_or_starting:
+                # "204 No Content: Started - the container group is already running or
+                # starting" (Container Groups - Start, 2023-05-01): the run goes on, none added.
+                return 204, {}, None
+            if action == "start":
+                state.starting = True
             headers = self._begin(
                 "async",
                 stored["id"],
@@ -2125,6 +2142,11 @@ class ArmServer:
                         f" under resource group '{rg}' was not found.",
                     },
                 )
+        with self._lock:
+            state = self._groups.setdefault(key, _Group())
+            if state.running_or_starting:
+                return "Succeeded", "NoContent", None  # ACI's 204: the run in progress goes on
+            state.starting = True
         deadline = time.monotonic() + float(self.start_seconds)
         with self._changed:
             while time.monotonic() < deadline and epoch == self._epoch:

@@ -657,3 +657,26 @@ def test_stop_and_delete_halt_the_container_that_is_running(arm_server: ArmServe
     assert second is not first and not second.halted.is_set()
     aci.container_groups.begin_delete(RG, CG).result()
     assert second.halted.is_set()
+
+
+def test_a_start_while_a_run_is_in_progress_changes_nothing(arm_server: ArmServer) -> None:
+    """ACI answers a start of a running (or starting) group 204, "already running or
+    starting": the run goes on, none is added. Only a start after the run ended runs again."""
+    import threading
+
+    _rg(arm_server)
+    release = threading.Event()
+    arm_server.run_container = lambda job: RunOutcome(exit_code=0 if release.wait(10) else 9)
+    aci = _aci(arm_server)
+    aci.container_groups.begin_create_or_update(RG, CG, _group()).result()
+    first = arm_server.runs[-1]
+    arm_server.clear_requests()
+    aci.container_groups.begin_start(RG, CG).result()
+    aci.container_groups.begin_start(RG, CG).result()
+    starts = [r for r in arm_server.requests if r.path.endswith("/start")]
+    assert [r.status for r in starts] == [204, 204]
+    assert arm_server.runs == [first] and not first.halted.is_set()
+    release.set()
+    assert arm_server.wait_for_run(CG).exit_code == 0
+    aci.container_groups.begin_start(RG, CG).result()  # ended: a start is a new run
+    assert len(arm_server.runs) == 2 and arm_server.runs[-1] is not first

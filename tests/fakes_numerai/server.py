@@ -509,6 +509,26 @@ class FakeNumerai:
             thread.start()
         return trigger_id
 
+    def open_round(self) -> list[str]:
+        """A round opens: Numerai calls the compute webhook of every model that has one (through
+        ``on_trigger``, one call each, after the fact like triggerModelWebhook). Returns the ids
+        of the models whose webhook was called."""
+        with self._lock:
+            calls = [
+                (m.id, self._state.webhooks[m.id])
+                for m in self.models
+                if self._state.webhooks.get(m.id)
+            ]
+        hook = self.on_trigger
+        for model_id, url in calls:
+            if hook is not None:
+                thread = threading.Thread(
+                    target=self._run_hook, args=(hook, model_id, url), daemon=True
+                )
+                self._hook_threads.append(thread)
+                thread.start()
+        return [model_id for model_id, _ in calls]
+
     def _run_hook(self, hook: TriggerHook, model_id: str, url: str | None) -> None:
         try:
             hook(model_id, url)

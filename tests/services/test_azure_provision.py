@@ -102,7 +102,13 @@ def test_first_deploy_connector_mode_sends_what_arm_needs(env: Env) -> None:
     assert "ports" not in container["properties"]
     assert container["properties"]["resources"]["requests"] == {"memoryInGB": 2.5, "cpu": 1.0}
     env_vars = {e["name"]: e for e in container["properties"]["environmentVariables"]}
-    assert set(env_vars) == {"NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY", "NUMERAI_MODEL_ID"}
+    assert set(env_vars) == {
+        "NUMERAI_PUBLIC_ID",
+        "NUMERAI_SECRET_KEY",
+        "NUMERAI_MODEL_IDS",
+        "NUMERAI_MODEL_ID",
+    }
+    assert env_vars["NUMERAI_MODEL_IDS"]["secureValue"] == MODEL_ID
     assert env_vars["NUMERAI_SECRET_KEY"] == {"name": "NUMERAI_SECRET_KEY", "secureValue": "B" * 64}
     assert all("value" not in e for e in env_vars.values())
     assert props["imageRegistryCredentials"] == [
@@ -281,6 +287,22 @@ def test_changed_keys_update_the_group_and_nothing_else(env: Env) -> None:
     assert len(new) == 1 and re.search(GROUP_RE, new[0].path)
     env_vars = new[0].body["properties"]["containers"][0]["properties"]["environmentVariables"]
     assert {"name": "NUMERAI_PUBLIC_ID", "secureValue": "C" * 32} in env_vars
+
+
+def test_a_new_model_list_updates_the_group_with_every_id_and_nothing_else(env: Env) -> None:
+    deploy(env, env.settings())
+    before = len(writes(env.server))
+    second = "7c1e5a2b-3d4f-4a6b-8c9d-0e1f2a3b4c5d"
+    two = env.settings(numerai__model_ids=[MODEL_ID, second])
+    plan = env.azure(two).plan(secrets=SECRETS)
+    assert [(a.resource, a.action) for a in plan.changes] == [("container_group", "update")]
+    deploy(env, two)
+    new = [r for r in writes(env.server)[before:] if r.method in ("PUT", "DELETE")]
+    assert len(new) == 1 and re.search(GROUP_RE, new[0].path)
+    env_vars = new[0].body["properties"]["containers"][0]["properties"]["environmentVariables"]
+    assert {"name": "NUMERAI_MODEL_IDS", "secureValue": f"{MODEL_ID},{second}"} in env_vars
+    assert {"name": "NUMERAI_MODEL_ID", "secureValue": MODEL_ID} in env_vars
+    assert env.azure(two).plan(secrets=SECRETS).changes == []
 
 
 def test_registry_server_follows_a_private_registry(env: Env) -> None:

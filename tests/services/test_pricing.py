@@ -284,3 +284,12 @@ def test_https_trusts_the_ca_bundle_the_tool_uses(
     trusted = _get(prices_server_https, "eastus", tmp_path)
     assert trusted.source == "Azure Retail Prices API, 2026-11-29", trusted.note
     assert trusted.vcpu_per_second * 3600 == pytest.approx(LIVE_RATES["eastus"][0])
+
+
+def test_several_models_are_served_by_one_run_and_the_estimate_says_so() -> None:
+    prices = pricing.Prices(0.00002, 0.000002, "USD", "test", "eastus", True)
+    est = pricing.Estimate(prices, 1, 1, 60, 21.7, 0.0792, 1.72)
+    one, five = est.lines(), est.lines(models=5)
+    assert five[0] == one[0]  # the same run, the same cost
+    assert five[1].startswith("one run a round serves all 5 models")
+    assert len(five) == len(one) + 1 and not any("models" in line for line in one)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from textual.widgets import Button
+from textual.widgets import Button, SelectionList
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.store import load
@@ -292,7 +292,7 @@ async def test_after_check_keys_focus_goes_to_the_model_list(make_app) -> None:
         await pilot.pause()
         await pilot.click("#check-keys")
         await settle(pilot)
-        assert app.focused is app.screen.query_one("#model-select")
+        assert app.focused is app.screen.query_one("#model-list")
 
 
 async def test_after_check_keys_with_the_model_chosen_focus_goes_to_next(make_app) -> None:
@@ -408,7 +408,7 @@ async def test_a_pasted_model_id_with_a_leading_space_still_selects_the_model(ma
         await pilot.pause()
         await pilot.press("escape")  # Back from the Azure step
         await pilot.pause()
-        assert app.screen.query_one("#model-select").selection == MODEL_ID
+        assert MODEL_ID in app.screen.query_one("#model-list", SelectionList).selected
 
 
 async def test_welcome_does_not_say_pre_filled_above_not_valid_toml(make_app, config) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
 from tests.tui.conftest import FULL_ENV, answered, input_of, settle
@@ -66,7 +66,7 @@ def test_numerai_keys_checked_and_model_chosen(snap_compare, size, make_app) -> 
         await pilot.pause()
         await pilot.click("#check-keys")
         await settle(pilot)
-        app.screen.query_one("#model-select", Select).value = MODEL_ID
+        app.screen.query_one("#model-list", SelectionList).select(MODEL_ID)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, ProgressBar, RichLog, Select, TextArea
+from textual.widgets import Button, ProgressBar, RichLog, Select, SelectionList, TextArea
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.settings import (
@@ -132,14 +132,68 @@ async def test_checking_the_keys_lists_the_models_and_choosing_one_fills_the_id(
         await pilot.click("#check-keys")
         await settle(pilot)
         assert text(app, "#keys-status") == "Keys work: account ada, 2 models."
-        select = app.screen.query_one("#model-select", Select)
-        select.value = OTHER_MODEL_ID
+        listed = app.screen.query_one("#model-list", SelectionList)
+        listed.select(OTHER_MODEL_ID)
         await pilot.pause()
         assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, AzureScreen)
         assert app.settings.numerai.model_name == "ada_second"
+        assert app.settings.numerai.model_ids == [OTHER_MODEL_ID]
+
+
+async def test_ticking_two_models_submits_for_both_the_first_holds_the_webhook(make_app) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        listed = app.screen.query_one("#model-list", SelectionList)
+        listed.focus()
+        listed.highlighted = 1
+        await pilot.pause()
+        await pilot.press("space")  # the second listed model: ada_second
+        await pilot.pause()
+        assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID
+        await pilot.press("up", "space")  # and ada
+        await pilot.pause()
+        assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID  # ticked first: holds it
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+        assert app.settings.numerai.model_ids == [OTHER_MODEL_ID, MODEL_ID]
+        assert app.settings.numerai.model_name == "ada_second"
+        await pilot.press("escape")  # back: the ticks and the first model are as left
+        await pilot.pause()
+        listed = app.screen.query_one("#model-list", SelectionList)
+        assert sorted(listed.selected) == sorted([MODEL_ID, OTHER_MODEL_ID])
+        assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID
+
+
+async def test_unticking_the_first_model_passes_the_webhook_on_and_typing_an_id_ticks_it(
+    make_app,
+) -> None:
+    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        listed = app.screen.query_one("#model-list", SelectionList)
+        input_of(app, "numerai.model_id").value = MODEL_ID  # typed: the listed model is ticked
+        await pilot.pause()
+        assert listed.selected == [MODEL_ID]
+        listed.select(OTHER_MODEL_ID)
+        await pilot.pause()
+        assert input_of(app, "numerai.model_id").value == MODEL_ID
+        listed.deselect(MODEL_ID)
+        await pilot.pause()
+        assert input_of(app, "numerai.model_id").value == OTHER_MODEL_ID
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.settings.numerai.model_ids == [OTHER_MODEL_ID]
 
 
 async def test_keys_numerai_refuses_are_said_next_to_the_button(make_app) -> None:
@@ -507,6 +561,20 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         assert "container_group numerai-predict (create)" in text(app, "#changed")
         await pilot.click("#copy-url")
         assert app.clipboard == WEBHOOK_URL
+
+
+async def test_two_models_register_one_webhook_and_done_says_which(make_app, world) -> None:
+    app = make_app(answered(numerai__model_ids=[MODEL_ID, OTHER_MODEL_ID]), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        assert world.webhooks == {MODEL_ID: WEBHOOK_URL}  # the first model's only
+        await pilot.click("#next")
+        await pilot.pause()
+        assert isinstance(app.screen, DoneScreen)
+        assert text(app, "#numerai-status") == (
+            "✓ Numerai has it: it is the webhook of model ada_model. One run a round submits "
+            "for all 2 models: ada_model, ada_second."
+        )
 
 
 async def test_done_checks_the_connection_until_it_reads_connected(make_app, world) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import Select, SelectionList
 
 from numerai_aci_wizard.tui.app import WizardApp
 from numerai_aci_wizard.tui.screens import (
@@ -47,7 +47,7 @@ async def test_the_wizard_sets_up_the_pipeline_end_to_end(
         await pilot.click("#check-keys")
         await settle(pilot)
         assert text(app, "#keys-status").startswith("Keys work")
-        app.screen.query_one("#model-select", Select).value = numerai_server.model_id
+        app.screen.query_one("#model-list", SelectionList).select(numerai_server.model_id)
         await pilot.pause()
         await pilot.press("ctrl+n")
         await pilot.pause()

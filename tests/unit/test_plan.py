@@ -14,6 +14,7 @@ from numerai_aci_wizard.plan import (
     FINGERPRINT_TAG,
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
+    SECURE_ENV,
     Observed,
     ObservedConnection,
     ObservedContainerGroup,
@@ -22,7 +23,9 @@ from numerai_aci_wizard.plan import (
     ObservedWorkflow,
     compute_plan,
     desired_group,
+    fingerprint,
     secrets_fingerprint,
+    webhook_actions,
 )
 from numerai_aci_wizard.settings import Secrets, Settings
 
@@ -49,7 +52,7 @@ OURS = {MANAGED_BY_TAG: MANAGED_BY_VALUE}
 def existing(settings: Settings, **group_changes: object) -> Observed:
     """Everything as ``settings`` asks, as observe() would report it."""
     a = settings.azure
-    fp = secrets_fingerprint(SECRETS, settings.numerai.model_id)
+    fp = secrets_fingerprint(SECRETS, settings.numerai.model_ids)
     group = ObservedContainerGroup(
         name=a.container_group,
         location="eastus",
@@ -59,7 +62,7 @@ def existing(settings: Settings, **group_changes: object) -> Observed:
         container_name=a.container_group,
         registry_server="index.docker.io",
         registry_username="myuser",
-        env={"NUMERAI_PUBLIC_ID": None, "NUMERAI_SECRET_KEY": None, "NUMERAI_MODEL_ID": None},
+        env=dict.fromkeys(SECURE_ENV),
         provisioning_state="Succeeded",
         state="Stopped",
         tags={FINGERPRINT_TAG: fp, **OURS},
@@ -109,7 +112,7 @@ def test_first_run_creates_everything_of_its_mode(trigger: str) -> None:
 @pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
 def test_nothing_changed_means_all_keep(trigger: str) -> None:
     s = make_settings(trigger)
-    plan = compute_plan(s, existing(s), secrets_fingerprint(SECRETS, s.numerai.model_id))
+    plan = compute_plan(s, existing(s), secrets_fingerprint(SECRETS, s.numerai.model_ids))
     assert plan.changes == []
     assert set(actions(plan).values()) == {"keep"}
 
@@ -247,6 +250,87 @@ def test_a_group_created_with_the_long_form_is_kept_for_the_short_one() -> None:
     assert actions(compute_plan(s, observed, None))["container_group"] == "keep"
     other = existing(s, image="ghcr.io/myuser/numerai-predict:latest")
     assert actions(compute_plan(s, other, None))["container_group"] == "update"
+
+
+MODEL_B = "7c1e5a2b-3d4f-4a6b-8c9d-0e1f2a3b4c5d"
+MODEL_C = "0a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d"
+URL = "https://prod-00.eastus.logic.azure.com/workflows/abc/triggers/request/paths/invoke?sig=x"
+
+
+def test_the_group_gets_every_model_id_and_a_new_model_list_updates_it() -> None:
+    s = make_settings()
+    assert set(SECURE_ENV) == {
+        "NUMERAI_PUBLIC_ID",
+        "NUMERAI_SECRET_KEY",
+        "NUMERAI_MODEL_IDS",
+        "NUMERAI_MODEL_ID",
+    }
+    assert set(desired_group(s, {}).env_names) == set(SECURE_ENV)
+    observed = existing(s)
+    s.numerai.model_ids = [s.numerai.model_id, MODEL_B]
+    action = compute_plan(s, observed, secrets_fingerprint(SECRETS, s.numerai.model_ids))
+    assert actions(compute_plan(s, observed, None))["container_group"] == "keep"
+    assert action.for_resource("container_group").action == "update"
+    assert "model ids" in action.for_resource("container_group").reason
+    # an older group without NUMERAI_MODEL_IDS is updated to carry it
+    old = existing(
+        s, env={"NUMERAI_PUBLIC_ID": None, "NUMERAI_SECRET_KEY": None, "NUMERAI_MODEL_ID": None}
+    )
+    assert (
+        "environment variables" in compute_plan(s, old, None).for_resource("container_group").reason
+    )
+
+
+def test_the_fingerprint_counts_the_model_list_in_order() -> None:
+    one = secrets_fingerprint(SECRETS, ["m"])
+    assert one == secrets_fingerprint(SECRETS, "m")  # a one-model group is not disturbed
+    assert secrets_fingerprint(SECRETS, ["m", "n"]) not in (
+        one,
+        secrets_fingerprint(SECRETS, ["n", "m"]),
+    )
+
+
+def test_one_webhook_action_per_model_the_first_holds_it() -> None:
+    s = make_settings()
+    first = s.numerai.model_id
+    s.numerai.model_ids = [first, MODEL_B, MODEL_C]
+    names = {"alpha": first, "beta": MODEL_B}
+    got = webhook_actions(s, URL, registered_model_id="", registered_fingerprint="", names=names)
+    assert [(a.resource, a.name, a.action) for a in got] == [
+        ("webhook", "alpha", "create"),
+        ("webhook", "beta", "keep"),
+        ("webhook", MODEL_C, "keep"),
+    ]
+    assert got[1].reason == "served by alpha's webhook: one run submits for all models"
+    kept = webhook_actions(
+        s, URL, registered_model_id=first, registered_fingerprint=fingerprint(URL), names=names
+    )
+    assert [a.action for a in kept] == ["keep", "keep", "keep"]
+    moved = webhook_actions(s, URL, registered_model_id=first, registered_fingerprint="old")
+    assert moved[0].action == "update"
+
+
+def test_a_model_that_held_the_webhook_before_is_cleared() -> None:
+    s = make_settings()
+    first = s.numerai.model_id
+    s.numerai.model_ids = [MODEL_B, first]  # the user put another model first
+    got = webhook_actions(
+        s, URL, registered_model_id=first, registered_fingerprint=fingerprint(URL)
+    )
+    assert [(a.name, a.action) for a in got] == [(MODEL_B, "create"), (first, "delete")]
+    assert "cleared" in got[1].reason and MODEL_B in got[1].reason
+    # a holder no longer in the list is cleared too; with register_webhook off nothing is touched
+    s.numerai.model_ids = [MODEL_C]
+    assert [
+        a.action
+        for a in webhook_actions(s, URL, registered_model_id=first, registered_fingerprint="")
+    ] == [
+        "create",
+        "delete",
+    ]
+    s.numerai.register_webhook = False
+    off = webhook_actions(s, URL, registered_model_id=first, registered_fingerprint="")
+    assert [a.action for a in off] == ["keep"] and "register_webhook = false" in off[0].reason
 
 
 # --- only what is ours ------------------------------------------------------------------

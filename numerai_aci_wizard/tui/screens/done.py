@@ -39,7 +39,14 @@ class DoneScreen(StepScreen):
         with Horizontal(classes="row"):
             yield Button("Copy URL", id="copy-url", variant="primary")
         if result.webhook_registered:
-            numerai = f"✓ Numerai has it: it is the webhook of model {n.model_name or n.model_id}."
+            holder = result.webhook_model or n.model_name or n.model_id
+            numerai = f"✓ Numerai has it: it is the webhook of model {holder}."
+            if len(result.models) > 1:
+                numerai += (
+                    f" One run a round submits for all {len(result.models)} models: "
+                    + ", ".join(result.models)
+                    + "."
+                )
         else:
             numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
         yield Static(numerai, id="numerai-status", classes="para")

@@ -1,11 +1,16 @@
-"""Step 2: the Numerai keys (checked against Numerai in a worker), the model, webhook and keyring."""
+"""Step 2: the Numerai keys (checked against Numerai in a worker), the models, webhook and keyring.
+
+Several models share one setup: the user ticks them in a list of the account's models. The
+first (the text field, which also takes a typed id) holds the webhook; one run submits for all.
+"""
 
 from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Label, Select, Static, Switch
+from textual.widgets import Button, Input, Label, SelectionList, Static, Switch
+from textual.widgets.selection_list import Selection
 
 from ... import secrets as secret_sources
 from ...settings import check_model_id, check_public_id, check_secret_key
@@ -47,24 +52,18 @@ class NumeraiScreen(StepScreen):
         with Horizontal(classes="row"):
             yield Button("Check keys and list models", id="check-keys")
             yield Static(self._account_text(), id="keys-status")
-        options = [
-            (f"{name}  ({mid})", mid) for name, mid in sorted(w.session.found.models.items())
-        ]
-        # a pasted ID keeps its stray spaces in the field; the list still knows it
-        current = w.text_for("numerai.model_id").strip().lower()
-        known = {mid.lower(): mid for mid in w.session.found.models.values()}
-        yield Label("Model", classes="field-label")
-        yield Select(
-            options,
-            prompt="Check the keys to list your models, or type the model ID below",
-            value=known.get(current, Select.NULL),
-            id="model-select",
+        yield Label(
+            "Models (tick each one the run submits for; check the keys to list them)",
+            classes="field-label",
         )
+        listed = SelectionList[str](*self._selections(w.session.found.models), id="model-list")
+        listed.display = bool(w.session.found.models)  # an empty box says nothing
+        yield listed
         yield self.field(
             "numerai.model_id",
-            "Model ID",
+            "First model ID (its webhook starts the one run for all ticked models)",
             check=check_model_id,
-            placeholder="8-4-4-4-12 hex digits",
+            placeholder="8-4-4-4-12 hex digits, or tick a model above",
         )
         yield SwitchRow(
             w.settings.numerai.register_webhook,
@@ -79,6 +78,29 @@ class NumeraiScreen(StepScreen):
             switch_id=field_id("secrets.keyring"),
             disabled=not ok,
         )
+
+    def _selections(self, models: dict[str, str]) -> list[Selection[str]]:
+        chosen = {m.lower() for m in self.wizard.settings.numerai.model_ids}
+        return [
+            Selection(f"{name}  ({mid})", mid, mid.lower() in chosen)
+            for name, mid in sorted(models.items())
+        ]
+
+    def _ticked(self) -> list[str]:
+        """The ticked models in the list's order."""
+        listed = self.query_one("#model-list", SelectionList)
+        selected = set(listed.selected)
+        options = [listed.get_option_at_index(i).value for i in range(listed.option_count)]
+        return [str(v) for v in options if v in selected]
+
+    def _model_ids(self, first: str) -> list[str]:
+        """The first model, then every other ticked one."""
+        rest = [m for m in self._ticked() if m.lower() != first.strip().lower()]
+        return [first.strip(), *rest] if first.strip() else rest
+
+    def _name_of(self, model_id: str) -> str:
+        models = self.wizard.session.found.models
+        return next((n for n, mid in models.items() if mid.lower() == model_id.lower()), "")
 
     def _account_text(self) -> str:
         w = self.wizard
@@ -133,39 +155,56 @@ class NumeraiScreen(StepScreen):
         if missing:
             text += f" The key lacks the scope(s) {', '.join(missing)}: make a key with them."
         status.update(text)
-        select = self.query_one("#model-select", Select)
-        select.set_options([(f"{n}  ({mid})", mid) for n, mid in sorted(models.items())])
-        current = self.query_one(f"#{field_id('numerai.model_id')}", TextField).value
-        if current in models.values():
-            select.value = current
-        elif len(models) == 1:
-            select.value = next(iter(models.values()))
-        # the next question: which model (else, with one chosen, on to Next)
-        if select.selection is None and models:
-            select.focus()
+        listed = self.query_one("#model-list", SelectionList)
+        field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
+        if field.value.strip():
+            self.wizard.answer("numerai.model_id", field.value)
+        listed.clear_options()
+        listed.add_options(self._selections(models))
+        listed.display = bool(models)
+        if not listed.selected and len(models) == 1:
+            listed.select(next(iter(models.values())))
+        # the next question: which models (else, with one ticked, on to Next)
+        if models and not listed.selected:
+            listed.focus()
         else:
             self.query_one("#next", Button).focus()
 
-    @on(Select.Changed, "#model-select")
-    def model_chosen(self, event: Select.Changed) -> None:
-        if event.select.selection is None:
-            return
-        model_id = str(event.select.selection)
+    @on(SelectionList.SelectedChanged, "#model-list")
+    def models_ticked(self, event: SelectionList.SelectedChanged[str]) -> None:
+        """Ticking fills the first model when there is none; unticking the first moves it on."""
+        ticked = self._ticked()
         field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
-        if field.value != model_id:
-            field.value = model_id
-        name = next(
-            (n for n, mid in self.wizard.session.found.models.items() if mid == model_id), ""
-        )
-        self.wizard.choose("numerai.model_name", name)
+        first = field.value.strip()
+        listed = {m.lower() for m in self.wizard.session.found.models.values()}
+        if first.lower() not in {t.lower() for t in ticked} and (
+            not first or first.lower() in listed
+        ):
+            first = ticked[0] if ticked else ""
+            if field.value != first:
+                field.value = first
+        self.wizard.choose("numerai.model_ids", self._model_ids(first))
+        self.wizard.choose("numerai.model_name", self._name_of(first))
+
+    @on(Input.Changed, f"#{field_id('numerai.model_id')} Input")
+    def model_typed(self, event: Input.Changed) -> None:
+        """A typed id of a listed model ticks it."""
+        value = event.value.strip().lower()
+        listed = self.query_one("#model-list", SelectionList)
+        for i in range(listed.option_count):
+            mid = str(listed.get_option_at_index(i).value)
+            if mid.lower() == value and mid not in listed.selected:
+                listed.select(mid)
 
     def keep_answers(self) -> dict[str, str]:
         problems = super().keep_answers()
         w = self.wizard
-        model_id = w.settings.numerai.model_id
-        names = [n for n, mid in w.session.found.models.items() if mid.lower() == model_id.lower()]
-        if names:
-            w.choose("numerai.model_name", names[0])
+        if w.session.found.models and "numerai.model_id" not in problems:
+            # the account's models are listed: the ticks say which models, the field the first
+            w.choose("numerai.model_ids", self._model_ids(w.settings.numerai.model_id))
+        name = self._name_of(w.settings.numerai.model_id)
+        if name:
+            w.choose("numerai.model_name", name)
         w.choose(
             "numerai.register_webhook",
             self.query_one(f"#{field_id('numerai.register_webhook')}", Switch).value,
@@ -175,11 +214,18 @@ class NumeraiScreen(StepScreen):
 
     def extra_problems(self) -> dict[str, str]:
         w = self.wizard
-        model_id = w.settings.numerai.model_id.lower()
-        if w.session.found.models and model_id not in {
-            m.lower() for m in w.session.found.models.values()
-        }:
+        known = {m.lower() for m in w.session.found.models.values()}
+        if not known:
+            return {}
+        n = w.settings.numerai
+        if n.model_id.lower() not in known:
             return {
                 "numerai.model_id": "this is not one of the models of this account: choose one above"
+            }
+        strangers = [m for m in n.model_ids if m.lower() not in known]
+        if strangers:
+            return {
+                "numerai.model_id": f"{', '.join(strangers)} is not one of the models of this "
+                "account: untick it or use the keys of the account that owns it"
             }
         return {}

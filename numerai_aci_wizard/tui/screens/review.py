@@ -150,7 +150,7 @@ class ReviewScreen(StepScreen):
         try:
             lines = w.session.estimate(
                 a.location or "eastus", a.cpu, a.memory_gb, run_minutes=w.run_minutes
-            ).lines()
+            ).lines(models=len(w.settings.numerai.model_ids))
         except WizardError as exc:
             lines = [str(exc)]
         self.post_message(CostEstimated(0, lines))
