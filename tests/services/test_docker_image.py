@@ -126,7 +126,9 @@ def test_build_and_push_lands_in_the_registry(
     settings = settings_for(docker_env, app_context, image, busybox_base)
     events = Recorder()
 
-    result = docker_image.build_and_push(settings, docker_env.registry_password, PushedImage(), emit=events)
+    result = docker_image.build_and_push(
+        settings, docker_env.registry_password, PushedImage(), emit=events
+    )
 
     assert result.built and result.pushed
     assert result.image == image
@@ -193,7 +195,9 @@ def test_tag_overwritten_by_someone_else_is_rebuilt(
     state = PushedImage(first.image, first.context_hash, first.digest)
     other = make_context(tmp_path / "other", GOOD_DOCKERFILE, {"predict.sh": "echo someone else\n"})
     intruder = docker_image.build_and_push(
-        settings_for(docker_env, other, image, busybox_base), docker_env.registry_password, PushedImage()
+        settings_for(docker_env, other, image, busybox_base),
+        docker_env.registry_password,
+        PushedImage(),
     )
     assert intruder.digest != first.digest
 
@@ -224,7 +228,9 @@ def test_existing_image_is_verified_not_built(
     assert "team/existing:v2" in missing.value.message
     events = Recorder()
     with pytest.raises(WizardError):
-        docker_image.build_and_push(settings, docker_env.registry_password, PushedImage(), emit=events)
+        docker_image.build_and_push(
+            settings, docker_env.registry_password, PushedImage(), emit=events
+        )
     assert isinstance(events.events[-1], StepFailed)
 
     settings.docker.image = image

@@ -31,7 +31,6 @@ def size(request: pytest.FixtureRequest) -> tuple[int, int]:
 SHOWN_CONFIG = Path("/home/ada/.config/numerai-aci-wizard/config.toml")
 
 
-
 @pytest.fixture(autouse=True)
 def _no_quiet_sign_in(world) -> None:
     """Snapshots show fixed states: the Welcome step's background look at the history must
