@@ -215,14 +215,16 @@ class WizardApp(App[int]):
         )
 
     def _sign_in_ended(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            self.call_from_thread(self._close_device_code)
+        if threading.current_thread() is not threading.main_thread() and self.is_running:
+            with contextlib.suppress(RuntimeError):  # the app closed meanwhile: nothing to close
+                self.call_from_thread(self._close_device_code)
 
     def _close_device_code(self) -> None:
         from .screens.dialogs import DeviceCodeScreen
 
-        if isinstance(self.screen, DeviceCodeScreen):
-            self.screen.dismiss(None)
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, DeviceCodeScreen):
+            top.dismiss(None)
 
     def pipeline(self, emit: Emit, cancel: threading.Event | None = None) -> Pipeline:
         """The same Pipeline the CLI runs, on a copy of the answers (the screens may change them)."""

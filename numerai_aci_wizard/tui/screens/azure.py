@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static
 
 from ...events import ErrorCode
+from ...session import Session
 from ...settings import (
     DEFAULT_ARM_ENDPOINT,
     check_arm_endpoint,
@@ -150,14 +151,12 @@ class AzureScreen(StepScreen):
         ids = [s.id for s in subs]
         chosen = subscription if subscription in ids else (ids[0] if len(ids) == 1 else "")
         if chosen:
-            report(self, "locations", lambda: self._list_locations(chosen))
-
-    def _list_locations(self, subscription: str) -> LocationsListed:
-        return LocationsListed(subscription, self.wizard.session.locations(subscription))
+            report(self, "locations", lambda: _listed(session, chosen))
 
     @work(thread=True, exclusive=True, group="locations", exit_on_error=False)
     def _relist_locations(self, subscription: str) -> None:
-        report(self, "locations", lambda: self._list_locations(subscription))
+        session = self.wizard.session  # read on the worker's way in, not after the app is gone
+        report(self, "locations", lambda: _listed(session, subscription))
 
     @on(WorkFailed)
     def _failed(self, message: WorkFailed) -> None:
@@ -274,3 +273,7 @@ class AzureScreen(StepScreen):
             self.query_one(f"#{field_id(key)}").focus()
             return
         super().land_on(key, reason)
+
+
+def _listed(session: Session, subscription: str) -> LocationsListed:
+    return LocationsListed(subscription, session.locations(subscription))
