@@ -93,8 +93,13 @@ class Session:
     def signed_in(self) -> AzureSession | None:
         return self._signed_in
 
-    def sign_in(self, cancel: threading.Event | None = None) -> AzureSession:
-        """Sign in once for the whole session; later calls return the same identity."""
+    def sign_in(
+        self, cancel: threading.Event | None = None, *, prompt: bool = True
+    ) -> AzureSession:
+        """Sign in once for the whole session; later calls return the same identity.
+
+        ``prompt=False``: only a sign-in that asks nothing (``az login``, a saved record).
+        """
         with self._sign_in_lock:
             if self._signed_in is None:
                 cancel = cancel or threading.Event()  # a device-code dialog's Cancel sets it
@@ -102,7 +107,7 @@ class Session:
                 try:
                     self._signed_in = self.engines.sign_in(
                         on_device_code=self.on_device_code,
-                        allow_device_code=self.allow_device_code,
+                        allow_device_code=self.allow_device_code and prompt,
                         cancel=cancel,
                         tenant_id=self.settings.azure.tenant_id,
                         cloud=self.settings.azure.cloud,
@@ -196,16 +201,10 @@ class Session:
     def quiet_history(self, limit: int = 5) -> History | None:
         """The history when it costs the user nothing: signed in already, or ``az login``
         works. None when only a device code would sign in (the Welcome step never asks)."""
-        with self._sign_in_lock:
-            if self._signed_in is None:
-                try:
-                    self._signed_in = self.engines.sign_in(
-                        allow_device_code=False,
-                        tenant_id=self.settings.azure.tenant_id,
-                        cloud=self.settings.azure.cloud,
-                    )
-                except WizardError:
-                    return None
+        try:
+            self.sign_in(prompt=False)
+        except WizardError:
+            return None
         return self.history(limit)
 
     # --- work ----------------------------------------------------------------------

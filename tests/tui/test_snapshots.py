@@ -148,6 +148,11 @@ async def _deployed(app, pilot) -> None:
     await settle(pilot)
     await pilot.press("ctrl+n")
     await settle(pilot)
+    # the log pane scrolls to its newest line after a refresh: let that land before the shot
+    await pilot.pause()
+    app.screen.query_one("#log").scroll_end(animate=False, immediate=True)
+    await pilot.pause()
+    await pilot.pause()
 
 
 def test_deploy_finished(snap_compare, size, make_app) -> None:

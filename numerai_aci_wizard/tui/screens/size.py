@@ -41,7 +41,7 @@ class SizeScreen(StepScreen):
         )
         yield self.field("azure.cpu", "CPU (vCPU)", check=self._check_cpu, help="e.g. 1")
         yield self.field(
-            "run_minutes", "Minutes a run takes (for the estimate only)", check=self._check_minutes
+            "run_minutes", "Minutes a run takes (for the estimate only)", check=check_run_minutes
         )
         yield Static("Estimating the cost...", id="cost")
 
@@ -59,9 +59,6 @@ class SizeScreen(StepScreen):
 
     def _check_cpu(self, value: str) -> str | None:
         return check_cpu(value, self._limits()[1])
-
-    def _check_minutes(self, value: str) -> str | None:
-        return check_run_minutes(value)  # the rule --run-minutes follows too
 
     def _limits_text(self) -> str:
         w = self.wizard
@@ -111,7 +108,7 @@ class SizeScreen(StepScreen):
         if (
             self._check_memory(texts["azure.memory_gb"])
             or self._check_cpu(texts["azure.cpu"])
-            or self._check_minutes(texts["run_minutes"])
+            or check_run_minutes(texts["run_minutes"])
         ):
             self._generation += 1  # an estimate still on its way is stale now
             self.query_one("#cost", Static).update("Cost: fix the values above to see an estimate.")
