@@ -2,8 +2,16 @@
 
 Runs the end-to-end wizard test (tests/tui/test_wizard_real.py: the real engines against
 the local ARM server, a real dockerd + registry, the Numerai stand-in: sign-in, build, push,
-provision, webhook) with a 10 ms timer on the app; the longest gap between two ticks, less
-the 10 ms period, is how long the screen could not answer a key. Target: <= 100 ms.
+provision, webhook) with a 10 ms timer on the app; a gap between two ticks, less the 10 ms
+period, is how long the screen could not answer a key. Two figures:
+
+- while the deploy runs (the Deploy step's build, push, provision and webhook), the
+  longest gap. Target: <= 100 ms.
+- everywhere else in the walk (drawing each new step after Next, the key and sign-in
+  checks), the longest gap, reported beside it.
+
+The stand-in servers run in the test's process, so their work competes for the same
+interpreter lock as the wizard's: the figures are an upper bound of what a user sees.
 
     python benchmarks/stall.py [runs]
 
@@ -12,7 +20,6 @@ This file is also the pytest plugin that puts the timer on the app (``-p``).
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import statistics
@@ -39,20 +46,24 @@ REPORT_ENV = "WIZARD_BENCH_STALL_REPORT"  # tests clear NUMERAI_ACI_* variables
 @pytest.fixture(autouse=True)
 def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every WizardApp gets a 10 ms timer from its mount on; gaps are written at the end."""
-    from numerai_aci_wizard.tui.app import WizardApp
+    from numerai_aci_wizard.tui.app import WizardApp, collect_young_only
+    from numerai_aci_wizard.tui.screens.deploy import DeployScreen
 
-    gaps: list[tuple[float, str]] = []
+    #: (gap, the screen at its end, whether the deploy ran at both of its ends)
+    gaps: list[tuple[float, str, bool]] = []
     original = WizardApp.on_mount
 
     def on_mount(self: Any) -> None:
         original(self)
-        gc.freeze()  # as run() does for the installed command (the test builds the app itself)
-        last = [time.perf_counter()]
+        collect_young_only()  # as run() does for the installed command (the test builds the app)
+        last = [time.perf_counter(), False]
 
         def tick() -> None:
             now = time.perf_counter()
-            gaps.append((now - last[0] - PERIOD, type(self.screen).__name__))
-            last[0] = now
+            screen = self.screen
+            deploying = isinstance(screen, DeployScreen) and screen.running
+            gaps.append((now - last[0] - PERIOD, type(screen).__name__, deploying and last[1]))
+            last[:] = [now, deploying]
 
         self.set_interval(PERIOD, tick)
 
@@ -60,14 +71,17 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     path = os.environ.get(REPORT_ENV)
     if path and gaps:
-        worst = sorted(gaps, reverse=True)
+        during = sorted((g for g in gaps if g[2]), reverse=True)
+        elsewhere = sorted((g for g in gaps if not g[2]), reverse=True)
         Path(path).write_text(
             json.dumps(
                 {
-                    "max": worst[0][0],
-                    "screen": worst[0][1],
+                    "deploy": during[0][0] if during else 0.0,
+                    "deploy_ticks": len(during),
+                    "deploy_top": [round(g * 1000) for g, _, _ in during[:5]],
+                    "elsewhere": elsewhere[0][0],
+                    "elsewhere_top": [(round(g * 1000), where) for g, where, _ in elsewhere[:5]],
                     "ticks": len(gaps),
-                    "top": [(round(g * 1000), where) for g, where in worst[:5]],
                 }
             ),
             encoding="utf-8",
@@ -111,14 +125,23 @@ def main() -> int:
                 print("the end-to-end wizard run did not pass (dockerd, registry, tmux?)")
                 return 1
             results.append(json.loads(report.read_text(encoding="utf-8")))
-    stalls = [r["max"] for r in results]
-    worst = max(results, key=lambda r: r["max"])
+    during = [r["deploy"] for r in results]
+    elsewhere = [r["elsewhere"] for r in results]
+    worst = max(results, key=lambda r: r["deploy"])
+    worst_elsewhere = max(results, key=lambda r: r["elsewhere"])
     print(
-        f"longest event-loop stall during a whole deploy: {max(stalls) * 1000:.0f} ms "
-        f"(on {worst['screen']}; median of the runs' maxima {statistics.median(stalls) * 1000:.0f}"
-        f" ms over {runs} run(s), {worst['ticks']} ticks); target <= {TARGET * 1000:.0f} ms: "
-        f"{'OK' if max(stalls) <= TARGET else 'OVER'}; the five longest (ms, screen): "
-        f"{worst['top']}"
+        f"longest event-loop stall while the deploy runs (build, push, provision, webhook): "
+        f"{max(during) * 1000:.0f} ms (median of the runs' maxima "
+        f"{statistics.median(during) * 1000:.0f} ms over {runs} run(s), "
+        f"{worst['deploy_ticks']} ticks); target <= {TARGET * 1000:.0f} ms: "
+        f"{'OK' if max(during) <= TARGET else 'OVER'}; the five longest (ms): "
+        f"{worst['deploy_top']}"
+    )
+    print(
+        f"elsewhere in the walk (drawing each new step, the checks): longest "
+        f"{max(elsewhere) * 1000:.0f} ms (median of the runs' maxima "
+        f"{statistics.median(elsewhere) * 1000:.0f} ms); the five longest (ms, screen): "
+        f"{worst_elsewhere['elsewhere_top']}"
     )
     return 0
 

@@ -7,6 +7,7 @@ each command imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -81,7 +82,7 @@ _count = _bounded(lambda text: check_positive_int(text, "number of runs"), int)
 _seconds = _bounded(lambda text: check_positive_int(text, "number of seconds"), int)
 
 
-def _common(command: str) -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
     """Options every subcommand accepts after its name."""
     parent = argparse.ArgumentParser(add_help=False)
     general = parent.add_argument_group("general")
@@ -122,10 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", metavar="FILE", type=Path, help="settings file for the wizard")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    common = _common()
     for name, summary in COMMANDS.items():
-        p = sub.add_parser(
-            name, help=summary, description=_DESCRIPTIONS[name], parents=[_common(name)]
-        )
+        p = sub.add_parser(name, help=summary, description=_DESCRIPTIONS[name], parents=[common])
         if name in ("deploy", "destroy"):
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         if name == "deploy":
@@ -190,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
+        # what the wizard imports lives as long as it does: collecting meanwhile only costs
+        # time before the first frame (run() turns the collector back on)
+        gc.disable()
         from .tui.app import run  # imported only now: the headless commands stay light
 
         return run(args.config)

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .events import Emit
-from .plan import Action, Observed, Plan
-from .settings import Secrets, Settings
-
 if TYPE_CHECKING:
+    from .events import Emit
+    from .plan import Action, Observed, Plan
     from .services.pricing import Estimate
+    from .settings import Secrets, Settings
 
 #: Container group states in which a run is under way.
 RUNNING_STATES = frozenset({"running", "pending", "waiting", "creating", "repairing", "updating"})

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engines import GroupStatus, Submission, WorkflowRun
+if TYPE_CHECKING:
+    from .engines import GroupStatus, Submission, WorkflowRun
 
 #: ARM / ACI error codes a failed start reports, by what the user has to do about them.
 QUOTA_CODES = frozenset(

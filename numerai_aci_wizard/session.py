@@ -14,27 +14,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .engines import (
-    Account,
-    AzureEngine,
-    AzureSession,
-    DeviceCodePrompt,
-    Engines,
-    Location,
-    Subscription,
-)
 from .events import Emit, WizardError, ignore
-from .history import History
-from .logs import logged
-from .pipeline import Pipeline
 from .settings import Secrets, Settings
 
+# The wizard makes its session before its first frame: what only the work needs (the
+# engines, the pipeline and what it imports) is imported when the work first runs.
 if TYPE_CHECKING:
+    from .engines import (
+        Account,
+        AzureEngine,
+        AzureSession,
+        DeviceCodePrompt,
+        Engines,
+        Location,
+        Pricing,
+        Subscription,
+    )
+    from .history import History
+    from .pipeline import Pipeline
     from .services.pricing import Estimate
 
 
 def real_engines() -> Engines:
     """The engines that talk to Azure, Docker and Numerai (imported only now: they are heavy)."""
+    from .engines import Engines
     from .services import azure_auth, azure_provision, docker_image, numerai_api, pricing
 
     return Engines(
@@ -75,7 +78,7 @@ class Session:
         self.settings = settings
         self.config_path = config_path
         self.secrets = secrets or Secrets()
-        self.engines = engines or real_engines()
+        self._engines = engines
         self.on_device_code = on_device_code
         #: runs after a sign-in attempt either way (the wizard closes its device-code dialog)
         self.on_sign_in_ended = on_sign_in_ended
@@ -86,6 +89,13 @@ class Session:
         self._sign_in_lock = threading.Lock()
         #: the cancel event of the sign-in under way (a device-code dialog's Cancel sets it)
         self.sign_in_cancel: threading.Event | None = None
+
+    @property
+    def engines(self) -> Engines:
+        """The stand-ins given, else the real engines (made on first use)."""
+        if self._engines is None:
+            self._engines = real_engines()
+        return self._engines
 
     # --- Azure ---------------------------------------------------------------------
 
@@ -185,12 +195,20 @@ class Session:
         run_minutes: float,
         lookup: bool = True,
     ) -> Estimate:
-        return self.engines.pricing.estimate(
+        return self._pricing().estimate(
             location, cpu, memory_gb, run_minutes=run_minutes, lookup=lookup
         )
 
     def price_regions(self) -> list[str]:
-        return self.engines.pricing.regions()
+        return self._pricing().regions()
+
+    def _pricing(self) -> Pricing:
+        """The Welcome step's estimate needs only the price table, not every engine."""
+        if self._engines is None:
+            from .services import pricing
+
+            return pricing
+        return self._engines.pricing
 
     # --- history -------------------------------------------------------------------
 
@@ -218,6 +236,9 @@ class Session:
         secrets: Secrets | None = None,
     ) -> Pipeline:
         """A pipeline on ``settings`` (default: these answers) sharing this session's sign-in."""
+        from .logs import logged
+        from .pipeline import Pipeline
+
         return Pipeline(
             settings or self.settings,
             engines=self.engines,

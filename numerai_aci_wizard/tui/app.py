@@ -23,10 +23,7 @@ from textual.screen import Screen
 
 from .. import redact, store
 from .. import secrets as secret_sources
-from ..engines import Engines
-from ..events import Emit, WizardError, describe
-from ..logs import setup_logging
-from ..pipeline import DeployResult, Pipeline
+from ..events import WizardError, describe
 from ..session import Session
 from ..settings import (
     SECRET_FIELDS,
@@ -37,7 +34,10 @@ from ..settings import (
     parse_decimal,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest of the core loads when the work first runs, after the first frame
+    from ..engines import Engines
+    from ..events import Emit
+    from ..pipeline import DeployResult, Pipeline
     from .screens.base import StepScreen
 
 from .steps import FIELD_STEP, SECRET_NAMES, step_after, step_before
@@ -183,6 +183,16 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(self.make_screen("welcome"))
+
+    def warm_up(self) -> None:
+        """Once the first frame is out: what a later step would otherwise wait for.
+
+        The keyring library scans every installed package for its backends (~80 ms here):
+        done now, off the screen's thread, the Numerai step's switch finds it ready.
+        """
+        self.run_worker(
+            secret_sources.keyring_status, thread=True, group="warm-up", exit_on_error=False
+        )
 
     def make_screen(
         self, step: str, focus: str | None = None, reason: str | None = None
@@ -339,17 +349,40 @@ def where_else_url() -> str:
     )
 
 
+#: gen-2 threshold that no count reaches: the collector never starts a full collection itself
+NO_FULL_COLLECTIONS = 1 << 30
+
+
+def collect_young_only() -> None:
+    """Keep the garbage collector from freezing the screen; called once the app is built.
+
+    A full collection walks every tracked object: with the Azure SDK, numerapi and docker
+    loaded that takes 100-130 ms here, and it runs on whichever thread allocates, holding
+    the GIL, so the screen stops. What is loaded by now (Textual, the core) lives as long
+    as the app and is frozen out of the collector's way; young objects are still collected
+    (cycles mostly die young, and those collections stay small), but the collector never
+    starts a full collection on its own. A cycle that outlives two young collections
+    waits for the process to end: a wizard session is minutes long (the cost is measured
+    by ``benchmarks/stall.py``). Also re-enables the collector that ``cli.main`` turned off
+    for the imports.
+    """
+    gc.freeze()
+    threshold0, threshold1, _ = gc.get_threshold()
+    gc.set_threshold(threshold0, threshold1, NO_FULL_COLLECTIONS)
+    gc.enable()
+
+
 def run(config_path: Path | None, *, engines: Engines | None = None) -> int:
     """Open the wizard (``numerai-aci-wizard`` without a subcommand); returns the exit code.
 
     What must outlive the screen (the webhook URL, the state a quit left Azure in) is
     printed to the terminal after the app has given it back.
     """
+    from ..logs import setup_logging
+
     log_path = setup_logging()  # library logging goes to a redacted file, never the terminal
     app = WizardApp(config_path, engines=engines, log_path=log_path)
-    # what is loaded by now (Textual, the core) lives as long as the app: out of the
-    # collector's way, a full collection no longer stalls the screen mid-deploy
-    gc.freeze()
+    collect_young_only()
     result = app.run()
     for line in app.farewell:
         print(line, flush=True)

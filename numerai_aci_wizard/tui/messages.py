@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
 from ..events import ErrorCode, Event, Progress, WizardError, describe
-from ..history import History
-from ..pipeline import DeployResult
-from ..plan import Plan
-from ..rehearse import Rehearsal
+
+if TYPE_CHECKING:  # the types the messages carry: the modules load when the work runs
+    from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
+    from ..history import History
+    from ..pipeline import DeployResult
+    from ..plan import Plan
+    from ..rehearse import Rehearsal
 
 
 class WorkFailed(Message):

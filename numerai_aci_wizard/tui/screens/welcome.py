@@ -72,6 +72,11 @@ class WelcomeScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """Work in threads still takes turns with the screen's: it starts once it is drawn."""
+        self.wizard.warm_up()
         if self._rerun():
             self._history()
 
