@@ -97,7 +97,8 @@ class DoneScreen(StepScreen):
 
     def on_mount(self) -> None:
         if self.wizard.result is not None:
-            self._history()
+            # a worker takes turns with the screen's thread: drawing the step comes first
+            self.call_after_refresh(self._history)
         for selector in ("#copy-url", "#finish"):
             if self.query(selector):
                 self.query_one(selector, Button).focus()

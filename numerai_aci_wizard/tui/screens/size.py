@@ -75,7 +75,8 @@ class SizeScreen(StepScreen):
         w = self.wizard
         location = w.settings.azure.location
         if w.session.signed_in is not None and location and self._known_limits() is None:
-            self._read_limits(location)
+            # a worker takes turns with the screen's thread: drawing the step comes first
+            self.call_after_refresh(self._read_limits, location)
         self._estimate_now()
 
     @work(thread=True, exclusive=True, group="limits", exit_on_error=False)

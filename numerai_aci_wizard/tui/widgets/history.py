@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
-from ...history import History, render
+if TYPE_CHECKING:
+    from ...history import History
 
 
 def history_text(history: History, limit: int = 5) -> Text:
     """One line per call (✓ / ✗ / …), the failure's "what to do" under it, styled."""
+    from ...history import render  # when rows arrive: the first frame does not wait for it
+
     out = Text()
     for n, line in enumerate(render(history, limit)):
         if n:
