@@ -8,6 +8,7 @@ exactly one JSON document and progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -314,13 +315,21 @@ def _status(ctx: Context) -> int:
     status = pipeline.status()
     models = pipeline.models_status()
     connection = None
-    if status.exists:
-        try:
+    webhook_url = None
+    if status.exists:  # the rest is said when Azure tells it; the state above stands alone
+        with contextlib.suppress(WizardError):
             connection = pipeline.connection()
-        except WizardError:
-            connection = None
+        with contextlib.suppress(WizardError):
+            webhook_url = pipeline.webhook_url()
     if ctx.out.json_mode:
-        ctx.out.json({"container_group": status, "connection": connection, "models": models})
+        ctx.out.json(
+            {
+                "container_group": status,
+                "connection": connection,
+                "models": models,
+                "webhook_url": webhook_url,
+            }
+        )
         return 0
     a = ctx.settings.azure
     if not status.exists:
@@ -357,6 +366,9 @@ def _status(ctx: Context) -> int:
         if not connection.connected:
             for number, step in enumerate(connection.steps, start=1):
                 ctx.out.line(f"    {number}. {step}")
+    if webhook_url:
+        ctx.out.line("Webhook URL (what Numerai calls when a round opens):")
+        ctx.out.line(webhook_url, raw=True)  # whole, on its own line, never wrapped or masked
     return 0
 
 

@@ -485,6 +485,10 @@ class Pipeline:
             )
         return out
 
+    def webhook_url(self) -> str | None:
+        """The Logic App's trigger URL as Azure gives it now (None: no Logic App)."""
+        return self.azure().webhook_url()
+
     def connection(self) -> ConnectionStatus | None:
         """The API connection's authorization, in api-connection mode once the group exists."""
         if self.settings.azure.trigger != "api-connection":

@@ -344,8 +344,8 @@ def farewell_lines(result: DeployResult) -> list[str]:
 def where_else_url() -> str:
     """Where the URL can be had again once the screen and the terminal line are gone."""
     return (
-        "the Azure portal > Logic App > Overview > Workflow URL, or run "
-        "`numerai-aci-wizard deploy` again (it prints the URL and changes nothing in place)"
+        "`numerai-aci-wizard status` prints the URL, as does the Azure portal > Logic App > "
+        "Overview > Workflow URL"
     )
 
 

@@ -101,6 +101,7 @@ def test_deploy_json_then_status_and_logs(user: Path, arm_server, numerai_server
     status = json.loads(out)
     assert status["container_group"]["exists"] is True
     assert status["container_group"]["state"] in ("Stopped", "Succeeded", "Terminated")
+    assert status["webhook_url"] == result["webhook_url"]  # where to get it again, any time
     code, out, err = _run(capsys, "logs", "--config", str(user))
     assert code == 0, err
 
@@ -126,6 +127,9 @@ def test_deploy_prints_the_webhook_and_the_manual_step(user: Path, capsys) -> No
     assert len(webhook) == 1 and "sig=" in webhook[0]
     assert "One manual step: authorize the API connection" in out
     assert "/providers/Microsoft.Web/connections/aci" in out and "Edit API connection" in out
+    code, out, err = _run(capsys, "status", "--config", str(user))
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("https://")] == webhook
 
 
 def test_azure_failure_is_a_clear_message_and_exit_1(user: Path, arm_server, capsys) -> None:

@@ -129,7 +129,8 @@ class DoneScreen(StepScreen):
             self.app.copy_to_clipboard(result.webhook_url)
             self.notify(
                 "Asked the terminal to copy the URL (OSC 52; many terminals ignore it). It is "
-                "also printed in the terminal when you press Finish."
+                "also printed in the terminal when you press Finish, and "
+                "`numerai-aci-wizard status` prints it any time."
             )
         elif (
             event.button.id == "copy-link" and result is not None and result.connection is not None
