@@ -196,6 +196,36 @@ async def test_unticking_the_first_model_passes_the_webhook_on_and_typing_an_id_
         assert app.settings.numerai.model_ids == [OTHER_MODEL_ID]
 
 
+async def test_a_saved_model_the_account_lacks_is_shown_ticked_and_refused_until_unticked(
+    make_app,
+) -> None:
+    stranger = "99999999-8888-4777-8666-555555555555"
+    app = make_app(
+        answered(numerai__model_ids=[MODEL_ID, stranger]),
+        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("numerai")
+        await pilot.pause()
+        await pilot.click("#check-keys")
+        await settle(pilot)
+        listed = app.screen.query_one("#model-list", SelectionList)
+        labels = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
+        assert f"not a model of this account  ({stranger})" in labels
+        assert sorted(listed.selected) == sorted([MODEL_ID, stranger])  # never dropped unseen
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)  # refused, and said where the user looks
+        assert stranger in error_of(app, "numerai.model_id")
+        assert "untick it" in error_of(app, "numerai.model_id")
+        listed.deselect(stranger)
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+        assert app.settings.numerai.model_ids == [MODEL_ID]
+
+
 async def test_keys_numerai_refuses_are_said_next_to_the_button(make_app) -> None:
     app = make_app(env={"NUMERAI_PUBLIC_ID": "Z" * 32, "NUMERAI_SECRET_KEY": SECRET_KEY})
     async with app.run_test(size=SIZE) as pilot:

@@ -80,11 +80,22 @@ class NumeraiScreen(StepScreen):
         )
 
     def _selections(self, models: dict[str, str]) -> list[Selection[str]]:
-        chosen = {m.lower() for m in self.wizard.settings.numerai.model_ids}
-        return [
+        """The account's models, then any saved model the account does not have: shown
+        ticked and named as such (never dropped unseen), for the user to untick."""
+        saved = self.wizard.settings.numerai.model_ids
+        chosen = {m.lower() for m in saved}
+        known = {mid.lower() for mid in models.values()}
+        listed = [
             Selection(f"{name}  ({mid})", mid, mid.lower() in chosen)
             for name, mid in sorted(models.items())
         ]
+        if models:  # the account's list is known: what is not in it is a stranger
+            listed += [
+                Selection(f"not a model of this account  ({mid})", mid, True)
+                for mid in saved
+                if mid.lower() not in known
+            ]
+        return listed
 
     def _ticked(self) -> list[str]:
         """The ticked models in the list's order."""
