@@ -111,16 +111,8 @@ class EventPrinter:
             if self._shown.get(event.step) == bucket:
                 return
             self._shown[event.step] = bucket
-            self.out.line(f"    {event.step}: {_size(event.done)} of {_size(event.total)}")
+            self.out.line(f"    {event.step}: {event.amount()}")
         # steps ("Step k/n") already arrive as log lines
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def _plain(data: Any) -> Any:

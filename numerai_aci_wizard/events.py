@@ -37,6 +37,20 @@ class Progress(Event):
     unit: str = ""
     detail: str = ""
 
+    def amount(self) -> str:
+        """How far, as both front ends say it: "12.0 MB of 45.6 MB", "3 of 7 steps"."""
+        if self.unit == "bytes":
+            return f"{_bytes(self.done)} of {_bytes(self.total)}"
+        return f"{self.done:.0f} of {self.total:.0f}" + (f" {self.unit}" if self.unit else "")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
 
 @dataclass(frozen=True)
 class LogLine(Event):

@@ -157,7 +157,7 @@ class DeployScreen(StepScreen):
         if event.unit == "steps":
             label.update(f"Build: step {event.done:.0f} of {event.total:.0f}")
         else:
-            label.update(f"Push: {_size(event.done)} of {_size(event.total)}")
+            label.update(f"Push: {event.amount()}")
 
     def _render_steps(self) -> None:
         lines = Text()
@@ -325,11 +325,3 @@ def _log_event(event: Event) -> None:
         _file_log.log(
             logging.WARNING if event.level == "warning" else logging.INFO, "%s", event.text.rstrip()
         )
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
