@@ -10,6 +10,10 @@ period, is how long the screen could not answer a key. Two figures:
 - everywhere else in the walk (drawing each new step after Next, the key and sign-in
   checks), the longest gap, reported beside it.
 
+And what the wizard's collector policy (``collect_young_only``: no full collections once
+the app is up) costs in memory by the end of the walk: the garbage a full collection then
+finds, and the process's resident size before and after it.
+
 The stand-in servers run in the test's process, so their work competes for the same
 interpreter lock as the wizard's: the figures are an upper bound of what a user sees.
 
@@ -20,6 +24,7 @@ This file is also the pytest plugin that puts the timer on the app (``-p``).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -70,6 +75,8 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(WizardApp, "on_mount", on_mount)
     yield
     path = os.environ.get(REPORT_ENV)
+    resident = _resident_mb()
+    left = gc.collect()  # what the policy left for the end of the process
     if path and gaps:
         during = sorted((g for g in gaps if g[2]), reverse=True)
         elsewhere = sorted((g for g in gaps if not g[2]), reverse=True)
@@ -82,10 +89,18 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                     "elsewhere": elsewhere[0][0],
                     "elsewhere_top": [(round(g * 1000), where) for g, where, _ in elsewhere[:5]],
                     "ticks": len(gaps),
+                    "garbage_left": left,
+                    "resident_mb": [resident, _resident_mb()],
                 }
             ),
             encoding="utf-8",
         )
+
+
+def _resident_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    pages = int(Path("/proc/self/statm").read_text(encoding="utf-8").split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
 
 
 # --- the benchmark (outside) ------------------------------------------------------------
@@ -142,6 +157,11 @@ def main() -> int:
         f"{max(elsewhere) * 1000:.0f} ms (median of the runs' maxima "
         f"{statistics.median(elsewhere) * 1000:.0f} ms); the five longest (ms, screen): "
         f"{worst_elsewhere['elsewhere_top']}"
+    )
+    print(
+        f"memory: a full collection after the walk found {worst['garbage_left']} objects of "
+        f"garbage the policy had left; resident {worst['resident_mb'][0]} MB before it, "
+        f"{worst['resident_mb'][1]} MB after"
     )
     return 0
 
