@@ -106,7 +106,7 @@ class EventPrinter:
     def _progress(self, event: Progress) -> None:
         if event.total <= 0:
             return
-        if event.unit == "bytes":
+        if event.unit == "B":
             bucket = int(event.done * 4 // event.total)  # every 25 %
             if self._shown.get(event.step) == bucket:
                 return

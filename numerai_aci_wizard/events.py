@@ -30,7 +30,10 @@ class StepStarted(Event):
 
 @dataclass(frozen=True)
 class Progress(Event):
-    """``done`` of ``total`` units (``total`` 0 when unknown). Never goes backwards within a step."""
+    """``done`` of ``total`` units (``total`` 0 when unknown). Never goes backwards within a step.
+
+    ``unit``: "B" (bytes, a push), "steps" (a build), "s" (seconds waited on Azure).
+    """
 
     done: float
     total: float
@@ -39,7 +42,7 @@ class Progress(Event):
 
     def amount(self) -> str:
         """How far, as both front ends say it: "12.0 MB of 45.6 MB", "3 of 7 steps"."""
-        if self.unit == "bytes":
+        if self.unit == "B":
             return f"{_bytes(self.done)} of {_bytes(self.total)}"
         return f"{self.done:.0f} of {self.total:.0f}" + (f" {self.unit}" if self.unit else "")
 

@@ -7,6 +7,7 @@ image is exercised by test_deploy_e2e.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,7 @@ def test_deploy_json_then_status_and_logs(user: Path, arm_server, numerai_server
     image = next(a for a in result["actions"] if a["resource"] == "image")
     assert image["action"] == "create"  # what deploy did, not what a plan after it would say
     assert "-> Building and pushing" in err
+    assert re.search(r"push: [\d.]+ [KMG]?B of [\d.]+ [KMG]?B", err)  # how far, as it goes
     code, out, err = _run(capsys, "status", "--json", "--config", str(user))
     assert code == 0, err
     status = json.loads(out)
