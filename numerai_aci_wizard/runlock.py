@@ -5,8 +5,10 @@ deletes what the other just wrote, or both create the role assignment. A lock fi
 the user state dir, held with the OS's own advisory lock (``fcntl.flock`` on POSIX,
 ``msvcrt.locking`` on Windows), says "busy"; the OS drops it when the process dies, so
 a crashed run never leaves a stale lock. Who holds it (PID, command, since when) is in
-a side file beside it, for the refusal's message. A second run is refused at once, it
-never waits.
+a side file beside it, for the refusal's message, replaced whole (never read half
+written). A second run is refused at once, it never waits for the lock; only, when it
+comes in the instant between the first run taking the lock and writing who it is, it
+waits for that record (well under a second) so the refusal names the right process.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +106,33 @@ def read_holder(side: Path) -> Holder:
         return Holder()
 
 
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - os.kill(pid, 0) is not a probe there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+#: how long a refused run waits for the holder's record (it is written just after the lock)
+RECORD_WAIT = 2.0
+
+
+def current_holder(side: Path, wait: float = RECORD_WAIT) -> Holder:
+    """Who holds the lock, by its side file: a record not written yet, or left by a run
+    that died, is waited out for up to ``wait`` seconds (then: nobody known)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = read_holder(side)
+        if (found.pid and _alive(found.pid)) or time.monotonic() >= deadline:
+            return found if found.pid and _alive(found.pid) else Holder()
+        time.sleep(0.02)
+
+
 def refusal(settings: Settings, holder: Holder) -> WizardError:
     a = settings.azure
     return WizardError(
@@ -127,7 +157,7 @@ def holder(settings: Settings) -> Holder | None:
         if _try_lock(fh):
             _unlock(fh)
             return None
-        return read_holder(side)
+        return current_holder(side, wait=0)  # a look ahead (the Review step): never waits
     finally:
         fh.close()
 
@@ -146,16 +176,18 @@ def hold(settings: Settings, command: str) -> Iterator[None]:
         ) from exc
     try:
         if not _try_lock(fh):
-            raise refusal(settings, read_holder(side))
+            raise refusal(settings, current_holder(side))
         try:
             me = {
                 "pid": os.getpid(),
                 "command": command,
                 "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
-            side_fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(side_fd, "w", encoding="utf-8") as out:
+            draft = side.with_name(f"{side.name}.{os.getpid()}.tmp")
+            draft_fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(draft_fd, "w", encoding="utf-8") as out:
                 out.write(json.dumps(me))
+            os.replace(draft, side)  # a reader sees the whole record or none
             yield
         finally:
             side.unlink(missing_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -75,3 +77,41 @@ def test_the_lock_files_are_private() -> None:
         assert side.stat().st_mode & 0o777 == 0o600
         assert lock.parent.stat().st_mode & 0o077 == 0
     assert not side.exists()
+
+
+def _lock_taken_here(s: Settings) -> tuple[IO[bytes], Path]:
+    """The lock taken as a winning run takes it, before it has written who it is."""
+    import fcntl
+
+    lock, side = runlock.lock_paths(s)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock, "a+b")  # noqa: SIM115
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    return fh, side
+
+
+def test_a_refusal_in_the_instant_before_the_winner_says_who_it_is_still_names_it() -> None:
+    import subprocess
+    import sys
+    import threading
+
+    s = settings()
+    fh, side = _lock_taken_here(s)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    side.write_text(f'{{"pid": {dead.stdout.strip()}, "command": "destroy"}}')  # a dead run's
+    winner = {"pid": os.getpid(), "command": "deploy", "started": "now"}
+    late = threading.Timer(0.3, lambda: side.write_text(__import__("json").dumps(winner)))
+    late.start()
+    try:
+        with pytest.raises(WizardError) as info, runlock.hold(s, "trigger"):
+            pytest.fail("ran while another run held the lock")
+    finally:
+        late.join()
+        fh.close()
+        side.unlink(missing_ok=True)
+    assert f"PID {os.getpid()}" in info.value.message and "'deploy'" in info.value.message
