@@ -12,12 +12,15 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..clouds import CLOUD_NAMES
 from ..clouds import cloud as cloud_named
 from ..engines import AzureSession, DeviceCodePrompt
 from ..events import Cancelled, ErrorCode, WizardError, check_cancel
@@ -113,8 +116,55 @@ class ScrubbedCliCredential:
             close()
 
 
+def az_cloud() -> str | None:
+    """The cloud ``az`` is set to (``az cloud show``); None when there is no ``az`` to ask."""
+    az = shutil.which("az")
+    if az is None:
+        return None
+    try:
+        with secrets_out_of_environ():
+            shown = subprocess.run(
+                [az, "cloud", "show", "--output", "json"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        name = json.loads(shown.stdout).get("name") if shown.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
+        return None
+    return str(name) if name else None
+
+
+def _cloud_mismatch(wanted: str) -> WizardError | None:
+    """az is signed in, but to another cloud than the settings name: say so, never switch."""
+    active = az_cloud()
+    if active is None or active.lower() == wanted.lower():
+        return None
+    if active.lower() in (name.lower() for name in CLOUD_NAMES):
+        hint = (
+            f'set cloud = "{active}" under [azure] in the settings (or --cloud {active}), or '
+            f"switch az back: az cloud set --name {wanted} && az login"
+        )
+    else:
+        hint = (
+            f"this tool works with {', '.join(CLOUD_NAMES)}: "
+            f"az cloud set --name {wanted} && az login"
+        )
+    return WizardError(
+        f"az is set to the {active} cloud but the settings name {wanted}: its sign-in "
+        f"cannot reach {wanted}",
+        hint,
+        code=ErrorCode.BAD_SETTINGS,
+        field="azure.cloud",
+    )
+
+
 def _try_azure_cli(
-    cancel: threading.Event | None, tenant_id: str = "", scope: str = ARM_SCOPE
+    cancel: threading.Event | None,
+    tenant_id: str = "",
+    scope: str = ARM_SCOPE,
+    cloud: str = "AzureCloud",
 ) -> AzureSession | None:
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import AzureCliCredential, CredentialUnavailableError
@@ -127,7 +177,13 @@ def _try_azure_cli(
     )
     try:
         token = credential.get_token(scope)
-    except (CredentialUnavailableError, ClientAuthenticationError):
+    except CredentialUnavailableError:
+        return None
+    except ClientAuthenticationError:
+        # signed in, but refused: another cloud is the likely cause, and worth naming
+        mismatch = _cloud_mismatch(cloud)
+        if mismatch is not None:
+            raise mismatch from None
         return None
     user, tenant = token_identity(token.token)
     return AzureSession(
@@ -297,7 +353,7 @@ def sign_in(
     which is how subscriptions of every tenant are listed and used.
     """
     target = cloud_named(cloud)
-    session = _try_azure_cli(cancel, tenant_id, target.token_scope)
+    session = _try_azure_cli(cancel, tenant_id, target.token_scope, target.name)
     if session is not None:
         return session
     if authority is None and target.authority_host != cloud_named().authority_host:

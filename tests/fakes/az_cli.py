@@ -5,7 +5,10 @@ AzureCliCredential finds `az` on PATH and runs
 then parses `accessToken` + `expires_on`; a CLI that is not signed in writes
 "Please run 'az login' ..." to stderr and exits 1. Like az, a token is for one tenant: the
 one asked for (`--tenant`), else the subscription's (`--subscription`), else the default
-subscription's; a tenant the user does not belong to fails as az does. The fake does just that, reading its
+subscription's; a tenant the user does not belong to fails as az does. Like az, it is set
+to one cloud (`az cloud set`; `az cloud show` names it): a token for another cloud's Resource
+Manager fails with AADSTS500011, as Entra ID answers for a resource it does not know. The
+fake does just that, reading its
 state (signed in or not, who) from a JSON file next to it, so a test can sign in and out
 between calls, and it logs every invocation for assertions. POSIX only (a `#!` script).
 """
@@ -27,6 +30,12 @@ _SCRIPT = r"""
 import base64, datetime, json, sys
 STATE = __STATE__
 LOG = __LOG__
+#: each cloud's Resource Manager, the resource its tokens are for
+ARM = {
+    "AzureCloud": "https://management.azure.com",
+    "AzureUSGovernment": "https://management.usgovcloudapi.net",
+    "AzureChinaCloud": "https://management.chinacloudapi.cn",
+}
 
 def main(argv):
     with open(LOG, "a", encoding="utf-8") as log:
@@ -38,6 +47,11 @@ def main(argv):
         state = json.load(f)
     if argv[:1] == ["--version"] or argv[:1] == ["version"]:
         print('{"azure-cli": "2.67.0", "azure-cli-core": "2.67.0"}')
+        return 0
+    cloud = state.get("cloud", "AzureCloud")
+    if argv[:2] == ["cloud", "show"]:  # answers signed in or not, as az does
+        print(json.dumps({"name": cloud, "isActive": True, "profile": "latest",
+                          "endpoints": {"resourceManager": ARM.get(cloud, "") + "/"}}, indent=2))
         return 0
     if argv[:2] not in (["account", "get-access-token"], ["account", "show"]):
         sys.stderr.write("ERROR: fake az: unsupported command: " + " ".join(argv) + "\n")
@@ -62,6 +76,13 @@ def main(argv):
                          "cloud.\n")
         return 1
     resource = opt("--resource") or (opt("--scope") or "").rsplit("/.default", 1)[0]
+    known = {url: name for name, url in ARM.items()}
+    if known.get(resource.rstrip("/"), cloud) != cloud:  # another cloud's Resource Manager
+        sys.stderr.write("ERROR: AADSTS500011: The resource principal named " + resource +
+                         " was not found in the tenant named " + tenant + ". This can happen "
+                         "if the application has not been installed by the administrator of "
+                         "the tenant or consented to by any user in the tenant.\n")
+        return 1
     token = state["tokens"].get(resource) or state["tokens"]["default"]
     if tenant.lower() != state["tenant"].lower():
         claims = dict(state["claims"], tid=tenant, iss="https://sts.windows.net/" + tenant + "/")
@@ -96,6 +117,8 @@ class FakeAzCli:
     ) -> None:
         #: every directory the user belongs to, and which one holds each subscription
         self.tenants: list[str] = [tenant_id]
+        #: the cloud `az cloud set` chose
+        self.cloud = "AzureCloud"
         self.subscription_tenants: dict[str, str] = {}
         self.bin_dir = Path(directory)
         self.bin_dir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +172,11 @@ class FakeAzCli:
             self.subscription_tenants[sub] = tenant_id
         self._write(logged_in=True)
 
+    def set_cloud(self, name: str) -> None:
+        """`az cloud set --name <name>`: tokens are now that cloud's."""
+        self.cloud = name
+        self._write(logged_in=json.loads(self.state_path.read_text())["logged_in"])
+
     def logout(self) -> None:
         """`az logout`: the next call fails the way an unsigned-in CLI does."""
         self._write(logged_in=False)
@@ -170,6 +198,7 @@ class FakeAzCli:
             "claims": self.claims,
             "tenants": sorted({self.tenant_id, *self.tenants}),
             "subscription_tenants": {k.lower(): v for k, v in self.subscription_tenants.items()},
+            "cloud": self.cloud,
         }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
 from numerai_aci_wizard.settings import Secrets, Settings
@@ -142,3 +142,43 @@ def test_personal_account_is_refused_at_organizations_then_signs_in_with_the_ten
     token_paths = [r.path for r in entra_server.requests if r.path.endswith("/token")]
     assert token_paths[0].startswith("/organizations/")
     assert token_paths[-1].startswith(f"/{entra_server.tenant_id}/")
+
+
+# --- az set to another cloud -----------------------------------------------------------
+
+
+def test_az_set_to_another_cloud_is_named_not_taken_for_no_sign_in(az_cli_login: Any) -> None:
+    az_cli_login.set_cloud("AzureUSGovernment")
+    with pytest.raises(WizardError) as info:
+        sign_in(allow_device_code=False)  # the settings' cloud: the default, AzureCloud
+    err = info.value
+    assert err.code == ErrorCode.BAD_SETTINGS and err.exit_code == 2 and err.field == "azure.cloud"
+    assert "AzureUSGovernment" in err.message and "AzureCloud" in err.message
+    assert "--cloud AzureUSGovernment" in err.hint and "az cloud set --name AzureCloud" in err.hint
+    # the tool did not switch clouds by itself: it asked az which one, nothing else
+    assert [c[:2] for c in az_cli_login.calls()][-1] == ["cloud", "show"]
+
+
+def test_the_same_cloud_in_the_settings_signs_in_with_az(az_cli_login: Any) -> None:
+    az_cli_login.set_cloud("AzureUSGovernment")
+    session = sign_in(allow_device_code=False, cloud="AzureUSGovernment")
+    assert session.method == "azure-cli"
+    resources = [c[c.index("--resource") + 1] for c in az_cli_login.calls() if "--resource" in c]
+    assert resources and all("usgovcloudapi.net" in r for r in resources)
+
+
+def test_a_cloud_the_tool_does_not_know_names_the_ones_it_does(az_cli_login: Any) -> None:
+    az_cli_login.set_cloud("MyAzureStack")  # az cloud register'ed: not one this tool serves
+    with pytest.raises(WizardError) as info:
+        sign_in(allow_device_code=False)
+    assert "MyAzureStack" in info.value.message
+    assert "AzureCloud, AzureUSGovernment, AzureChinaCloud" in info.value.hint
+    assert "--cloud" not in info.value.hint
+
+
+def test_signed_out_az_is_still_just_not_signed_in(az_cli_login: Any, tmp_path: Any) -> None:
+    az_cli_login.set_cloud("AzureUSGovernment")
+    az_cli_login.logout()
+    with pytest.raises(WizardError) as info:
+        sign_in(allow_device_code=False)
+    assert info.value.code != ErrorCode.BAD_SETTINGS  # "sign in", not a cloud to fix
