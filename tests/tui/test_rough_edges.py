@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from textual.widgets import Button, SelectionList
 
 from numerai_aci_wizard.events import WizardError
@@ -448,3 +449,17 @@ async def test_the_run_length_for_the_estimate_is_remembered_across_launches(mak
         await settle(pilot)
         assert input_of(again, "run_minutes").value == "42"
         assert "42 min" in text(again, "#cost")
+
+
+@pytest.mark.parametrize("step", ["size", "docker", "azure", "numerai"])
+async def test_arriving_at_a_step_lands_the_cursor_once(make_app, step: str) -> None:
+    """A reason for a setting the step has no field for is said once, not once per handler."""
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(message)  # type: ignore[method-assign]
+        app.goto(step, "azure.not_a_field", "the reason")
+        await pilot.pause()
+        await pilot.pause()
+        assert said == ["the reason"], said

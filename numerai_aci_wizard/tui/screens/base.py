@@ -59,6 +59,8 @@ class StepScreen(Screen[None]):
         return TextField(key, label, self.wizard.text_for(key), **kw)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
+        """Where the cursor lands. Textual calls this after a step's own ``on_mount``
+        (every class's handler runs): a step never calls it itself."""
         if self.focus_key:
             self.land_on(self.focus_key, self.focus_reason)
         else:

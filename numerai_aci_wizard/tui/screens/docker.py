@@ -82,7 +82,6 @@ class DockerScreen(StepScreen):
         return check_username_field(value)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self._note()
 
     def on_input_changed(self) -> None:

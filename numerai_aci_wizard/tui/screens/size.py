@@ -71,7 +71,6 @@ class SizeScreen(StepScreen):
         return f"Reading the limits of {location}..."
 
     def on_mount(self) -> None:
-        super().on_mount()
         w = self.wizard
         location = w.settings.azure.location
         if w.session.signed_in is not None and location and self._known_limits() is None:
