@@ -128,8 +128,10 @@ def current_holder(side: Path, wait: float = RECORD_WAIT) -> Holder:
     deadline = time.monotonic() + wait
     while True:
         found = read_holder(side)
-        if (found.pid and _alive(found.pid)) or time.monotonic() >= deadline:
-            return found if found.pid and _alive(found.pid) else Holder()
+        if found.pid and _alive(found.pid):
+            return found
+        if time.monotonic() >= deadline:
+            return Holder()
         time.sleep(0.02)
 
 

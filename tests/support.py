@@ -6,6 +6,22 @@ import os
 
 import pytest
 
+#: someone else's Logic App flow: an HTTP trigger that only answers (it starts no container)
+ANSWER_ONLY_WORKFLOW = {
+    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/"
+    "schemas/2016-06-01/workflowdefinition.json#",
+    "contentVersion": "1.0.0.0",
+    "triggers": {"request": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}},
+    "actions": {
+        "reply": {
+            "type": "Response",
+            "kind": "Http",
+            "inputs": {"statusCode": 202},
+            "runAfter": {},
+        }
+    },
+}
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"

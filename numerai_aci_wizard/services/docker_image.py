@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,8 @@ from ..events import (
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
 from . import docker_errors as errors
 from . import registry_api
+from .docker_engine import connect
+from .local_run import run_local as run_local  # the image engine's rehearsal
 
 if TYPE_CHECKING:
     import docker
@@ -65,27 +67,9 @@ _LAST_LINES = 15
 # --- engine ------------------------------------------------------------------------------
 
 
-def _connect(timeout: int = 60) -> docker.DockerClient:
-    """A client for the engine the user's environment names (DOCKER_HOST etc.), checked with a ping."""
-    import docker
-
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-        return client
-    except docker.errors.DockerException as exc:
-        raise errors.daemon_error(
-            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
-        ) from exc
-    except Exception as exc:  # requests/urllib3 errors from the ping itself
-        raise errors.daemon_error(
-            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
-        ) from exc
-
-
 def check_daemon() -> str:
     """The engine's version, or WizardError saying how to get an engine we can talk to."""
-    client = _connect(timeout=15)
+    client = connect(timeout=15)
     try:
         return str(client.version().get("Version", "unknown"))
     finally:
@@ -400,7 +384,7 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
 
     tag = settings.docker.image.strip()
     context = resolve_context(settings)
-    client = _connect(timeout=_STREAM_TIMEOUT)
+    client = connect(timeout=_STREAM_TIMEOUT)
     base = settings.docker.base_image.strip()
     buildargs = {BUILD_ARG_BASE: base} if base else None
     emit(LogLine(step="build", text=f"Building {context} as {tag} for {PLATFORM}"))
@@ -580,7 +564,7 @@ def _push(
     username = settings.docker.username.strip()
     progress = _PushProgress(emit)
     digest = ""
-    client = _connect(timeout=_STREAM_TIMEOUT)
+    client = connect(timeout=_STREAM_TIMEOUT)
     try:
         with _cancel_streams(client, cancel):
             if username and password:
@@ -735,25 +719,3 @@ def build_and_push(
     build(settings, emit=emit, cancel=cancel)
     digest = push(settings, password, emit=emit, cancel=cancel)
     return ImageResult(image, digest, True, True, current)
-
-
-def run_local(
-    image: str,
-    environment: dict[str, str],
-    *,
-    on_text: Callable[[str], None],
-    username: str = "",
-    password: str | None = None,
-    cancel: threading.Event | None = None,
-) -> int:
-    """Run ``image`` on this machine as ACI would (see services/local_run.py)."""
-    from .local_run import run_local as run
-
-    return run(
-        image,
-        environment,
-        on_text=on_text,
-        username=username,
-        password=password,
-        cancel=cancel,
-    )

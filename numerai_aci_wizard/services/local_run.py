@@ -8,28 +8,13 @@ The container is removed afterwards either way.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .. import redact
 from ..events import ErrorCode, WizardError, check_cancel
-from . import docker_errors as errors
-
-
-def _client() -> Any:
-    import docker
-
-    try:
-        client = docker.from_env(timeout=60)
-        client.ping()
-        return client
-    except Exception as exc:  # the docker SDK's and requests' errors alike
-        raise errors.daemon_error(
-            str(exc), os.environ.get("DOCKER_HOST", ""), sys.platform
-        ) from exc
+from .docker_engine import connect
 
 
 def _ensure_image(client: Any, image: str, username: str, password: str | None) -> None:
@@ -67,7 +52,7 @@ def run_local(
 
     for name in ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY"):  # whatever it echoes stays masked
         redact.register(environment.get(name, ""))
-    client = _client()
+    client = connect()
     try:
         _ensure_image(client, image, username, password)
         check_cancel(cancel)

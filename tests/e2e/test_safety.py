@@ -21,6 +21,7 @@ from numerai_aci_wizard.cli import main
 from numerai_aci_wizard.logs import log_path
 from numerai_aci_wizard.settings import Settings
 from numerai_aci_wizard.store import save
+from tests.support import ANSWER_ONLY_WORKFLOW
 
 pytestmark = pytest.mark.docker
 
@@ -144,24 +145,7 @@ def _foreign_logic_app(arm_server, name: str = "startaci") -> None:
         name,
         {
             "location": "eastus",
-            "properties": {
-                "definition": {
-                    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/"
-                    "schemas/2016-06-01/workflowdefinition.json#",
-                    "contentVersion": "1.0.0.0",
-                    "triggers": {
-                        "request": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}
-                    },
-                    "actions": {
-                        "reply": {
-                            "type": "Response",
-                            "kind": "Http",
-                            "inputs": {"statusCode": 202},
-                            "runAfter": {},
-                        }
-                    },
-                }
-            },
+            "properties": {"definition": ANSWER_ONLY_WORKFLOW},
         },
     )
     arm_server.clear_requests()

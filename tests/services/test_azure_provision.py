@@ -19,6 +19,7 @@ from numerai_aci_wizard.plan import FINGERPRINT_TAG, MANAGED_BY_TAG, MANAGED_BY_
 from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
 from numerai_aci_wizard.settings import Secrets, Settings
+from tests.support import ANSWER_ONLY_WORKFLOW
 
 SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
 MODEL_ID = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
@@ -785,24 +786,7 @@ def _foreign_logic_app(env: Env) -> None:
             "location": "eastus",
             "tags": {"team": "research"},
             # their own flow: an HTTP trigger that only answers (no container is started)
-            "properties": {
-                "definition": {
-                    "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/"
-                    "schemas/2016-06-01/workflowdefinition.json#",
-                    "contentVersion": "1.0.0.0",
-                    "triggers": {
-                        "request": {"type": "Request", "kind": "Http", "inputs": {"schema": {}}}
-                    },
-                    "actions": {
-                        "reply": {
-                            "type": "Response",
-                            "kind": "Http",
-                            "inputs": {"statusCode": 202},
-                            "runAfter": {},
-                        }
-                    },
-                }
-            },
+            "properties": {"definition": ANSWER_ONLY_WORKFLOW},
         },
     )
 
