@@ -112,7 +112,8 @@ def _common() -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wizard_parser() -> argparse.ArgumentParser:
+    """What the command line is without its subcommands: the wizard's own options."""
     parser = argparse.ArgumentParser(
         prog="numerai-aci-wizard",
         description="Set up a Numerai prediction pipeline on Azure Container Instances. "
@@ -122,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", metavar="FILE", type=Path, help="settings file for the wizard")
+    parser.set_defaults(command=None)
+    return parser
+
+
+def _opens_the_wizard(argv: Sequence[str]) -> bool:
+    """No subcommand and nothing but ``--config FILE``: the wizard's launch, parsed without
+    building every command's options first (they are most of argparse's time before the
+    first frame). Anything else goes to the whole parser, and both read these the same."""
+    return (
+        not argv
+        or (len(argv) == 2 and argv[0] == "--config")
+        or (len(argv) == 1 and argv[0].startswith("--config="))
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _wizard_parser()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     common = _common()
     for name, summary in COMMANDS.items():
@@ -187,7 +205,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _wizard_parser() if _opens_the_wizard(argv) else build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         # what the wizard imports lives as long as it does: collecting meanwhile only costs

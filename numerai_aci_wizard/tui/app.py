@@ -181,8 +181,9 @@ class WizardApp(App[int]):
 
     # --- navigation ----------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen("welcome"))
+    def get_default_screen(self) -> Screen[Any]:
+        """The Welcome step is the app's first screen: nothing else is drawn before it."""
+        return self.make_screen("welcome")
 
     def warm_up(self) -> None:
         """Once the first frame is out: what a later step would otherwise wait for.
@@ -202,8 +203,16 @@ class WizardApp(App[int]):
         return screen_class(step)(focus=focus, reason=reason)
 
     def goto(self, step: str, focus: str | None = None, reason: str | None = None) -> None:
-        """Show ``step``; with ``focus`` the cursor lands on that field, showing ``reason``."""
-        self.switch_screen(self.make_screen(step, focus, reason))
+        """Show ``step``; with ``focus`` the cursor lands on that field, showing ``reason``.
+
+        The first Welcome is the base of Textual's screen stack, which cannot be switched
+        away: it stays under the steps (hidden), and each step after it replaces the last.
+        """
+        screen = self.make_screen(step, focus, reason)
+        if len(self.screen_stack) == 1:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
 
     def goto_field(self, key: str, reason: str | None) -> None:
         self.goto(FIELD_STEP.get(key, "review"), key, reason)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from numerai_aci_wizard.tui.app import collect_young_only
+from numerai_aci_wizard.tui.app import WizardApp, collect_young_only
 
 #: what the first frame must not wait for
 WORK_MODULES = (
@@ -63,6 +63,22 @@ def test_the_first_frame_loads_none_of_the_work(tmp_path: Path) -> None:
     loaded = set(done.stdout.split())
     assert "numerai_aci_wizard.tui.screens.welcome" in loaded  # the frame was drawn
     assert sorted(loaded & set(WORK_MODULES)) == []
+
+
+async def test_the_welcome_is_the_first_screen_and_each_step_replaces_the_last(
+    make_app: Callable[..., WizardApp],
+) -> None:
+    """No blank screen is composed and styled before the Welcome: it is the app's own."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert [screen.name for screen in app.screen_stack] == ["welcome"]
+        for step in ("numerai", "azure", "welcome", "numerai"):
+            app.goto(step)
+            await pilot.pause()
+            # the first Welcome cannot be switched away (Textual): it stays, hidden, under the step
+            assert [screen.name for screen in app.screen_stack] == ["welcome", step]
+            assert app.screen.name == step
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def test_welcome_with_a_broken_settings_file(snap_compare, size, make_app, confi
     app = make_app()
 
     async def hide_path(pilot) -> None:  # the tmp path differs per run: show a fixed one
+        await pilot.pause()  # the Welcome (the first screen) is composed
         for selector in ("#where", "#notes"):
             widget = app.screen.query_one(selector)
             widget.update(str(widget.content).replace(str(config.parent), "<tmp>"))

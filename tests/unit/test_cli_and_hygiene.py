@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from numerai_aci_wizard import __version__
-from numerai_aci_wizard.cli import COMMANDS, build_parser, main
+from numerai_aci_wizard.cli import COMMANDS, _opens_the_wizard, _wizard_parser, build_parser, main
 
 CORE = [
     "numerai_aci_wizard.settings",
@@ -79,6 +79,21 @@ def test_every_subcommand_takes_the_common_options(command: str) -> None:
         True,
         "https://h",
     )
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["--config", "x.toml"], ["--config=x.toml"], ["--config", "deploy"]]
+)
+def test_the_wizards_launch_reads_the_same_without_the_commands(argv: list[str]) -> None:
+    assert _opens_the_wizard(argv)
+    assert _wizard_parser().parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["deploy"], ["--config", "x.toml", "plan"], ["--bogus"], ["x.toml"]]
+)
+def test_anything_else_goes_to_the_whole_parser(argv: list[str]) -> None:
+    assert not _opens_the_wizard(argv)
 
 
 def test_deploy_and_destroy_take_yes_and_logs_takes_follow() -> None:
