@@ -20,6 +20,8 @@ AZURE_CHINA = "AzureChinaCloud"
 
 @dataclass(frozen=True)
 class Cloud:
+    """One Azure cloud: the endpoints the tool talks to there."""
+
     name: str
     #: ARM's base URL, no trailing slash
     arm_endpoint: str

@@ -20,11 +20,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Event:
+    """Something the pipeline reports about one of its steps."""
+
     step: str
 
 
 @dataclass(frozen=True)
 class StepStarted(Event):
+    """A step began."""
+
     title: str
 
 
@@ -57,18 +61,24 @@ def _bytes(n: float) -> str:
 
 @dataclass(frozen=True)
 class LogLine(Event):
+    """A line of a step's output."""
+
     text: str
     level: str = "info"  # info | warning | debug
 
 
 @dataclass(frozen=True)
 class StepFinished(Event):
+    """A step ended well: what it did, and values the front ends show."""
+
     summary: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class StepFailed(Event):
+    """A step failed: what happened and what to do next."""
+
     message: str
     hint: str = ""
 

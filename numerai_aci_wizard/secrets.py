@@ -37,6 +37,8 @@ def needed_for(command: str, settings: Settings) -> list[str]:
 
 @dataclass
 class Found:
+    """The secrets found, where each came from, and notes on what could not be read."""
+
     secrets: Secrets = field(default_factory=Secrets)
     sources: dict[str, str] = field(default_factory=dict)  # name -> environment|keyring|prompt
     notes: list[str] = field(default_factory=list)

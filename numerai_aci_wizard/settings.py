@@ -339,6 +339,8 @@ def check_context(value: str) -> str | None:
 
 @dataclass
 class NumeraiSettings:
+    """The ``[numerai]`` table: the models the webhook serves."""
+
     model_ids: list[str] = field(default_factory=list)
     model_name: str = ""
     register_webhook: bool = True
@@ -358,6 +360,8 @@ class NumeraiSettings:
 
 @dataclass
 class AzureSettings:
+    """The ``[azure]`` table: where the container group runs and how big it is."""
+
     subscription_id: str = ""
     location: str = ""
     resource_group: str = "numerai-rg"
@@ -378,6 +382,8 @@ class AzureSettings:
 
 @dataclass
 class DockerSettings:
+    """The ``[docker]`` table: the prediction image and the registry account."""
+
     image: str = ""
     username: str = ""
     build: bool = True
@@ -388,11 +394,15 @@ class DockerSettings:
 
 @dataclass
 class RunSettings:
+    """The ``[run]`` table: how deploy leaves the container group."""
+
     stop_after_create: bool = True
 
 
 @dataclass
 class SecretsSettings:
+    """The ``[secrets]`` table: whether secrets may be kept in the OS keyring."""
+
     keyring: bool = False
 
 
@@ -746,6 +756,8 @@ FIELD_BY_KEY["numerai.model_id"] = Field(
 
 @dataclass(frozen=True)
 class SecretField:
+    """One secret: its name, label, environment variable and the rule its value passes."""
+
     name: str
     label: str
     env: str
@@ -804,6 +816,8 @@ def _coerce_list(spec: Field, raw: Any) -> tuple[Any, str | None]:
 
 @dataclass(frozen=True)
 class Problem:
+    """A setting's value refused by its rule, and why."""
+
     key: str
     reason: str
 

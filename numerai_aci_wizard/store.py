@@ -323,6 +323,8 @@ def env_values(env: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass
 class Resolved:
+    """The settings a command runs with, every source applied, and what was refused."""
+
     settings: Settings
     loaded: Loaded
     errors: list[str] = field(default_factory=list)  # bad values given on the command line or env

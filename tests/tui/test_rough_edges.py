@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from textual.widgets import Button, SelectionList
+from textual.widgets._footer import FooterKey
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.store import load
@@ -225,6 +226,25 @@ async def test_done_says_not_authorized_yet_instead_of_error(make_app, world) ->
 
 
 # --- 3. keyboard flow -------------------------------------------------------------------
+
+
+async def test_the_welcome_does_not_offer_back(make_app) -> None:
+    def offered() -> list[str]:
+        return [key.action for key in app.screen.query(FooterKey)]
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "back" not in offered() and "next" in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.name == "welcome"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.screen.name == "numerai" and "back" in offered()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.name == "welcome"
 
 
 async def test_enter_on_the_last_field_means_next(make_app) -> None:

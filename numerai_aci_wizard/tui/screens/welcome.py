@@ -105,8 +105,9 @@ class WelcomeScreen(StepScreen):
         pane.update(text)
         pane.display = True
 
-    def action_back(self) -> None:
-        """Nothing before the first step."""
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Nothing comes before the first step: Esc is not offered (nor shown in the footer)."""
+        return action != "back"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "quit":
