@@ -228,7 +228,7 @@ async def test_done_says_not_authorized_yet_instead_of_error(make_app, world) ->
 # --- 3. keyboard flow -------------------------------------------------------------------
 
 
-async def test_the_welcome_does_not_offer_back(make_app) -> None:
+async def test_the_welcome_starts_on_start_and_does_not_offer_back(make_app) -> None:
     def offered() -> list[str]:
         return [key.action for key in app.screen.query(FooterKey)]
 
@@ -236,6 +236,7 @@ async def test_the_welcome_does_not_offer_back(make_app) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "back" not in offered() and "next" in offered()
+        assert app.focused is app.screen.query_one("#next")  # Enter starts
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.name == "welcome"
@@ -245,6 +246,7 @@ async def test_the_welcome_does_not_offer_back(make_app) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.name == "welcome"
+        assert app.focused is app.screen.query_one("#next")
 
 
 async def test_enter_on_the_last_field_means_next(make_app) -> None:

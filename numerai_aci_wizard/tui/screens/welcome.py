@@ -23,6 +23,8 @@ class WelcomeScreen(StepScreen):
     STEP = "welcome"
     HEADING = "Welcome"
     NEXT_LABEL = "Start"
+    #: the cursor starts on Start (put there directly: each move of focus restyles the screen)
+    AUTO_FOCUS = "#next"
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -71,7 +73,6 @@ class WelcomeScreen(StepScreen):
         yield Button(self.NEXT_LABEL, id="next", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#next", Button).focus()
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
