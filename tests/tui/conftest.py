@@ -47,11 +47,8 @@ def answered(**changes: Any) -> Settings:
     return s
 
 
-FULL_ENV = {
-    "NUMERAI_PUBLIC_ID": PUBLIC_ID,
-    "NUMERAI_SECRET_KEY": SECRET_KEY,
-    "DOCKER_PASSWORD": "fake-registry-password",
-}
+KEYS_ENV = {"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY}
+FULL_ENV = {**KEYS_ENV, "DOCKER_PASSWORD": "fake-registry-password"}
 
 
 @pytest.fixture
@@ -75,6 +72,14 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def check_keys(app: WizardApp, pilot: Any) -> None:
+    """Open the Numerai step and press Check keys; returns once the check's answer is shown."""
+    app.goto("numerai")
+    await pilot.pause()
+    await pilot.click("#check-keys")
+    await settle(pilot)
 
 
 def text(app: WizardApp, selector: str) -> str:

@@ -16,7 +16,16 @@ from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.store import load
 from numerai_aci_wizard.tui.screens import DeployScreen, DoneScreen
 from numerai_aci_wizard.tui.screens.dialogs import ChoiceScreen
-from tests.tui.conftest import FULL_ENV, SIZE, answered, input_of, settle, text
+from tests.tui.conftest import (
+    FULL_ENV,
+    KEYS_ENV,
+    SIZE,
+    answered,
+    check_keys,
+    input_of,
+    settle,
+    text,
+)
 from tests.tui.fakes import MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL
 
 
@@ -308,25 +317,17 @@ async def test_after_sign_in_with_everything_chosen_focus_goes_to_the_names(
 async def test_after_check_keys_focus_goes_to_the_model_list(make_app) -> None:
     app = make_app(
         answered(numerai__model_ids=[]),
-        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+        env=KEYS_ENV,
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         assert app.focused is app.screen.query_one("#model-list")
 
 
 async def test_after_check_keys_with_the_model_chosen_focus_goes_to_next(make_app) -> None:
-    app = make_app(
-        answered(), env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY}
-    )
+    app = make_app(answered(), env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         assert app.focused is app.screen.query_one("#next")
 
 
@@ -334,14 +335,9 @@ async def test_a_failed_check_keys_says_why_without_python_text_and_refocuses(
     make_app, world
 ) -> None:
     world.fail["numerai"] = WizardError("Numerai refused the keys", "make a new key")
-    app = make_app(
-        answered(), env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY}
-    )
+    app = make_app(answered(), env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         assert text(app, "#keys-status") == "✗ Numerai refused the keys make a new key"
         assert app.focused is app.screen.query_one("#check-keys")
 
@@ -419,13 +415,10 @@ async def test_a_value_from_the_environment_is_not_written_to_the_settings(
 async def test_a_pasted_model_id_with_a_leading_space_still_selects_the_model(make_app) -> None:
     app = make_app(
         answered(numerai__model_ids=[]),
-        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+        env=KEYS_ENV,
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         input_of(app, "numerai.model_id").value = f" {MODEL_ID}"
         await pilot.press("ctrl+n")
         await pilot.pause()

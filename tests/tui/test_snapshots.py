@@ -15,8 +15,8 @@ import pytest
 from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
-from tests.tui.conftest import FULL_ENV, answered, input_of, settle
-from tests.tui.fakes import MODEL_ID, PUBLIC_ID, SECRET_KEY
+from tests.tui.conftest import FULL_ENV, KEYS_ENV, answered, check_keys, input_of, settle
+from tests.tui.fakes import MODEL_ID
 
 #: every snapshot at both sizes
 SIZES = [(80, 24), (100, 32)]
@@ -59,13 +59,10 @@ def test_welcome_with_a_broken_settings_file(snap_compare, size, make_app, confi
 
 
 def test_numerai_keys_checked_and_model_chosen(snap_compare, size, make_app) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
 
     async def run_before(pilot) -> None:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         app.screen.query_one("#model-list", SelectionList).select(MODEL_ID)
         await pilot.pause()
 

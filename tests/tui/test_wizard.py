@@ -39,7 +39,17 @@ from numerai_aci_wizard.tui.screens import (
     WelcomeScreen,
 )
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
-from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text
+from tests.tui.conftest import (
+    FULL_ENV,
+    KEYS_ENV,
+    SIZE,
+    answered,
+    check_keys,
+    error_of,
+    input_of,
+    settle,
+    text,
+)
 from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL, FakeDocker
 
 # --- welcome --------------------------------------------------------------------------
@@ -125,12 +135,9 @@ async def test_keys_from_the_environment_are_prefilled_and_trimmed(make_app) -> 
 
 
 async def test_checking_the_keys_lists_the_models_and_choosing_one_fills_the_id(make_app) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         assert text(app, "#keys-status") == "Keys work: account ada, 2 models."
         listed = app.screen.query_one("#model-list", SelectionList)
         listed.select(OTHER_MODEL_ID)
@@ -144,12 +151,9 @@ async def test_checking_the_keys_lists_the_models_and_choosing_one_fills_the_id(
 
 
 async def test_ticking_two_models_submits_for_both_the_first_holds_the_webhook(make_app) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         listed = app.screen.query_one("#model-list", SelectionList)
         listed.focus()
         listed.highlighted = 1
@@ -175,12 +179,9 @@ async def test_ticking_two_models_submits_for_both_the_first_holds_the_webhook(m
 async def test_unticking_the_first_model_passes_the_webhook_on_and_typing_an_id_ticks_it(
     make_app,
 ) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         listed = app.screen.query_one("#model-list", SelectionList)
         input_of(app, "numerai.model_id").value = MODEL_ID  # typed: the listed model is ticked
         await pilot.pause()
@@ -202,13 +203,10 @@ async def test_a_saved_model_the_account_lacks_is_shown_ticked_and_refused_until
     stranger = "99999999-8888-4777-8666-555555555555"
     app = make_app(
         answered(numerai__model_ids=[MODEL_ID, stranger]),
-        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+        env=KEYS_ENV,
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         listed = app.screen.query_one("#model-list", SelectionList)
         labels = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
         assert f"not a model of this account  ({stranger})" in labels
@@ -229,10 +227,7 @@ async def test_a_saved_model_the_account_lacks_is_shown_ticked_and_refused_until
 async def test_keys_numerai_refuses_are_said_next_to_the_button(make_app) -> None:
     app = make_app(env={"NUMERAI_PUBLIC_ID": "Z" * 32, "NUMERAI_SECRET_KEY": SECRET_KEY})
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         assert "Numerai refused the API key" in text(app, "#keys-status")
         assert not app.screen.query_one("#check-keys", Button).disabled
 
@@ -240,13 +235,10 @@ async def test_keys_numerai_refuses_are_said_next_to_the_button(make_app) -> Non
 async def test_a_model_of_another_account_is_refused(make_app, world) -> None:
     app = make_app(
         answered(numerai__model_id="99999999-9999-4999-8999-999999999999"),
-        env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY},
+        env=KEYS_ENV,
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("numerai")
-        await pilot.pause()
-        await pilot.click("#check-keys")
-        await settle(pilot)
+        await check_keys(app, pilot)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert "not one of the models of this account" in error_of(app, "numerai.model_id")
@@ -267,7 +259,7 @@ async def test_keyring_switch_says_when_there_is_no_keyring(make_app) -> None:
 
 
 async def test_back_and_next_keep_every_answer_even_an_invalid_one(make_app) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
         app.goto("numerai")
         await pilot.pause()
@@ -707,7 +699,7 @@ async def test_log_pane_masks_secrets(make_app, world) -> None:
 async def test_save_settings_command_writes_answers_but_never_a_secret(
     make_app, config: Path
 ) -> None:
-    app = make_app(env={"NUMERAI_PUBLIC_ID": PUBLIC_ID, "NUMERAI_SECRET_KEY": SECRET_KEY})
+    app = make_app(env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Save settings" in titles and "Open log file" in titles
