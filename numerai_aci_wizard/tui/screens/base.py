@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -120,13 +121,18 @@ class StepScreen(Screen[None]):
         self.keep_answers()
         self.wizard.goto(self.wizard.step_before(self.STEP))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "next":
-            event.stop()
-            self.action_next()
-        elif event.button.id == "back":
-            event.stop()
-            self.action_back()
+    # Buttons are handled with ``@on`` and a selector, never by an ``on_button_pressed`` that a
+    # step overrides: Textual calls that handler on every class of the MRO, so a step's own
+    # handler plus this one ran Next twice (the Review's Deploy button deployed twice).
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_back()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter moves to the next field; on the last field it means Next."""

@@ -260,16 +260,15 @@ class DeployScreen(StepScreen):
 
     # --- buttons -------------------------------------------------------------------
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "cancel":
-            self.action_cancel_run()
-        elif event.button.id == "retry":
-            self.start()
-        elif event.button.id == "back":
-            self.action_back()
-        elif event.button.id == "next":
-            self.action_next()
+        self.action_cancel_run()
+
+    @on(Button.Pressed, "#retry")
+    def _retry_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.start()
 
     def on_unmount(self) -> None:
         """Quitting mid-run stops the pipeline at its next safe point instead of orphaning it."""

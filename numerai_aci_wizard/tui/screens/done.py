@@ -122,32 +122,42 @@ class DoneScreen(StepScreen):
     def action_next(self) -> None:
         self.wizard.leave(0)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#copy-url")
+    def _copy_url(self, event: Button.Pressed) -> None:
         event.stop()
         result = self.wizard.result
-        if event.button.id == "copy-url" and result is not None:
-            self.app.copy_to_clipboard(result.webhook_url)
-            self.notify(
-                "Asked the terminal to copy the URL (OSC 52; many terminals ignore it). It is "
-                "also printed in the terminal when you press Finish, and "
-                "`numerai-aci-wizard status` prints it any time."
-            )
-        elif (
-            event.button.id == "copy-link" and result is not None and result.connection is not None
-        ):
-            self.app.copy_to_clipboard(result.connection.portal_link)
-            self.notify(
-                "Asked the terminal to copy the link (OSC 52; many terminals ignore it). The "
-                "steps are also printed in the terminal when you press Finish."
-            )
-        elif event.button.id == "check-connection":
-            event.button.disabled = True
-            self.query_one("#connection-status", Static).update("Checking...")
-            self._poll()
-        elif event.button.id == "finish":
-            self.wizard.leave(0)
-        elif event.button.id == "back":
-            self.action_back()
+        if result is None:
+            return
+        self.app.copy_to_clipboard(result.webhook_url)
+        self.notify(
+            "Asked the terminal to copy the URL (OSC 52; many terminals ignore it). It is "
+            "also printed in the terminal when you press Finish, and "
+            "`numerai-aci-wizard status` prints it any time."
+        )
+
+    @on(Button.Pressed, "#copy-link")
+    def _copy_link(self, event: Button.Pressed) -> None:
+        event.stop()
+        result = self.wizard.result
+        if result is None or result.connection is None:
+            return
+        self.app.copy_to_clipboard(result.connection.portal_link)
+        self.notify(
+            "Asked the terminal to copy the link (OSC 52; many terminals ignore it). The "
+            "steps are also printed in the terminal when you press Finish."
+        )
+
+    @on(Button.Pressed, "#check-connection")
+    def _check_connection(self, event: Button.Pressed) -> None:
+        event.stop()
+        event.button.disabled = True
+        self.query_one("#connection-status", Static).update("Checking...")
+        self._poll()
+
+    @on(Button.Pressed, "#finish")
+    def _finish(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.wizard.leave(0)
 
     @work(thread=True, exclusive=True, group="connection", exit_on_error=False)
     def _poll(self) -> None:

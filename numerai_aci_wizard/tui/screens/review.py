@@ -161,14 +161,12 @@ class ReviewScreen(StepScreen):
 
     # --- the local rehearsal ---------------------------------------------------------
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "rehearse":
-            event.stop()
-            event.button.disabled = True
-            self.query_one("#rehearsal", Static).update("Rehearsing: starting...")
-            self._rehearse()
-            return
-        super().on_button_pressed(event)
+    @on(Button.Pressed, "#rehearse")
+    def _rehearse_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        event.button.disabled = True
+        self.query_one("#rehearsal", Static).update("Rehearsing: starting...")
+        self._rehearse()
 
     @work(thread=True, exclusive=True, group="rehearse", exit_on_error=False)
     def _rehearse(self) -> None:

@@ -110,9 +110,7 @@ class WelcomeScreen(StepScreen):
         """Nothing comes before the first step: Esc is not offered (nor shown in the footer)."""
         return action != "back"
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "quit":
-            event.stop()
-            self.app.exit(0)
-            return
-        super().on_button_pressed(event)
+    @on(Button.Pressed, "#quit")
+    def _quit_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.exit(0)
