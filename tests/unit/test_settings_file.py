@@ -347,6 +347,7 @@ def test_line_numbers_follow_sections_and_quoted_keys(tmp_path: Path) -> None:
         ("\udcff", "is not valid JSON"),
         ("[" * 100_000, "is not valid JSON"),
     ],
+    ids=["list", "null", "string", "broken-json", "undecodable", "nested-100000-deep"],
 )
 def test_a_corrupt_run_state_is_empty_with_a_warning(
     tmp_path: Path, content: str, why: str
