@@ -8,7 +8,6 @@ Retry and Back: every answer is still in the app.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from rich.text import Text
@@ -121,7 +120,6 @@ class DeployScreen(StepScreen):
     @on(PipelineEvent)
     def _pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
-        _log_event(event)
         log = self.query_one("#log", RichLog)
         if isinstance(event, StepStarted):
             self.steps[event.step] = ("running", event.title, "")
@@ -304,23 +302,3 @@ class DeployScreen(StepScreen):
             and not self.query_one("#next", Button).disabled
         ):
             self.wizard.goto("done")
-
-
-#: the wizard's own steps in the log file, beside the libraries' messages
-_file_log = logging.getLogger("numerai_aci_wizard.deploy")
-
-
-def _log_event(event: Event) -> None:
-    """A pipeline event as a line of the log file (the log viewer shows it); never progress."""
-    if isinstance(event, StepStarted):
-        _file_log.info("-> %s", event.title)
-    elif isinstance(event, StepFinished) and event.summary:
-        _file_log.info("ok %s: %s", event.step, event.summary)
-    elif isinstance(event, StepFailed):
-        _file_log.warning(
-            "xx %s: %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
-        )
-    elif isinstance(event, LogLine):
-        _file_log.log(
-            logging.WARNING if event.level == "warning" else logging.INFO, "%s", event.text.rstrip()
-        )
