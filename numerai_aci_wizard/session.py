@@ -26,13 +26,13 @@ if TYPE_CHECKING:
         AzureSession,
         DeviceCodePrompt,
         Engines,
+        Estimate,
         Location,
         Pricing,
         Subscription,
     )
     from .history import History
     from .pipeline import Pipeline
-    from .services.pricing import Estimate
 
 
 def real_engines() -> Engines:

@@ -18,11 +18,11 @@ import math
 import os
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engines import DEFAULT_REGION, Estimate, Prices
 from ..events import ErrorCode, WizardError
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ RUNS_PER_MONTH = 5 * 52 / 12
 _MAX_PAGES = 20
 
 SERVICE_NAME = "Container Instances"
-DEFAULT_REGION = "eastus"
 
 #: When the built-in table's figures were read (Azure Retail Prices API, USD, Linux
 #: "Standard" meters of service "Container Instances").
@@ -87,68 +86,6 @@ _TABLE: dict[str, tuple[float, float, bool]] = {
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 # Rows that are not what this tool deploys: a Linux, standard, on-demand container group.
 _EXCLUDED_WORDS = ("windows", "spot", "gpu", "confidential", "k80", "p100", "v100", "dedicated")
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Per-second prices for one region, and where they came from (shown to the user)."""
-
-    vcpu_per_second: float
-    gb_per_second: float
-    currency: str
-    source: str  # "Azure Retail Prices API, <date fetched>" or "built-in table of <date>"
-    region: str
-    exact_region: bool  # False when the table had no row for the region (default used)
-    note: str = ""  # why the table was used, or that its row is approximate; "" otherwise
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """The cost of one run and of a month of rounds for one size in one region."""
-
-    prices: Prices
-    cpu: float
-    memory_gb: float
-    run_minutes: float
-    runs_per_month: float
-    per_run: float
-    per_month: float
-
-    def lines(self, models: int = 1) -> list[str]:
-        """Human lines for the wizard's review screen and ``deploy``'s preamble.
-
-        ``models``: how many models the run submits for. One run a round serves them all, so
-        the figures do not grow with it (only the run's minutes, which the user sets).
-        """
-        p = self.prices
-        cur = p.currency
-        out = [
-            f"about {_money(self.per_run, cur)} per run ({_num(self.cpu)} vCPU, "
-            f"{_num(self.memory_gb)} GB, {_num(self.run_minutes)} min), "
-            f"{_money(self.per_month, cur)} a month for about {self.runs_per_month:.0f} rounds "
-            "(Tuesday to Saturday)",
-            f"prices for {p.region}: {_rate(p.vcpu_per_second * 3600, cur)} per vCPU-hour, "
-            f"{_rate(p.gb_per_second * 3600, cur)} per GB-hour; source: {p.source}",
-        ]
-        if models > 1:
-            out.insert(
-                1,
-                f"one run a round serves all {models} models (one download of the live data): "
-                f"not {models} runs; allow the run's minutes for predicting {models} models",
-            )
-        if not p.exact_region:
-            out.append(
-                f"no built-in price for region '{p.region}': used the {DEFAULT_REGION} "
-                "prices, the real figure may differ"
-            )
-        if p.note:
-            out.append(p.note)
-        out.append(
-            "the Logic App that starts the container costs a fraction of a cent per run "
-            "(under $0.0002: three consumption-plan actions, no standing charge); "
-            "billing stops when the container exits"
-        )
-        return out
 
 
 def get_prices(
@@ -444,29 +381,3 @@ def _safe(region: str) -> str:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
-def _money(amount: float, currency: str) -> str:
-    """Two decimals from a cent up; below that, one significant digit ("$0.008")."""
-    if amount >= 0.01:
-        text = f"{amount:,.2f}"
-    elif amount > 0:
-        digits = -math.floor(math.log10(amount))
-        text = f"{amount:.{digits}f}"
-        if float(text) >= 0.01:  # rounding carried into the next decade
-            text = f"{amount:.2f}"
-    else:
-        text = "0.00"
-    return f"${text}" if currency == "USD" else f"{text} {currency}"
-
-
-def _rate(amount: float, currency: str) -> str:
-    """A unit price as the price list writes it: three significant digits ("$0.00445")."""
-    text = f"{amount:.3g}" if 0 < amount < 1 else f"{amount:,.2f}"
-    if "e" in text:
-        text = f"{amount:.10f}".rstrip("0")
-    return f"${text}" if currency == "USD" else f"{text} {currency}"

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the rest of the core loads when the work first runs, after 
     from ..engines import Engines
     from ..events import Emit
     from ..pipeline import DeployResult, Pipeline
+    from .host import WizardHost
     from .screens.base import StepScreen
 
 from .steps import FIELD_STEP, SECRET_NAMES, step_after, step_before
@@ -396,3 +397,10 @@ def run(config_path: Path | None, *, engines: Engines | None = None) -> int:
     for line in app.farewell:
         print(line, flush=True)
     return result if isinstance(result, int) else 0
+
+
+if TYPE_CHECKING:
+
+    def _hosts_the_steps(app: WizardApp) -> WizardHost:
+        """mypy proves here that the app is what its screens take it for (tui/host.py)."""
+        return app

@@ -43,27 +43,29 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node, but not the bodies of ``if TYPE_CHECKING:`` blocks."""
+def _runtime_nodes(tree: ast.AST, *, type_only: bool = False) -> list[ast.AST]:
+    """Every node; with ``type_only`` False, not the bodies of ``if TYPE_CHECKING:`` blocks."""
     out: list[ast.AST] = []
     todo: list[ast.AST] = [tree]
     while todo:
         node = todo.pop()
         out.append(node)
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
+        if not type_only and isinstance(node, ast.If) and _is_type_checking(node.test):
             todo.extend(node.orelse)
             continue
         todo.extend(ast.iter_child_nodes(node))
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(*, type_only: bool = False) -> dict[str, set[str]]:
+    """Module -> the package modules it imports; ``type_only`` counts ``TYPE_CHECKING`` ones."""
     modules = _modules()
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
         here = name if is_package else name.rpartition(".")[0]
-        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in _runtime_nodes(tree, type_only=type_only):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
@@ -159,3 +161,14 @@ def test_the_core_never_imports_the_front_ends_or_the_services() -> None:
 
 def test_no_import_cycle_in_the_package() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_no_import_cycle_even_through_type_only_imports() -> None:
+    """A screen names its host by a Protocol (tui/host.py), not the App that imports it."""
+    assert cycles(import_graph(type_only=True)) == []
+
+
+def test_the_engines_seam_imports_nothing_from_the_services() -> None:
+    """engines.py declares the result types the services return; never the other way up."""
+    graph = import_graph(type_only=True)
+    assert {t for t in graph[f"{PACKAGE}.engines"] if ".services" in t} == set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from ..steps import STEPS
 from ..widgets.field import TextField, field_id
 
 if TYPE_CHECKING:
-    from ..app import WizardApp
+    from ..host import WizardHost
 
 
 class StepScreen(Screen[None]):
@@ -35,8 +35,8 @@ class StepScreen(Screen[None]):
         self.focus_reason = reason
 
     @property
-    def wizard(self) -> WizardApp:
-        return self.app  # type: ignore[return-value]
+    def wizard(self) -> WizardHost:
+        return cast("WizardHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(f" {self.app.title}  ·  {self.app.sub_title}", id="title-bar")
