@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import redact
+from . import dirs, redact
 from .events import ErrorCode, WizardError
 from .settings import ALIASES, FIELD_BY_KEY, FIELDS, SECTIONS, Field, Settings, coerce
 
@@ -44,15 +44,11 @@ _HEADER = (
 
 
 def default_config_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME, appauthor=False, roaming=True) / CONFIG_NAME
+    return dirs.config_dir() / CONFIG_NAME
 
 
 def state_dir() -> Path:
-    from platformdirs import user_state_path
-
-    return user_state_path(APP_NAME, appauthor=False)
+    return dirs.state_dir()
 
 
 def state_path(config_path: Path) -> Path:

@@ -21,7 +21,11 @@ def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No test reads or writes the developer's real config, state, keyring or docker config,
-    and no secret leaks in from the developer's environment."""
+    and no secret leaks in from the developer's environment.
+
+    The tool's own folders come from NUMERAI_ACI_HOME, the one override that works on every
+    OS (platformdirs ignores XDG on Windows and macOS); the XDG variables and HOME are set
+    too, for the libraries that follow them on Linux."""
     home = tmp_path_factory.mktemp("home")
     for var, sub in (
         ("XDG_CONFIG_HOME", "config"),
@@ -48,3 +52,4 @@ def _isolated_user_dirs(
     for var in list(os.environ):
         if var.startswith("NUMERAI_ACI_"):
             monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NUMERAI_ACI_HOME", str(home / "numerai-aci"))

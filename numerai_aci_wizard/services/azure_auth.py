@@ -54,9 +54,9 @@ def persistent_cache_available() -> bool:
 
 
 def record_path() -> Path:
-    from platformdirs import user_state_dir
+    from ..dirs import state_dir
 
-    return Path(user_state_dir(APP_NAME)) / RECORD_FILE
+    return state_dir() / RECORD_FILE
 
 
 def token_identity(token: str) -> tuple[str, str]:

@@ -67,7 +67,7 @@ def terminal(
         **os.environ,
         "TERM": "xterm-256color",
         "NUMERAI_ACI_OFFLINE_PRICES": "1",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "NUMERAI_ACI_HOME": str(tmp_path / "aci-home"),
         **(env or {}),
     }
     tmux = ["tmux", "-L", session, "-f", "/dev/null"]
