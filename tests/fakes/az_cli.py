@@ -10,7 +10,8 @@ to one cloud (`az cloud set`; `az cloud show` names it): a token for another clo
 Manager fails with AADSTS500011, as Entra ID answers for a resource it does not know. The
 fake does just that, reading its
 state (signed in or not, who) from a JSON file next to it, so a test can sign in and out
-between calls, and it logs every invocation for assertions. POSIX only (a `#!` script).
+between calls, and it logs every invocation for assertions. A `#!` script; on Windows an
+`az.cmd` beside it runs that script with this Python, as the real az.cmd runs az's.
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ class FakeAzCli:
         script.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.executable = script
+        if sys.platform == "win32":  # az there is az.cmd, which is what gets looked up
+            self.executable = self.bin_dir / "az.cmd"
+            self.executable.write_text(f'@"{sys.executable}" "{script}" %*\r\n', encoding="utf-8")
         self.login(username=username, oid=oid, tenant_id=tenant_id, subscription_id=subscription_id)
 
     def env_names(self) -> list[list[str]]:

@@ -21,6 +21,8 @@ from tests.tui.conftest import FULL_ENV, answered
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.linux_only  # tmux and a POSIX shell
+
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout

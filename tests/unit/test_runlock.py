@@ -70,6 +70,7 @@ def test_a_crashed_holder_leaves_no_stale_lock(tmp_path) -> None:
         pass
 
 
+@pytest.mark.linux_only  # POSIX file modes
 def test_the_lock_files_are_private() -> None:
     with runlock.hold(settings(), "trigger"):
         lock, side = runlock.lock_paths(settings())

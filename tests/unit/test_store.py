@@ -82,6 +82,7 @@ def test_a_secret_pasted_into_a_setting_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.linux_only  # POSIX file modes
 def test_file_is_private_and_written_atomically(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "config.toml"
     store.save(Settings(), path)
