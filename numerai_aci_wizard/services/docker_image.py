@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import redact
+from .. import redact, waits
 from ..engines import ImageResult, PushedImage
 from ..events import (
     Cancelled,
@@ -195,7 +195,7 @@ def _cancel_streams(client: docker.DockerClient, cancel: threading.Event | None)
         yield
     finally:
         finished.set()
-        watcher.join()
+        waits.join(watcher)
         with contextlib.suppress(ValueError):
             api.hooks["response"].remove(remember)
         for response in responses:
@@ -225,7 +225,8 @@ def _events(
 ) -> Iterator[dict[str, Any]]:
     """The engine's decoded events, ending in Cancelled as soon as ``cancel`` is set."""
     try:
-        for event in stream:
+        # read in a helper thread: a silent RUN step must not keep a Ctrl+C from landing
+        for event in waits.iterate(stream, "docker-stream"):
             check_cancel(cancel)
             yield event
     except Cancelled:
