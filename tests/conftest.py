@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,13 @@ def _isolated_user_dirs(
         if var.startswith("NUMERAI_ACI_"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NUMERAI_ACI_HOME", str(home / "numerai-aci"))
+
+
+@pytest.fixture(autouse=True)
+def _python_ssl_after_each_test() -> Iterator[None]:
+    """cli.main() puts the OS trust store into ``ssl`` for the whole process (tls.py); a
+    test that ran it leaves Python's own ``ssl`` behind for the next."""
+    yield
+    from numerai_aci_wizard import tls
+
+    tls.restore()
