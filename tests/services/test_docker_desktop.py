@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +169,22 @@ def test_ctrl_c_lands_while_a_build_step_is_silent(engine: FakeDockerApi, tmp_pa
         child.kill()
     assert child.returncode == 130, err
     assert "KeyboardInterrupt landed" in out
+
+
+def test_the_context_sent_leaves_out_what_a_utf16_dockerignore_names(
+    engine: FakeDockerApi, tmp_path: Path
+) -> None:
+    """Windows PowerShell 5.1's `"cache/" > .dockerignore` writes UTF-16 with a BOM, CRLF."""
+    settings = _settings(tmp_path)
+    context = Path(settings.docker.context)
+    (context / "cache").mkdir()
+    (context / "cache" / "big.bin").write_bytes(b"x" * 1000)
+    (context / "run.log").write_text("noise\n")
+    (context / "predict.py").write_text("print(1)\n")
+    (context / ".dockerignore").write_bytes("cache/\r\n*.log\r\n".encode("utf-16"))
+    docker_image.build(settings)
+    (build,) = engine.seen("POST", "/build")
+    with tarfile.open(fileobj=io.BytesIO(build.body)) as sent:
+        names = set(sent.getnames())
+    assert {"Dockerfile", "predict.py", ".dockerignore"} <= names
+    assert not any(n.startswith("cache") or n.endswith(".log") for n in names), names
