@@ -44,6 +44,12 @@ def main(argv):
     import os  # which variables this child process inherited (names only, never values)
     with open(LOG + ".env", "a", encoding="utf-8") as log:
         log.write(json.dumps(sorted(os.environ)) + "\n")
+    try:  # what this call's standard input is: the null device, or someone's terminal/pipe
+        stdin = "devnull" if os.path.samestat(os.fstat(0), os.stat(os.devnull)) else "other"
+    except OSError:
+        stdin = "closed"
+    with open(LOG + ".stdin", "a", encoding="utf-8") as log:
+        log.write(json.dumps([argv[:2], stdin]) + "\n")
     with open(STATE, encoding="utf-8") as f:
         state = json.load(f)
     if argv[:1] == ["--version"] or argv[:1] == ["version"]:
@@ -137,6 +143,13 @@ class FakeAzCli:
             self.executable = self.bin_dir / "az.cmd"
             self.executable.write_text(f'@"{sys.executable}" "{script}" %*\r\n', encoding="utf-8")
         self.login(username=username, oid=oid, tenant_id=tenant_id, subscription_id=subscription_id)
+
+    def stdins(self) -> list[tuple[list[str], str]]:
+        """Per call, its first two arguments and what its stdin was ("devnull" or "other")."""
+        path = Path(str(self.log_path) + ".stdin")
+        if not path.exists():
+            return []
+        return [tuple(json.loads(line)) for line in path.read_text().splitlines() if line]  # type: ignore[misc]
 
     def env_names(self) -> list[list[str]]:
         """Per call, the names of the environment variables the `az` child process got."""
