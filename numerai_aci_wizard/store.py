@@ -28,7 +28,7 @@ from typing import Any
 from . import dirs, redact
 from .events import ErrorCode, WizardError
 from .settings import ALIASES, FIELD_BY_KEY, FIELDS, SECTIONS, Field, Settings, coerce
-from .textfiles import decode, is_utf16, windows_path_in_basic_string
+from .textfiles import is_utf16, windows_path_in_basic_string
 
 APP_NAME = "numerai-aci-wizard"
 CONFIG_NAME = "config.toml"
@@ -215,8 +215,12 @@ def load(path: Path | None = None) -> Loaded:
         loaded.exists = True
         return loaded.fail(f"cannot read the settings file {path}: {exc}")
     loaded.exists = True
-    try:  # UTF-16 is what Windows PowerShell's `>` writes
-        text = decode(data_bytes) if is_utf16(data_bytes) else data_bytes.decode("utf-8-sig")
+    try:  # UTF-16 with its BOM is what Windows PowerShell's `>` writes
+        text = data_bytes.decode("utf-16") if is_utf16(data_bytes) else ""
+    except UnicodeDecodeError:
+        text = ""
+    try:
+        text = text or data_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return loaded.fail(f"the settings file {path} is not UTF-8 text (byte {exc.start + 1})")
     if (windows_path := windows_path_in_basic_string(text)) is not None:
