@@ -38,6 +38,7 @@ def os_trusts_the_proxy_ca(arm_server: Any, monkeypatch: pytest.MonkeyPatch) -> 
         tls.restore()
 
 
+@pytest.mark.linux_only  # the OS store simulated by OpenSSL's default file
 def test_without_the_os_store_requests_refuses_the_proxy_and_with_it_connects(
     os_trusts_the_proxy_ca: str,
 ) -> None:
@@ -62,6 +63,7 @@ def test_a_named_bundle_still_wins(arm_server: Any, monkeypatch: pytest.MonkeyPa
         tls.restore()
 
 
+@pytest.mark.linux_only  # the OS store simulated by OpenSSL's default file
 def test_every_command_trusts_the_os_store(
     os_trusts_the_proxy_ca: str, arm_server: Any, az_cli_login: Any, tmp_path: Path
 ) -> None:
