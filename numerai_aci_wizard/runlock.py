@@ -215,9 +215,13 @@ def native() -> LockOS:
         return PosixLocks()
 
 
+#: Windows: no newline translation on the descriptors os.open makes (0 elsewhere)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
 def _open(path: Path) -> IO[bytes]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | _BINARY, 0o600)
     return os.fdopen(fd, "r+b", buffering=0)
 
 
@@ -323,7 +327,7 @@ def _write_record(osys: LockOS, side: Path, command: str) -> None:
     }
     draft = side.with_name(f"{side.name}.{os.getpid()}.tmp")
     try:
-        draft_fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        draft_fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o600)
         with os.fdopen(draft_fd, "w", encoding="utf-8") as out:
             out.write(json.dumps(me))
         osys.replace(draft, side)
