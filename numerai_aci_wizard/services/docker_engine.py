@@ -51,8 +51,12 @@ def engine_info(client: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def is_docker_desktop(info: dict[str, Any]) -> bool:
-    """Docker Desktop (Windows, macOS, Linux) runs the engine in a VM of its own."""
+def engine_in_a_vm(info: dict[str, Any], platform: str = sys.platform) -> bool:
+    """Whether the engine runs in a VM of its own, whose loopback is not this machine's:
+    always on Windows and macOS (Docker Desktop, Colima, OrbStack, Rancher Desktop: Linux
+    containers need a Linux kernel), and Docker Desktop on Linux too."""
+    if platform in ("win32", "darwin"):
+        return True
     return "docker desktop" in str(info.get("OperatingSystem", "")).lower()
 
 

@@ -1,8 +1,8 @@
 """Run the prediction image on this machine's Docker engine, as ACI would run it.
 
 Host networking, so a loopback ``NUMERAI_API_URL`` (a proxy, a test server) is reached
-from inside (on Linux: Docker Desktop's host network is its VM's, and such a URL is refused
-up front, saying so); the output is streamed line by line, masked; a cancel kills the container.
+from inside (on Linux; where the engine runs in a VM, Docker Desktop, Colima, OrbStack, the
+host network is the VM's, and such a URL is refused up front, saying so); the output is streamed line by line, masked; a cancel kills the container.
 The container is removed afterwards either way.
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .. import redact, waits
 from ..events import ErrorCode, WizardError, check_cancel
-from .docker_engine import connect, engine_info, is_docker_desktop
+from .docker_engine import connect, engine_in_a_vm, engine_info
 
 
 def _ensure_image(client: Any, image: str, username: str, password: str | None) -> None:
@@ -43,21 +43,22 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
 def _loopback_reachable(client: Any, environment: dict[str, str]) -> None:
-    """On Docker Desktop (Windows, macOS) the container's host network is the Docker VM's:
-    a loopback NUMERAI_API_URL would reach the VM, not the server on this machine."""
+    """Where the engine runs in a VM (Docker Desktop, Colima, OrbStack) the container's
+    host network is the VM's: a loopback NUMERAI_API_URL would reach the VM, not the
+    server on this machine."""
     url = environment.get("NUMERAI_API_URL", "")
-    if not url or not is_docker_desktop(engine_info(client)):
+    if not url or not engine_in_a_vm(engine_info(client)):
         return
     parts = urlsplit(url)
     if (parts.hostname or "").lower() not in _LOOPBACK:
         return
     port = f":{parts.port}" if parts.port else ""
     raise WizardError(
-        f"Docker Desktop runs containers in its own VM: NUMERAI_API_URL={url} names this "
+        f"the Docker engine runs containers in a VM: NUMERAI_API_URL={url} names this "
         f"machine's loopback ({parts.hostname}{port}), which the rehearsal's container "
         "cannot reach (its 127.0.0.1 is the VM's)",
-        f"point NUMERAI_API_URL at host.docker.internal{port} instead (Docker Desktop's "
-        "name for this machine), or unset it to use Numerai's own API",
+        f"point NUMERAI_API_URL at host.docker.internal{port} instead (Docker Desktop's, "
+        "Colima's and OrbStack's name for this machine), or unset it to use Numerai's own API",
         code=ErrorCode.NOT_AVAILABLE,
         exit_code=2,
     )

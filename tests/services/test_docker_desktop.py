@@ -28,6 +28,7 @@ import pytest
 
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.services import docker_image
+from numerai_aci_wizard.services.docker_engine import engine_in_a_vm
 from numerai_aci_wizard.services.local_run import run_local
 from numerai_aci_wizard.settings import Settings
 from tests.fakes.docker_api import FakeDockerApi
@@ -119,9 +120,16 @@ def test_docker_desktops_loopback_is_its_vm_and_the_rehearsal_says_so(
     with pytest.raises(WizardError) as info:
         run_local("me/predict:latest", env, on_text=lambda _: None)
     error = info.value
-    assert error.exit_code == 2 and "Docker Desktop" in error.message
+    assert error.exit_code == 2 and "runs containers in a VM" in error.message
     assert "127.0.0.1:8765" in error.message and "host.docker.internal:8765" in error.hint
     assert engine.seen("POST", "/containers/create") == []
+
+
+def test_every_engine_on_windows_and_macos_is_in_a_vm_and_on_linux_only_docker_desktop() -> None:
+    colima = {"OperatingSystem": "Ubuntu 24.04.1 LTS", "Name": "colima"}
+    desktop = {"OperatingSystem": "Docker Desktop", "Name": "docker-desktop"}
+    assert engine_in_a_vm(colima, "darwin") and engine_in_a_vm(desktop, "win32")
+    assert engine_in_a_vm(desktop, "linux") and not engine_in_a_vm(colima, "linux")
 
 
 _BUILD_ON_THE_MAIN_THREAD = """
