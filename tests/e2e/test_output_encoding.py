@@ -120,3 +120,36 @@ def test_every_commands_plain_output_survives_a_cp1252_pipe(deployed: Path, tmp_
     code, out, err = _run(["destroy", "--yes", "--config", str(deployed)], "cp1252", tmp_path / "d")
     assert code == 0, err.decode("cp1252", "replace")
     assert b"Removed: " in out and b"Traceback" not in err
+
+
+@pytest.mark.docker
+def test_deploy_plain_output_survives_a_cp1252_pipe(
+    arm_server: Any,
+    az_cli_login: Any,
+    docker_env: Any,
+    numerai_server: Any,
+    busybox_base: str,
+    keys_in_env: None,
+    small_context: Path,
+    tmp_path: Path,
+) -> None:
+    """deploy builds, pushes (real engine and registry) and provisions, its progress and
+    its webhook line written to a cp1252 file."""
+    settings = Settings()
+    settings.numerai.model_id = numerai_server.model_id
+    settings.azure.subscription_id = arm_server.subscription_id
+    settings.azure.location = "eastus"
+    settings.azure.resource_group = settings.azure.container_group = "numerai-cp1252"
+    settings.azure.arm_endpoint = arm_server.endpoint
+    settings.docker.image = f"{docker_env.registry}/cp1252/predict:latest"
+    settings.docker.username = docker_env.registry_username
+    settings.docker.context = str(small_context)
+    settings.docker.base_image = busybox_base
+    config = tmp_path / "config.toml"
+    save(settings, config)
+    code, out, err = _run(["deploy", "--yes", "--config", str(config)], "cp1252", tmp_path / "o")
+    assert code == 0, err.decode("cp1252", "replace")
+    text = out.decode("cp1252")
+    assert "-> Building and pushing" in text and b"Traceback" not in err
+    webhook = [line for line in text.splitlines() if line.startswith("https://")]
+    assert len(webhook) == 1 and "sig=" in webhook[0]
