@@ -57,6 +57,7 @@ def one_launch(repo: Path, tmp: Path, program: str = "-m numerai_aci_wizard") ->
         "XDG_CONFIG_HOME": str(tmp / "config"),
         "XDG_STATE_HOME": str(tmp / "state"),
         "XDG_CACHE_HOME": str(tmp / "cache"),
+        "NUMERAI_ACI_HOME": str(tmp / "aci-home"),  # the tool's own files, on every OS
     }
     # the server and its empty shell first, so that the clock measures only the wizard
     subprocess.run(

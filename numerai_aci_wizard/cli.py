@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .console import make_streams_safe
 from .settings import FIELDS, Check, check_positive_int, check_run_minutes
+from .tls import use_os_trust_store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -206,6 +208,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    make_streams_safe()  # a cp1252 pipe on Windows must not turn a mark into a failure
+    use_os_trust_store()  # a corporate proxy's CA, trusted by the OS, is trusted here too
     parser = _wizard_parser() if _opens_the_wizard(argv) else build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -477,40 +477,47 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl+C: the pipelines' cancel is set, the command ends (143)."""
 
 
+def terminating_signals(module: Any = signal) -> list[int]:
+    """SIGTERM, and on Windows SIGBREAK: Ctrl+Break, or the console window being closed."""
+    found = [module.SIGTERM]
+    if hasattr(module, "SIGBREAK"):
+        found.append(module.SIGBREAK)
+    return found
+
+
 class _OnSigterm:
-    """Turns SIGTERM into :class:`Terminated` in the main thread, after setting ``cancel``
-    so worker threads stop at their next safe point too (a service manager or ``kill``
-    must not leave a half-written deployment running on)."""
+    """Turns SIGTERM (SIGBREAK on Windows) into :class:`Terminated` in the main thread,
+    after setting ``cancel`` so worker threads stop at their next safe point too (a
+    service manager or ``kill`` must not leave a half-written deployment running on)."""
 
     def __init__(self, cancel: threading.Event) -> None:
         self.cancel = cancel
         self.received = False
-        self._previous: Any = None
-        self._installed = False
+        self.name = "SIGTERM"
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _OnSigterm:
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous = signal.signal(signal.SIGTERM, self._handle)
-                self._installed = True
-            except (ValueError, OSError):  # pragma: no cover - an embedding without signals
-                pass
+            for signum in terminating_signals():
+                with contextlib.suppress(ValueError, OSError):  # an embedding without signals
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGTERM, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.cancel.set()
         if not self.received:
             self.received = True
+            self.name = signal.Signals(signum).name
             raise Terminated()
 
 
-def _terminated() -> WizardError:
+def _terminated(name: str = "SIGTERM") -> WizardError:
     return WizardError(
-        "terminated (SIGTERM): stopped at a safe point",
+        f"terminated ({name}): stopped at a safe point",
         "run the same command again: it continues from what exists",
         code=ErrorCode.INTERRUPTED,
         exit_code=143,
@@ -536,7 +543,7 @@ def run_command(command: str, args: argparse.Namespace, cli_values: dict[str, An
             if isinstance(exc, SystemExit):
                 raise
             cancel.set()  # worker threads stop at their next safe point
-            error = _terminated() if sigterm.received else describe(exc)
+            error = _terminated(sigterm.name) if sigterm.received else describe(exc)
             return _failed(command, error, out)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import plan as decide
-from . import store
+from . import store, waits
 from .engines import (
     Account,
     AzureEngine,
@@ -273,7 +273,7 @@ class Pipeline:
                 futures = {name: pool.submit(job) for name, job in jobs.items()}
                 for name, future in futures.items():
                     try:
-                        found = future.result()
+                        found = waits.result(future)  # Ctrl+C lands meanwhile
                     except WizardError as exc:
                         failures.append(exc)
                         self.emit(LogLine("checks", f"{name}: {exc}", "warning"))

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import redact
+from . import dirs, redact
 from .events import ErrorCode, WizardError
 from .settings import ALIASES, FIELD_BY_KEY, FIELDS, SECTIONS, Field, Settings, coerce
+from .textfiles import is_utf16, windows_path_in_basic_string
 
 APP_NAME = "numerai-aci-wizard"
 CONFIG_NAME = "config.toml"
@@ -44,15 +45,11 @@ _HEADER = (
 
 
 def default_config_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME, appauthor=False, roaming=True) / CONFIG_NAME
+    return dirs.config_dir() / CONFIG_NAME
 
 
 def state_dir() -> Path:
-    from platformdirs import user_state_path
-
-    return user_state_path(APP_NAME, appauthor=False)
+    return dirs.state_dir()
 
 
 def state_path(config_path: Path) -> Path:
@@ -218,10 +215,16 @@ def load(path: Path | None = None) -> Loaded:
         loaded.exists = True
         return loaded.fail(f"cannot read the settings file {path}: {exc}")
     loaded.exists = True
+    try:  # UTF-16 with its BOM is what Windows PowerShell's `>` writes
+        text = data_bytes.decode("utf-16") if is_utf16(data_bytes) else ""
+    except UnicodeDecodeError:
+        text = ""
     try:
-        text = data_bytes.decode("utf-8-sig")
+        text = text or data_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return loaded.fail(f"the settings file {path} is not UTF-8 text (byte {exc.start + 1})")
+    if (windows_path := windows_path_in_basic_string(text)) is not None:
+        return loaded.fail(f"the settings file {path}, line {windows_path[0]}: {windows_path[1]}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

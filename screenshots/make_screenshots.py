@@ -36,6 +36,7 @@ def _isolate(tmp: Path) -> None:
             and var != "NUMERAI_ACI_OFFLINE_PRICES"
         ):
             del os.environ[var]
+    os.environ["NUMERAI_ACI_HOME"] = str(tmp / "aci-home")  # the tool's own files, on every OS
 
 
 async def _settle(pilot) -> None:

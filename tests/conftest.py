@@ -5,6 +5,8 @@ owned and grown on its own."""
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,21 @@ pytest_plugins = [
 ]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``-n auto --dist loadgroup``) every real-engine test runs in one
-    worker: one private dockerd, registry and base image for them all, built once."""
+    worker: one private dockerd, registry and base image for them all, built once.
+
+    ``linux_only`` (see pyproject.toml): skipped off Linux, never skipped on Linux, so the
+    Linux CI job runs every one of them while the Windows and macOS jobs run the rest."""
     for item in items:
         if item.get_closest_marker("docker") is not None:
             item.add_marker(pytest.mark.xdist_group("docker"))
+    if sys.platform.startswith("linux"):
+        return
+    skip = pytest.mark.skip(reason=f"linux_only: needs Linux, this is {sys.platform}")
+    for item in items:
+        if item.get_closest_marker("linux_only") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +40,11 @@ def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No test reads or writes the developer's real config, state, keyring or docker config,
-    and no secret leaks in from the developer's environment."""
+    and no secret leaks in from the developer's environment.
+
+    The tool's own folders come from NUMERAI_ACI_HOME, the one override that works on every
+    OS (platformdirs ignores XDG on Windows and macOS); the XDG variables and HOME are set
+    too, for the libraries that follow them on Linux."""
     home = tmp_path_factory.mktemp("home")
     for var, sub in (
         ("XDG_CONFIG_HOME", "config"),
@@ -56,3 +71,14 @@ def _isolated_user_dirs(
     for var in list(os.environ):
         if var.startswith("NUMERAI_ACI_"):
             monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NUMERAI_ACI_HOME", str(home / "numerai-aci"))
+
+
+@pytest.fixture(autouse=True)
+def _python_ssl_after_each_test() -> Iterator[None]:
+    """cli.main() puts the OS trust store into ``ssl`` for the whole process (tls.py); a
+    test that ran it leaves Python's own ``ssl`` behind for the next."""
+    yield
+    from numerai_aci_wizard import tls
+
+    tls.restore()

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,9 +55,9 @@ def persistent_cache_available() -> bool:
 
 
 def record_path() -> Path:
-    from platformdirs import user_state_dir
+    from ..dirs import state_dir
 
-    return Path(user_state_dir(APP_NAME)) / RECORD_FILE
+    return state_dir() / RECORD_FILE
 
 
 def token_identity(token: str) -> tuple[str, str]:
@@ -116,15 +117,24 @@ class ScrubbedCliCredential:
             close()
 
 
+def az_executable(windows: bool = sys.platform == "win32") -> str | None:
+    """The Azure CLI on PATH: ``az.cmd`` on Windows (what its installer puts there; an
+    extensionless ``az`` beside it is a POSIX script Windows cannot start), else ``az``."""
+    if windows:
+        return shutil.which("az.cmd") or shutil.which("az")
+    return shutil.which("az")
+
+
 def az_cloud() -> str | None:
     """The cloud ``az`` is set to (``az cloud show``); None when there is no ``az`` to ask."""
-    az = shutil.which("az")
+    az = az_executable()
     if az is None:
         return None
     try:
         with secrets_out_of_environ():
             shown = subprocess.run(
                 [az, "cloud", "show", "--output", "json"],
+                stdin=subprocess.DEVNULL,  # never the wizard's terminal: az must not read it
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -144,12 +154,12 @@ def _cloud_mismatch(wanted: str) -> WizardError | None:
     if active.lower() in (name.lower() for name in CLOUD_NAMES):
         hint = (
             f'set cloud = "{active}" under [azure] in the settings (or --cloud {active}), or '
-            f"switch az back: az cloud set --name {wanted} && az login"
+            f"switch az back: az cloud set --name {wanted}, then az login"
         )
     else:
         hint = (
             f"this tool works with {', '.join(CLOUD_NAMES)}: "
-            f"az cloud set --name {wanted} && az login"
+            f"az cloud set --name {wanted}, then az login"
         )
     return WizardError(
         f"az is set to the {active} cloud but the settings name {wanted}: its sign-in "

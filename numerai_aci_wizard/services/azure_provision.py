@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import redact
+from .. import redact, waits
 from .. import workflow as lw
 from ..clouds import cloud
 from ..engines import (
@@ -557,7 +557,7 @@ class Azure:
             group_f = pool.submit(self._observe_group)
             conn_f = pool.submit(self._observe_connection)
             wf_f = pool.submit(self._observe_workflow)
-            group, conn, wf = group_f.result(), conn_f.result(), wf_f.result()
+            group, conn, wf = waits.result(group_f), waits.result(conn_f), waits.result(wf_f)
         ra = self._observe_role_assignment(wf.principal_id if wf else None)
         return Observed(
             resource_group=ObservedResourceGroup(
@@ -628,7 +628,7 @@ class Azure:
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            waits.join(t)  # in slices: a Ctrl+C lands at once (cancel then stops both)
         if errors:
             first = next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
             raise first
@@ -1339,7 +1339,7 @@ class Azure:
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            waits.join(t)  # in slices: a Ctrl+C lands at once (cancel then stops both)
         if errors:
             raise errors[0]
         gone = {x.name.lower() for x in actions if x.action == "delete"}

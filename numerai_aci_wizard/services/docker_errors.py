@@ -241,11 +241,23 @@ def daemon_error(text: str, docker_host: str, platform: str) -> WizardError:
     """Why the engine cannot be reached, and what to do on this platform."""
     low = text.lower()
     where = f"DOCKER_HOST={docker_host}" if docker_host else "the default socket"
-    if "permission denied" in low or "errno 13" in low:
+    if "permission denied" in low or "errno 13" in low or "access is denied" in low:
+        if platform == "win32":
+            hint = (
+                "Add your Windows account to the docker-users group (in an administrator "
+                "PowerShell: net localgroup docker-users $env:USERNAME /add), then sign out "
+                "and back in."
+            )
+        elif platform == "darwin":
+            hint = "Restart Docker Desktop; if that does not help, reinstall it."
+        else:
+            hint = (
+                "Add your user to the docker group (`sudo usermod -aG docker $USER`, then log "
+                "out and back in), or run the wizard with sudo."
+            )
         return WizardError(
             f"Permission denied on the Docker socket ({where})",
-            "Add your user to the docker group (`sudo usermod -aG docker $USER`, then log "
-            "out and back in), or run the wizard with sudo.",
+            hint,
             exit_code=2,
             code=ErrorCode.DAEMON_PERMISSION,
         )
@@ -266,4 +278,29 @@ def daemon_error(text: str, docker_host: str, platform: str) -> WizardError:
         hint,
         exit_code=2,
         code=ErrorCode.DAEMON_UNREACHABLE,
+    )
+
+
+def windows_containers(operating_system: str) -> WizardError:
+    """The engine runs Windows containers: the prediction image is a Linux image."""
+    where = f" ({operating_system})" if operating_system else ""
+    return WizardError(
+        f"The Docker engine{where} is in Windows containers mode: the prediction image is a "
+        "Linux image and cannot be built or run there",
+        "Switch Docker Desktop to Linux containers: right-click the Docker icon in the "
+        "notification area > Switch to Linux containers..., then run again.",
+        exit_code=2,
+        code=ErrorCode.NOT_AVAILABLE,
+    )
+
+
+def credential_helper_missing(program: str, config: str) -> WizardError:
+    """The Docker config names a credential helper that is not installed or not on PATH."""
+    return WizardError(
+        f"Docker's credential helper {program} is not installed or not on PATH (named by {config})",
+        "Start Docker Desktop once (it puts its helpers on PATH) or add the folder that holds "
+        f'{program} to PATH; without Docker Desktop, remove the "credsStore"/"credHelpers" '
+        f"entry from {config} (then docker login stores the login in that file).",
+        exit_code=2,
+        code=ErrorCode.NOT_AVAILABLE,
     )

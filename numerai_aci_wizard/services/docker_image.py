@@ -27,9 +27,9 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .. import redact
+from .. import redact, waits
 from ..engines import ImageResult, PushedImage
 from ..events import (
     Cancelled,
@@ -46,6 +46,7 @@ from ..events import (
     step,
 )
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
+from ..textfiles import decode
 from . import docker_errors as errors
 from . import registry_api
 from .docker_engine import connect
@@ -119,12 +120,23 @@ def resolve_context(settings: Settings) -> Path:
 
 
 def _dockerignore_patterns(context: Path) -> list[str]:
-    """.dockerignore read exactly as the docker SDK reads it when it sends the context."""
+    """.dockerignore's patterns, in whichever encoding the file is (the hash and the
+    context sent to the engine both use these: the SDK's own reading knows only the
+    locale's encoding, which a UTF-16 file crashes and a BOM'd one silently defeats)."""
     path = context / ".dockerignore"
     if not path.is_file():
         return []
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    lines = (line.strip() for line in decode(path.read_bytes()).splitlines())
     return [line for line in lines if line and not line.startswith("#")]
+
+
+def _context_tar(context: Path) -> IO[bytes]:
+    """The build context as the engine gets it: a tar without what .dockerignore excludes."""
+    from docker.utils.build import tar
+
+    # the context's own Dockerfile (no dockerfile argument): as the SDK's path= build does
+    made: IO[bytes] = tar(str(context), exclude=_dockerignore_patterns(context))
+    return made
 
 
 def context_hash(context: Path, *, base_image: str = "") -> str:
@@ -195,7 +207,7 @@ def _cancel_streams(client: docker.DockerClient, cancel: threading.Event | None)
         yield
     finally:
         finished.set()
-        watcher.join()
+        waits.join(watcher)
         with contextlib.suppress(ValueError):
             api.hooks["response"].remove(remember)
         for response in responses:
@@ -225,7 +237,8 @@ def _events(
 ) -> Iterator[dict[str, Any]]:
     """The engine's decoded events, ending in Cancelled as soon as ``cancel`` is set."""
     try:
-        for event in stream:
+        # read in a helper thread: a silent RUN step must not keep a Ctrl+C from landing
+        for event in waits.iterate(stream, "docker-stream"):
             check_cancel(cancel)
             yield event
     except Cancelled:
@@ -331,8 +344,10 @@ def _build_once(
 ) -> None:
     import docker
 
+    context_tar = _context_tar(context)
     stream = client.api.build(
-        path=str(context),
+        fileobj=context_tar,
+        custom_context=True,
         tag=tag,
         decode=True,
         rm=True,
@@ -353,6 +368,7 @@ def _build_once(
     finally:
         with contextlib.suppress(Exception):
             stream.close()
+        context_tar.close()
     run.flush()
 
 

@@ -1,7 +1,8 @@
 """Run the prediction image on this machine's Docker engine, as ACI would run it.
 
 Host networking, so a loopback ``NUMERAI_API_URL`` (a proxy, a test server) is reached
-from inside; the output is streamed line by line, masked; a cancel kills the container.
+from inside (on Linux; where the engine runs in a VM, Docker Desktop, Colima, OrbStack, the
+host network is the VM's, and such a URL is refused up front, saying so); the output is streamed line by line, masked; a cancel kills the container.
 The container is removed afterwards either way.
 """
 
@@ -11,10 +12,11 @@ import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from .. import redact
+from .. import redact, waits
 from ..events import ErrorCode, WizardError, check_cancel
-from .docker_engine import connect
+from .docker_engine import connect, engine_in_a_vm, engine_info
 
 
 def _ensure_image(client: Any, image: str, username: str, password: str | None) -> None:
@@ -37,6 +39,31 @@ def _ensure_image(client: Any, image: str, username: str, password: str | None) 
         ) from exc
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def _loopback_reachable(client: Any, environment: dict[str, str]) -> None:
+    """Where the engine runs in a VM (Docker Desktop, Colima, OrbStack) the container's
+    host network is the VM's: a loopback NUMERAI_API_URL would reach the VM, not the
+    server on this machine."""
+    url = environment.get("NUMERAI_API_URL", "")
+    if not url or not engine_in_a_vm(engine_info(client)):
+        return
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() not in _LOOPBACK:
+        return
+    port = f":{parts.port}" if parts.port else ""
+    raise WizardError(
+        f"the Docker engine runs containers in a VM: NUMERAI_API_URL={url} names this "
+        f"machine's loopback ({parts.hostname}{port}), which the rehearsal's container "
+        "cannot reach (its 127.0.0.1 is the VM's)",
+        f"point NUMERAI_API_URL at host.docker.internal{port} instead (Docker Desktop's, "
+        "Colima's and OrbStack's name for this machine), or unset it to use Numerai's own API",
+        code=ErrorCode.NOT_AVAILABLE,
+        exit_code=2,
+    )
+
+
 def run_local(
     image: str,
     environment: dict[str, str],
@@ -54,6 +81,7 @@ def run_local(
         redact.register(environment.get(name, ""))
     client = connect()
     try:
+        _loopback_reachable(client, environment)
         _ensure_image(client, image, username, password)
         check_cancel(cancel)
         try:
@@ -79,14 +107,15 @@ def run_local(
         watcher.start()
         try:
             pending = ""
-            for chunk in container.logs(stream=True, follow=True):
+            # read in a helper thread: a silent container must not keep a Ctrl+C from landing
+            for chunk in waits.iterate(container.logs(stream=True, follow=True), "run-logs"):
                 pending += chunk.decode("utf-8", "replace")
                 *lines, pending = pending.split("\n")
                 for line in lines:
                     on_text(redact.redact(line.rstrip("\r")))
             if pending:
                 on_text(redact.redact(pending))
-            code = int(container.wait(timeout=60).get("StatusCode", 1))
+            code = int(waits.call(lambda: container.wait(timeout=60)).get("StatusCode", 1))
         finally:
             stop.set()
             with contextlib.suppress(docker.errors.APIError):

@@ -322,9 +322,9 @@ def _live(region: str, vcpu: float, gb: float, currency: str, fetched: datetime)
 
 
 def _default_cache_dir() -> Path:
-    from platformdirs import user_cache_path
+    from ..dirs import cache_dir
 
-    return user_cache_path(APP_NAME, appauthor=False)
+    return cache_dir()
 
 
 def _read_cache(path: Path, region: str, endpoint: str, now: datetime) -> Prices | None:

@@ -10,7 +10,8 @@ to one cloud (`az cloud set`; `az cloud show` names it): a token for another clo
 Manager fails with AADSTS500011, as Entra ID answers for a resource it does not know. The
 fake does just that, reading its
 state (signed in or not, who) from a JSON file next to it, so a test can sign in and out
-between calls, and it logs every invocation for assertions. POSIX only (a `#!` script).
+between calls, and it logs every invocation for assertions. A `#!` script; on Windows an
+`az.cmd` beside it runs that script with this Python, as the real az.cmd runs az's.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def main(argv):
     import os  # which variables this child process inherited (names only, never values)
     with open(LOG + ".env", "a", encoding="utf-8") as log:
         log.write(json.dumps(sorted(os.environ)) + "\n")
+    try:  # what this call's standard input is: the null device, or someone's terminal/pipe
+        stdin = "devnull" if os.path.samestat(os.fstat(0), os.stat(os.devnull)) else "other"
+    except OSError:
+        stdin = "closed"
+    with open(LOG + ".stdin", "a", encoding="utf-8") as log:
+        log.write(json.dumps([argv[:2], stdin]) + "\n")
     with open(STATE, encoding="utf-8") as f:
         state = json.load(f)
     if argv[:1] == ["--version"] or argv[:1] == ["version"]:
@@ -132,7 +139,17 @@ class FakeAzCli:
         script.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.executable = script
+        if sys.platform == "win32":  # az there is az.cmd, which is what gets looked up
+            self.executable = self.bin_dir / "az.cmd"
+            self.executable.write_text(f'@"{sys.executable}" "{script}" %*\r\n', encoding="utf-8")
         self.login(username=username, oid=oid, tenant_id=tenant_id, subscription_id=subscription_id)
+
+    def stdins(self) -> list[tuple[list[str], str]]:
+        """Per call, its first two arguments and what its stdin was ("devnull" or "other")."""
+        path = Path(str(self.log_path) + ".stdin")
+        if not path.exists():
+            return []
+        return [tuple(json.loads(line)) for line in path.read_text().splitlines() if line]  # type: ignore[misc]
 
     def env_names(self) -> list[list[str]]:
         """Per call, the names of the environment variables the `az` child process got."""

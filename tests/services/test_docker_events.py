@@ -185,6 +185,7 @@ def make(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+@pytest.mark.linux_only  # the executable bit and a symlink
 def test_context_hash_follows_what_docker_would_send(tmp_path: Path):
     ctx = make(
         tmp_path / "c",

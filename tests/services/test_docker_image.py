@@ -398,6 +398,7 @@ def test_check_daemon(docker_env: DockerEngine, monkeypatch: pytest.MonkeyPatch,
     assert "DOCKER_HOST" in caught.value.hint
 
 
+@pytest.mark.linux_only  # fork, setuid to nobody, a unix socket
 def test_permission_denied_on_the_socket(
     docker_engine: DockerEngine, monkeypatch: pytest.MonkeyPatch
 ):

@@ -7,6 +7,7 @@ turning the lookup off means no request leaves the machine.
 
 from __future__ import annotations
 
+import os
 import socket
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -95,13 +96,12 @@ def test_cache_is_per_region_and_per_endpoint(prices_server: PricesServer, tmp_p
     assert other.source.startswith("built-in table of ")
 
 
-def test_default_cache_lives_in_the_user_cache_dir(
+def test_default_cache_lives_in_the_tools_cache_dir(
     prices_server: PricesServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from platformdirs import user_cache_path
-
     pricing.get_prices("eastus", url=prices_server.url, now=NOW)
-    assert (user_cache_path("numerai-aci-wizard", appauthor=False) / "prices-eastus.json").is_file()
+    home = Path(os.environ["NUMERAI_ACI_HOME"])
+    assert (home / "cache" / "prices-eastus.json").is_file()
 
 
 def test_a_corrupt_cache_is_ignored(prices_server: PricesServer, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from tests.tui.conftest import FULL_ENV, answered
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.linux_only  # tmux and a POSIX shell
+
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -67,7 +69,7 @@ def terminal(
         **os.environ,
         "TERM": "xterm-256color",
         "NUMERAI_ACI_OFFLINE_PRICES": "1",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "NUMERAI_ACI_HOME": str(tmp_path / "aci-home"),
         **(env or {}),
     }
     tmux = ["tmux", "-L", session, "-f", "/dev/null"]

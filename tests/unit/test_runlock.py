@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 from numerai_aci_wizard import runlock
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.settings import Settings
+from tests.fakes.windows_os import FakeKernel32, FakeMsvcrt, SharingViolations, running
 from tests.lock_holder import lock_held_elsewhere
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -48,9 +50,7 @@ def test_the_lock_is_the_same_for_any_spelling_of_the_names() -> None:
 
 
 def test_a_crashed_holder_leaves_no_stale_lock(tmp_path) -> None:
-    import signal
     import subprocess
-    import sys
 
     from tests.lock_holder import _CHILD, ROOT
 
@@ -63,13 +63,14 @@ def test_a_crashed_holder_leaves_no_stale_lock(tmp_path) -> None:
     )
     assert child.stdout is not None and child.stdout.readline().strip() == "held"
     assert runlock.holder(settings()) is not None
-    child.send_signal(signal.SIGKILL)
+    child.kill()  # SIGKILL; TerminateProcess on Windows
     child.wait(timeout=30)
     assert runlock.holder(settings()) is None  # the OS dropped it with the process
     with runlock.hold(settings(), "deploy"):
         pass
 
 
+@pytest.mark.linux_only  # POSIX file modes
 def test_the_lock_files_are_private() -> None:
     with runlock.hold(settings(), "trigger"):
         lock, side = runlock.lock_paths(settings())
@@ -81,18 +82,15 @@ def test_the_lock_files_are_private() -> None:
 
 def _lock_taken_here(s: Settings) -> tuple[IO[bytes], Path]:
     """The lock taken as a winning run takes it, before it has written who it is."""
-    import fcntl
-
     lock, side = runlock.lock_paths(s)
     lock.parent.mkdir(parents=True, exist_ok=True)
     fh = open(lock, "a+b")  # noqa: SIM115
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    assert runlock.native().try_lock(fh)
     return fh, side
 
 
 def test_a_refusal_in_the_instant_before_the_winner_says_who_it_is_still_names_it() -> None:
     import subprocess
-    import sys
     import threading
 
     s = settings()
@@ -115,3 +113,67 @@ def test_a_refusal_in_the_instant_before_the_winner_says_who_it_is_still_names_i
         fh.close()
         side.unlink(missing_ok=True)
     assert f"PID {os.getpid()}" in info.value.message and "'deploy'" in info.value.message
+
+
+# --- Windows: the same lock through msvcrt and kernel32 ------------------------------------
+
+
+def _windows(processes: dict[int, Any], files: Any = None) -> runlock.WindowsLocks:
+    """The Windows implementation: on Windows with the real msvcrt; elsewhere with stand-ins
+    for msvcrt and kernel32 (tests/fakes/windows_os.py)."""
+    if sys.platform == "win32":  # pragma: no cover - the Windows CI job
+        return runlock.WindowsLocks(files=files)
+    return runlock.WindowsLocks(FakeMsvcrt(), FakeKernel32(processes), files)
+
+
+def test_on_windows_a_second_run_is_refused_naming_the_first() -> None:
+    first = _windows(running(os.getpid()))
+    with runlock.hold(settings(), "destroy", first):
+        second = _windows(running(os.getpid()))
+        found = runlock.holder(settings(), second)
+        assert found is not None and (found.pid, found.command) == (os.getpid(), "destroy")
+        with pytest.raises(WizardError) as info, runlock.hold(settings(), "deploy", second):
+            pytest.fail("ran while another run held the lock")
+        assert info.value.code == ErrorCode.LOCKED and f"PID {os.getpid()}" in info.value.message
+    assert runlock.holder(settings(), _windows(running(os.getpid()))) is None
+    assert not runlock.lock_paths(settings())[1].exists()  # the record went with the lock
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in kernel32's process table")
+def test_on_windows_a_dead_holders_record_names_no_one_and_a_live_one_is_named() -> None:
+    _, side = runlock.lock_paths(settings())
+    side.parent.mkdir(parents=True, exist_ok=True)
+    exited, gone, someone_elses, live = 4100, 4200, 4300, 4400
+    kernel = FakeKernel32({exited: 0, someone_elses: FakeKernel32.OTHER_USER, **running(live)})
+    windows = runlock.WindowsLocks(FakeMsvcrt(), kernel)
+    for pid, named in ((exited, False), (gone, False), (someone_elses, True), (live, True)):
+        side.write_text(f'{{"pid": {pid}, "command": "deploy"}}')
+        found = runlock.current_holder(side, wait=0, osys=windows)
+        assert (found.pid == pid) is named, pid
+        assert found.describe().startswith("another numerai-aci-wizard 'deploy'") is named
+    assert kernel.open_handles == {}  # every handle opened was closed
+
+
+def test_a_sharing_violation_on_the_record_is_retried_and_never_changes_the_outcome(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, side = runlock.lock_paths(settings())
+    # replacing the record fails twice (a refused run reading it), then works
+    files = SharingViolations(replace_failures=2)
+    with runlock.hold(settings(), "deploy", _windows(running(os.getpid()), files)):
+        assert runlock.read_holder(side).pid == os.getpid()
+    assert files.attempts["replace"] == 3 and not side.exists()
+
+    # removing it never works (an antivirus holds it open): the block's own outcome stands
+    files = SharingViolations(unlink_failures=10_000)
+    with runlock.hold(settings(), "deploy", _windows(running(os.getpid()), files)):
+        outcome = "deployed"
+    assert outcome == "deployed" and "could not remove" in caplog.text
+    with (
+        pytest.raises(ValueError, match="the command's own failure"),
+        runlock.hold(settings(), "deploy", _windows(running(os.getpid()), files)),
+    ):
+        raise ValueError("the command's own failure")
+    # and the next run takes the lock as usual
+    with runlock.hold(settings(), "deploy", _windows(running(os.getpid()))):
+        pass

@@ -82,6 +82,7 @@ def test_a_secret_pasted_into_a_setting_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.linux_only  # POSIX file modes
 def test_file_is_private_and_written_atomically(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "config.toml"
     store.save(Settings(), path)
@@ -91,10 +92,23 @@ def test_file_is_private_and_written_atomically(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]  # no temp file left
 
 
-def test_default_location_is_the_user_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_location_is_under_numerai_aci_home_when_it_is_set() -> None:
     path = store.save(Settings())
-    assert path == Path(os.environ["XDG_CONFIG_HOME"]) / "numerai-aci-wizard" / "config.toml"
+    assert path == Path(os.environ["NUMERAI_ACI_HOME"]) / "config" / "config.toml"
     assert store.load().exists
+
+
+def test_without_numerai_aci_home_the_files_live_in_the_os_user_folders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from platformdirs import user_config_path, user_state_path
+
+    monkeypatch.delenv("NUMERAI_ACI_HOME")
+    app = "numerai-aci-wizard"
+    assert store.default_config_path() == (
+        user_config_path(app, appauthor=False, roaming=True) / "config.toml"
+    )
+    assert store.state_dir() == user_state_path(app, appauthor=False)
 
 
 def test_design_example_file_loads_with_integer_numbers(tmp_path: Path) -> None:
