@@ -462,6 +462,10 @@ def _destroy(ctx: Context) -> int:
     return 0
 
 
+#: the commands that write to Azure or Numerai (plan too: it decides what deploy writes).
+#: An unknown key stops them; status, logs and history only read, and warn about it.
+ACTING = frozenset({"plan", "deploy", "destroy", "trigger"})
+
 HANDLERS: dict[str, Handler] = {
     "plan": _plan,
     "deploy": _deploy,
@@ -561,9 +565,14 @@ def _run(
     cancel: threading.Event | None = None,
 ) -> int:
     resolved = resolve(getattr(args, "config", None), cli_values)
-    for warning in resolved.warnings():
+    if getattr(args, "config", None) is not None:
+        resolved.require_file()  # a --config that is not there: not the defaults instead
+    acting = command in ACTING
+    for warning in resolved.warnings(acting=acting):
         out.warn(warning)
-    resolved.require_valid()  # a bad value stops here: nothing reaches Azure, the file stays
+    # a bad value stops here: nothing reaches Azure, the file stays; an unknown key too,
+    # for a command that acts (the default would stand in for what the user meant)
+    resolved.require_valid(acting=acting)
     setup_logging()
     endpoint_note(resolved.settings, out)
     ctx = Context(command, args, resolved, out)
