@@ -41,6 +41,7 @@ from .events import (
     Emit,
     ErrorCode,
     Event,
+    GroupStopped,
     LogLine,
     StepFinished,
     WizardError,
@@ -157,6 +158,8 @@ class Pipeline:
     # --- building blocks -----------------------------------------------------------
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, GroupStopped):
+            self._stop_done(event.group)
         self._emit(event)
 
     @contextmanager
@@ -236,11 +239,16 @@ class Pipeline:
             pending = bool(state.stop_pending) and (
                 state.stop_pending == self.settings.azure.container_group
             )
+            why = (
+                decide.STOP_INTERRUPTED
+                if state.stop_pending_why == "interrupted"
+                else decide.STOP_LEFTOVER
+            )
             plan = Plan(
                 [
                     image_action or self._image_action(state),
                     *(
-                        decide.leftover_run(a, observed.container_group, pending)
+                        decide.leftover_run(a, observed.container_group, pending, why)
                         for a in azure_plan.actions
                     ),
                     *decide.webhook_actions(
@@ -367,6 +375,7 @@ class Pipeline:
             image_action = decide.pushed_again(image_action, image.pushed, image.image)
         check_cancel(self.cancel)
         plan = self.plan(image_action)
+        self._stop_pending_before_create(plan)
         with self.step("provision", "Provisioning Azure"):
             provisioned = azure.apply(
                 self.secrets,
@@ -402,8 +411,28 @@ class Pipeline:
         """A failed stop after create is remembered: the next plan stops the leftover run."""
         state = self.run_state()
         want = self.settings.azure.container_group if failed else ""
-        if state.stop_pending != want:
-            state.stop_pending = want
+        why = "failed" if failed else ""
+        if (state.stop_pending, state.stop_pending_why) != (want, why):
+            state.stop_pending, state.stop_pending_why = want, why
+            state.save(self.state_path)
+
+    def _stop_pending_before_create(self, plan: Plan) -> None:
+        """Restart policy Never runs the group as soon as it is created: the stop that follows
+        is recorded as pending *before* the create is sent, so a deploy interrupted anywhere
+        around it (Ctrl+C, SIGTERM, a kill) leaves the next plan a run to stop."""
+        action = plan.for_resource("container_group")
+        if action is None or action.action == "keep" or not self.settings.run.stop_after_create:
+            return
+        state = self.run_state()
+        state.stop_pending = self.settings.azure.container_group
+        state.stop_pending_why = "interrupted"
+        state.save(self.state_path)
+
+    def _stop_done(self, group: str) -> None:
+        """The stop after create is done: nothing is pending for this group any more."""
+        state = self.run_state()
+        if state.stop_pending == group:
+            state.stop_pending = state.stop_pending_why = ""
             state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:

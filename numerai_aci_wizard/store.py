@@ -694,8 +694,11 @@ class RunState:
     webhook_fingerprint: str = (
         ""  # sha256 of the registered URL: tells "changed" without storing it
     )
-    #: the container group whose stop after deploy failed (a 429, say): the next run stops it
+    #: the container group whose stop after deploy is not done yet: recorded before the create
+    #: is sent, cleared once the stop is done; the next run stops a run left going
     stop_pending: str = ""
+    #: why it is pending: "interrupted" (the deploy ended before its stop) or "failed"
+    stop_pending_why: str = ""
     #: the wizard's "minutes a run takes" (for the cost estimate), as the user typed it last
     run_minutes: str = ""
 

@@ -39,6 +39,7 @@ from ..events import (
     Cancelled,
     Emit,
     ErrorCode,
+    GroupStopped,
     LogLine,
     Progress,
     StepFinished,
@@ -54,7 +55,7 @@ from ..plan import (
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     RESTART_NEVER,
-    STOP_LEFTOVER,
+    STOP_REASONS,
     Action,
     Observed,
     ObservedConnection,
@@ -767,7 +768,7 @@ class Azure:
             if action is not None and action.reason == ADOPT_REASON:
                 self._adopt_group(had)
                 return
-            if action is not None and action.reason == STOP_LEFTOVER:
+            if action is not None and action.reason in STOP_REASONS:
                 self._stop_after_write(step)
                 self.emit(
                     StepFinished(step, f"stopped the run left running in {a.container_group}")
@@ -829,6 +830,7 @@ class Azure:
         try:
             with self._errors(f"stop container group {a.container_group}", step):
                 self._client("aci").container_groups.stop(a.resource_group, a.container_group)
+            self.emit(GroupStopped(step, a.container_group))  # the pending stop is done
             self.emit(
                 LogLine(
                     step, f"stopped {a.container_group}: it runs when Numerai calls the webhook"
