@@ -60,18 +60,21 @@ class Output:
         return sys.stderr if self.json_mode else sys.stdout
 
     def line(self, text: str = "", *, raw: bool = False) -> None:
+        """A human line; whatever came from outside in it is shown, never executed (``raw``:
+        not masked either, for the webhook URL the user copies)."""
+        shown = redact.escape_controls(text) if raw else redact.shown(text)
         with self._lock:
-            print(text if raw else redact.redact(text), file=self.human, flush=True)
+            print(shown, file=self.human, flush=True)
 
     def json(self, data: Any) -> None:
         print(json.dumps(_plain(data), indent=2 if self.is_tty else None), flush=True)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {redact.redact(text)}", file=sys.stderr, flush=True)
+        print(f"warning: {redact.shown(text)}", file=sys.stderr, flush=True)
 
     def error(self, error: WizardError) -> None:
         """The one place a failure is shown: stderr for people; with --json, one object on stdout."""
-        message, hint = redact.redact(error.message), redact.redact(error.hint)
+        message, hint = redact.shown(error.message), redact.shown(error.hint)
         if self.json_mode:
             body = {"code": str(error.code), "message": message, "hint": hint}
             print(json.dumps({"error": body}), flush=True)
@@ -289,7 +292,8 @@ def _deploy(ctx: Context) -> int:
     ctx.out.line(
         "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
     )
-    print(result.webhook_url, flush=True)  # whole, on its own line, never wrapped or masked
+    # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed
+    print(redact.escape_controls(result.webhook_url), flush=True)
     if result.manual_steps:
         ctx.out.line("")
         ctx.out.line(

@@ -643,6 +643,16 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         assert app.clipboard == WEBHOOK_URL
 
 
+async def test_the_log_pane_shows_control_sequences_escaped_never_executed(make_app, world) -> None:
+    world.build_output = ["\x1b]52;c;cHduZWQ=\x07copied\x1b[2J cleared \x9b31m red"]
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        log = "\n".join(s.text for s in app.screen.query_one("#log", RichLog).lines)
+        assert "\\x1b]52;c;cHduZWQ=\\x07copied\\x1b[2J cleared \\x9b31m red" in log
+        assert not any(c in log for c in "\x1b\x07\x9b")
+
+
 async def test_two_models_register_one_webhook_and_done_says_which(make_app, world) -> None:
     app = make_app(answered(numerai__model_ids=[MODEL_ID, OTHER_MODEL_ID]), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
