@@ -642,14 +642,7 @@ class Pipeline:
             raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
             with self.step("webhook", "Clearing the model's webhook at Numerai"):
-                holder = self.run_state().webhook_model_id
-                holders = [n.model_id] + (
-                    [holder] if holder and holder.lower() != n.model_id.lower() else []
-                )
-                for model_id in holders:
-                    self.numerai().set_webhook(model_id, None)
-                    removed.append(Action("webhook", model_id, "delete", "cleared at Numerai"))
-                self.emit(StepFinished("webhook", "cleared"))
+                removed.extend(self._clear_our_webhook())
         elif n.register_webhook:
             self.emit(
                 LogLine(
@@ -666,6 +659,48 @@ class Pipeline:
         state.webhook_model_id = state.webhook_fingerprint = ""
         state.save(self.state_path)
         return removed
+
+    def _clear_our_webhook(self) -> list[Action]:
+        """Clear a model's webhook only where it is what deploy registered: this Logic App's
+        URL (the run state names the model and the URL's fingerprint). Any other model's
+        webhook may point at the user's own compute elsewhere: it is left and named.
+
+        Numerai's API has no read of a model's webhook, so "what deploy registered" is the
+        run state's record checked against the Logic App's URL as Azure gives it now.
+        """
+        n = self.settings.numerai
+        state = self.run_state()
+        holder = state.webhook_model_id
+        url = self.azure().webhook_url() if holder and state.webhook_fingerprint else None
+        ours = bool(url) and state.webhook_fingerprint == decide.fingerprint(url or "")
+        out: list[Action] = []
+        models = [n.model_id] + (
+            [holder] if holder and holder.lower() != n.model_id.lower() else []
+        )
+        for model_id in models:
+            label = self.model_label(model_id)
+            if ours and model_id.lower() == holder.lower():
+                self.numerai().set_webhook(model_id, None)
+                out.append(Action("webhook", model_id, "delete", "cleared at Numerai"))
+                continue
+            why = (
+                "this tool did not register it"
+                if model_id.lower() != holder.lower()
+                else "what this tool registered is not this Logic App's URL"
+            )
+            reason = f"not the Logic App's URL as registered ({why}): it may be your own"
+            out.append(Action("webhook", model_id, "keep", reason))
+            self.emit(
+                LogLine(
+                    "webhook",
+                    f"Left the webhook of {label} at Numerai as it is: {why}. If it points at "
+                    "this deployment, clear it at numer.ai > your model > Compute.",
+                    "warning",
+                )
+            )
+        cleared = [a.name for a in out if a.action == "delete"]
+        self.emit(StepFinished("webhook", "cleared" if cleared else "left as it is"))
+        return out
 
     # --- history (issue 13) ----------------------------------------------------------
 

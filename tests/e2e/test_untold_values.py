@@ -160,3 +160,28 @@ def test_a_missing_config_file_stops_every_command_before_any_request(
     code, out, err = _run(capsys, command, "--json", *_yes(command), "--config", str(missing))
     assert code == 2 and json.loads(out)["error"]["code"] == "bad_settings"
     assert arm_server.requests == []
+
+
+# --- point 5: destroy clears only the webhook deploy registered ----------------------
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_destroy_leaves_a_webhook_that_is_not_the_logic_apps_url_and_names_it(
+    registered: bool, config: Path, ready, arm_server, numerai_server, capsys, monkeypatch
+) -> None:
+    """The model's webhook points at the user's own compute elsewhere: never registered by
+    this tool, or registered once but the Logic App's URL is not what was registered."""
+    from numerai_aci_wizard.store import RunState, state_path
+
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
+    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
+    model = numerai_server.model_id
+    numerai_server.set_webhook(model, "https://their.example/hook")
+    if registered:
+        RunState(webhook_model_id=model, webhook_fingerprint="0" * 64).save(state_path(config))
+    code, out, err = _run(capsys, "destroy", "--yes", "--config", str(config))
+    assert code == 0, err
+    assert numerai_server.webhooks[model] == "https://their.example/hook"
+    assert "Left the webhook of" in out and "clear it at numer.ai" in out
+    assert f"Kept: webhook {model} (not the Logic App's URL as registered" in out
