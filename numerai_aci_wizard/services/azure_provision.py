@@ -74,6 +74,7 @@ from ..plan import (
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
+from . import arm_guard
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
@@ -251,6 +252,22 @@ class Azure:
             "retry_backoff_max": 20,
         }
 
+    #: issue 19's bounds (see services/arm_guard.py); tests lower them
+    retry_after_cap: float = arm_guard.RETRY_AFTER_CAP
+    request_timeout: float = arm_guard.REQUEST_TIMEOUT
+
+    def _guards(self, credential: Any) -> dict[str, Any]:
+        """The token only to the endpoint's host, Retry-After capped (and said), a timeout
+        per request: what ARM's answers may make a client do is bounded."""
+        return arm_guard.client_kwargs(
+            credential,
+            [cloud(self._a.cloud).token_scope],
+            self.endpoint,
+            lambda text: self.emit(LogLine("azure", text, "warning")),
+            cap=self.retry_after_cap,
+            timeout=self.request_timeout,
+        )
+
     def _client(self, kind: str) -> Any:
         with self._clients_lock:
             if kind in self._clients:
@@ -258,6 +275,7 @@ class Azure:
             sub = self._a.subscription_id
             kw = self._client_kwargs()
             cred = self._subscription_credential()
+            kw.update(self._guards(cred))
             client: Any
             if kind == "resources":
                 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -327,7 +345,7 @@ class Azure:
         from azure.mgmt.resource.subscriptions import SubscriptionClient
 
         cred = _TenantToken(self.credential, tenant_id) if tenant_id else self.credential
-        return SubscriptionClient(cred, **self._client_kwargs())
+        return SubscriptionClient(cred, **self._client_kwargs(), **self._guards(cred))
 
     def list_tenants(self) -> list[Tenant]:
         """Every directory the signed-in user belongs to (GET /tenants answers for all)."""
@@ -1082,7 +1100,8 @@ class Azure:
             logic = self._client("logic")
             try:
                 pages = logic.workflow_runs.list(a.resource_group, a.logic_app, top=limit)
-                for run in pages:
+                what = f"the runs of Logic App {a.logic_app}"
+                for run in arm_guard.bounded_pages(pages, what):
                     out.append(self._run_of(logic, run))
                     if len(out) >= limit:
                         break
@@ -1102,9 +1121,21 @@ class Azure:
         )
         if status != "failed":
             return item
-        actions = logic.workflow_run_actions.list(
-            self._a.resource_group, self._a.logic_app, item.name
-        )
+        try:
+            actions = list(
+                arm_guard.bounded_pages(
+                    logic.workflow_run_actions.list(
+                        self._a.resource_group, self._a.logic_app, item.name
+                    ),
+                    f"the actions of run {item.name}",
+                )
+            )
+        except Exception as exc:  # one run's details: the others are still worth showing
+            if isinstance(exc, arm_guard.ForeignHost | Cancelled):
+                raise
+            said = translate(exc, f"read the actions of run {item.name}", endpoint=self.endpoint)
+            item.unreadable = said.message
+            return item
         for action in actions:
             if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
                 continue
