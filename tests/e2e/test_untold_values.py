@@ -185,3 +185,22 @@ def test_destroy_leaves_a_webhook_that_is_not_the_logic_apps_url_and_names_it(
     assert numerai_server.webhooks[model] == "https://their.example/hook"
     assert "Left the webhook of" in out and "clear it at numer.ai" in out
     assert f"Kept: webhook {model} (not the Logic App's URL as registered" in out
+
+
+# --- point 9: a name that reads as a path step ----------------------------------------
+
+
+@pytest.mark.parametrize("command", ACTING)
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_logic_app_named_dot_or_dot_dot_stops_before_any_request(
+    command: str, name: str, config: Path, ready, arm_server, capsys
+) -> None:
+    code, out, err = _run(
+        capsys, command, *_yes(command), "--logic-app", name, "--config", str(config)
+    )
+    assert code == 2 and "reads as a folder in a path" in err, err
+    assert arm_server.requests == []
+    _misspell(config, 'logic_app = "startaci"', f'logic_app = "{name}"')
+    code, out, err = _run(capsys, command, "--json", *_yes(command), "--config", str(config))
+    assert code == 2 and json.loads(out)["error"]["code"] == "bad_settings"
+    assert arm_server.requests == []
