@@ -118,7 +118,11 @@ def test_a_429_asking_for_an_hour_is_waited_out_only_up_to_the_cap_and_said(
     azure = _azure(arm_server, credential, events)
     azure.retry_after_cap = 0.2  # the cap as a test can afford it; 30 s for people
     arm_server.fail(
-        "GET", rf"/resourcegroups/{RG}$", 429, "TooManyRequests", times=2,
+        "GET",
+        rf"/resourcegroups/{RG}$",
+        429,
+        "TooManyRequests",
+        times=2,
         headers={"Retry-After": "3600"},
     )
     observed = azure.observe()  # the third try answers
@@ -133,7 +137,11 @@ def test_throttling_that_never_ends_ends_with_a_clear_error(
     azure = _azure(arm_server, credential)
     azure.retry_after_cap = 0.1
     arm_server.fail(
-        "GET", rf"/resourcegroups/{RG}$", 429, "TooManyRequests", times=100,
+        "GET",
+        rf"/resourcegroups/{RG}$",
+        429,
+        "TooManyRequests",
+        times=100,
         headers={"Retry-After": "3600"},
     )
     with pytest.raises(WizardError) as caught:
