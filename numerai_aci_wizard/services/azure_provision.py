@@ -437,7 +437,12 @@ class Azure:
     def region_limits(self, location: str) -> tuple[float, float]:
         """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""
         with self._errors(f"read the limits of Container Instances in {location}"):
-            caps = list(self._client("aci").location.list_capabilities(location))
+            caps = list(
+                arm_guard.bounded_pages(
+                    self._client("aci").location.list_capabilities(location),
+                    f"the capabilities of {location}",
+                )
+            )
         memory = cpu = 0.0
         for cap in caps:
             if _text(cap.os_type).lower() != "linux":
@@ -540,8 +545,11 @@ class Azure:
         found = self._get_or_none(
             "read the Logic App's role assignments",
             lambda: list(
-                self._client("authorization").role_assignments.list_for_scope(
-                    self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                arm_guard.bounded_pages(
+                    self._client("authorization").role_assignments.list_for_scope(
+                        self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                    ),
+                    "the role assignments",
                 )
             ),
         )
@@ -1387,7 +1395,12 @@ class Azure:
         for attempt in range(LIST_SETTLE_POLLS):
             with self._errors(f"list what is left in {a.resource_group}"):
                 left = list(
-                    self._client("resources").resources.list_by_resource_group(a.resource_group)
+                    arm_guard.bounded_pages(
+                        self._client("resources").resources.list_by_resource_group(
+                            a.resource_group
+                        ),
+                        f"the resources in {a.resource_group}",
+                    )
                 )
             if not left or any((r.name or "").lower() not in gone for r in left):
                 return left

@@ -200,3 +200,18 @@ def test_history_shows_every_run_and_marks_the_one_whose_actions_answer_404(
     [marked] = [line for line in lines if line.startswith("✗")]
     assert "failed; why could not be read" in marked and "404" in marked
     assert history.to_dict()["runs"][1]["unreadable"] is True
+
+
+def test_a_redirect_to_another_host_goes_without_the_token(
+    arm_server: Any, credential: Any
+) -> None:
+    """A 307 is the SDK's own business: azure-core follows it and strips the token on a
+    change of host; the guard lets that through rather than break redirects."""
+    azure = _azure(arm_server, credential)
+    path = f"/subscriptions/{arm_server.subscription_id}/resourcegroups/{RG}"
+    target = f"{_foreign(arm_server)}{path}?api-version=2024-11-01"
+    arm_server.fail("GET", rf"/resourcegroups/{RG}$", 307, "Redirect", headers={"Location": target})
+    with pytest.raises(WizardError):
+        azure.observe()  # the other host answers 401 to a request without a token
+    reached = _reached_foreign_host(arm_server)
+    assert reached and not any(r.authorized for r in reached)
