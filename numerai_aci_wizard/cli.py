@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -66,6 +67,29 @@ secrets, a capability that is not available, another run holding the lock, or a
 resource this tool did not create; 130 Ctrl+C, 143 SIGTERM."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that with ``--json`` on the command line a refusal (an unknown
+    option, a value its rule refuses) is also one error object on stdout, as every other
+    failure is: ``{"error": {"code": "bad_usage", "message": ..., "hint": ...}}``. The
+    usage text still goes to stderr and the exit code stays 2."""
+
+    def __init__(self, *args: Any, json_errors: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str) -> Any:  # argparse calls it and expects no return
+        if self.json_errors:
+            from . import redact  # light: re and base64
+
+            body = {
+                "code": "bad_usage",  # events.ErrorCode.BAD_USAGE (not imported: --help stays light)
+                "message": redact.shown(f"{self.prog}: {message}"),
+                "hint": f"see {self.prog} --help",
+            }
+            print(json.dumps({"error": body}), flush=True)
+        super().error(message)
+
+
 def _bounded(check: Check, convert: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type=``: the shared rule's reason becomes argparse's message (exit 2)."""
 
@@ -114,9 +138,10 @@ def _common() -> argparse.ArgumentParser:
     return parent
 
 
-def _wizard_parser() -> argparse.ArgumentParser:
+def _wizard_parser(json_errors: bool = False) -> argparse.ArgumentParser:
     """What the command line is without its subcommands: the wizard's own options."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
+        json_errors=json_errors,
         prog="numerai-aci-wizard",
         description="Set up a Numerai prediction pipeline on Azure Container Instances. "
         "Without a subcommand it opens the interactive wizard, pre-filled from your saved settings.",
@@ -140,12 +165,19 @@ def _opens_the_wizard(argv: Sequence[str]) -> bool:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _wizard_parser()
+def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    """``json_errors``: ``--json`` is on the command line, so a refusal is a JSON object too."""
+    parser = _wizard_parser(json_errors)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     common = _common()
     for name, summary in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=_DESCRIPTIONS[name], parents=[common])
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=_DESCRIPTIONS[name],
+            parents=[common],
+            json_errors=json_errors,
+        )
         if name in ("deploy", "destroy"):
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
         if name == "deploy":
@@ -210,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     make_streams_safe()  # a cp1252 pipe on Windows must not turn a mark into a failure
     use_os_trust_store()  # a corporate proxy's CA, trusted by the OS, is trusted here too
-    parser = _wizard_parser() if _opens_the_wizard(argv) else build_parser()
+    parser = _wizard_parser() if _opens_the_wizard(argv) else build_parser("--json" in argv)
     args = parser.parse_args(argv)
     if args.command is None:
         # what the wizard imports lives as long as it does: collecting meanwhile only costs

@@ -60,18 +60,21 @@ class Output:
         return sys.stderr if self.json_mode else sys.stdout
 
     def line(self, text: str = "", *, raw: bool = False) -> None:
+        """A human line; whatever came from outside in it is shown, never executed (``raw``:
+        not masked either, for the webhook URL the user copies)."""
+        shown = redact.escape_controls(text) if raw else redact.shown(text)
         with self._lock:
-            print(text if raw else redact.redact(text), file=self.human, flush=True)
+            print(shown, file=self.human, flush=True)
 
     def json(self, data: Any) -> None:
         print(json.dumps(_plain(data), indent=2 if self.is_tty else None), flush=True)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {redact.redact(text)}", file=sys.stderr, flush=True)
+        print(f"warning: {redact.shown(text)}", file=sys.stderr, flush=True)
 
     def error(self, error: WizardError) -> None:
         """The one place a failure is shown: stderr for people; with --json, one object on stdout."""
-        message, hint = redact.redact(error.message), redact.redact(error.hint)
+        message, hint = redact.shown(error.message), redact.shown(error.hint)
         if self.json_mode:
             body = {"code": str(error.code), "message": message, "hint": hint}
             print(json.dumps({"error": body}), flush=True)
@@ -289,7 +292,8 @@ def _deploy(ctx: Context) -> int:
     ctx.out.line(
         "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
     )
-    print(result.webhook_url, flush=True)  # whole, on its own line, never wrapped or masked
+    # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed
+    print(redact.escape_controls(result.webhook_url), flush=True)
     if result.manual_steps:
         ctx.out.line("")
         ctx.out.line(
@@ -462,6 +466,10 @@ def _destroy(ctx: Context) -> int:
     return 0
 
 
+#: the commands that write to Azure or Numerai (plan too: it decides what deploy writes).
+#: An unknown key stops them; status, logs and history only read, and warn about it.
+ACTING = frozenset({"plan", "deploy", "destroy", "trigger"})
+
 HANDLERS: dict[str, Handler] = {
     "plan": _plan,
     "deploy": _deploy,
@@ -568,9 +576,14 @@ def _run(
     cancel: threading.Event | None = None,
 ) -> int:
     resolved = resolve(getattr(args, "config", None), cli_values)
-    for warning in resolved.warnings():
+    if getattr(args, "config", None) is not None:
+        resolved.require_file()  # a --config that is not there: not the defaults instead
+    acting = command in ACTING
+    for warning in resolved.warnings(acting=acting):
         out.warn(warning)
-    resolved.require_valid()  # a bad value stops here: nothing reaches Azure, the file stays
+    # a bad value stops here: nothing reaches Azure, the file stays; an unknown key too,
+    # for a command that acts (the default would stand in for what the user meant)
+    resolved.require_valid(acting=acting)
     setup_logging()
     endpoint_note(resolved.settings, out)
     ctx = Context(command, args, resolved, out)

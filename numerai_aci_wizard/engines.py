@@ -202,6 +202,8 @@ class WorkflowRun:
     failed_action: str = ""
     code: str = ""
     message: str = ""
+    #: why the run's details (its actions) could not be read; "" when they were
+    unreadable: str = ""
 
 
 @dataclass

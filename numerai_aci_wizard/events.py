@@ -76,6 +76,17 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True)
+class GroupStopped(Event):
+    """The container group was stopped after a create or update: its first run is over.
+
+    The pipeline records the stop as pending before the create is sent and clears it on
+    this, so an interruption anywhere in between is repaired by the next run.
+    """
+
+    group: str
+
+
+@dataclass(frozen=True)
 class StepFailed(Event):
     """A step failed: what happened and what to do next."""
 

@@ -68,6 +68,8 @@ class HistoryRow:
     submitted: tuple[ModelSubmission, ...] = ()
     #: the container was started but no model submitted after it
     no_submission: bool = False
+    #: the run's details could not be read (its row says so; the others are as read)
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def _row_dict(r: HistoryRow) -> dict[str, Any]:
         "round": r.round,
         "submitted": [_submission_dict(s) for s in r.submitted],
         "no_submission": r.no_submission,
+        "unreadable": r.unreadable,
     }
 
 
@@ -238,6 +241,16 @@ def _row(
     rounds = sorted({s.round for s in mine if s.round is not None})
     number = rounds[-1] if rounds else None
     prefix = f"round {number}: " if number is not None else ""
+    if run.status == "failed" and run.unreadable:
+        return HistoryRow(
+            started=run.started,
+            ended=run.ended,
+            status="failed",
+            run=run.name,
+            detail=f"{prefix}{called}, failed; why could not be read: {run.unreadable}",
+            hint="read the run in the portal (Logic App > Run history), or run history again",
+            unreadable=True,
+        )
     if run.status == "failed":
         detail, hint = explain_failure(run, trigger)
         return HistoryRow(

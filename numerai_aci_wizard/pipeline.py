@@ -41,6 +41,7 @@ from .events import (
     Emit,
     ErrorCode,
     Event,
+    GroupStopped,
     LogLine,
     StepFinished,
     WizardError,
@@ -157,6 +158,8 @@ class Pipeline:
     # --- building blocks -----------------------------------------------------------
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, GroupStopped):
+            self._stop_done(event.group)
         self._emit(event)
 
     @contextmanager
@@ -236,11 +239,16 @@ class Pipeline:
             pending = bool(state.stop_pending) and (
                 state.stop_pending == self.settings.azure.container_group
             )
+            why = (
+                decide.STOP_INTERRUPTED
+                if state.stop_pending_why == "interrupted"
+                else decide.STOP_LEFTOVER
+            )
             plan = Plan(
                 [
                     image_action or self._image_action(state),
                     *(
-                        decide.leftover_run(a, observed.container_group, pending)
+                        decide.leftover_run(a, observed.container_group, pending, why)
                         for a in azure_plan.actions
                     ),
                     *decide.webhook_actions(
@@ -367,6 +375,7 @@ class Pipeline:
             image_action = decide.pushed_again(image_action, image.pushed, image.image)
         check_cancel(self.cancel)
         plan = self.plan(image_action)
+        self._stop_pending_before_create(plan)
         with self.step("provision", "Provisioning Azure"):
             provisioned = azure.apply(
                 self.secrets,
@@ -402,8 +411,28 @@ class Pipeline:
         """A failed stop after create is remembered: the next plan stops the leftover run."""
         state = self.run_state()
         want = self.settings.azure.container_group if failed else ""
-        if state.stop_pending != want:
-            state.stop_pending = want
+        why = "failed" if failed else ""
+        if (state.stop_pending, state.stop_pending_why) != (want, why):
+            state.stop_pending, state.stop_pending_why = want, why
+            state.save(self.state_path)
+
+    def _stop_pending_before_create(self, plan: Plan) -> None:
+        """Restart policy Never runs the group as soon as it is created: the stop that follows
+        is recorded as pending *before* the create is sent, so a deploy interrupted anywhere
+        around it (Ctrl+C, SIGTERM, a kill) leaves the next plan a run to stop."""
+        action = plan.for_resource("container_group")
+        if action is None or action.action == "keep" or not self.settings.run.stop_after_create:
+            return
+        state = self.run_state()
+        state.stop_pending = self.settings.azure.container_group
+        state.stop_pending_why = "interrupted"
+        state.save(self.state_path)
+
+    def _stop_done(self, group: str) -> None:
+        """The stop after create is done: nothing is pending for this group any more."""
+        state = self.run_state()
+        if state.stop_pending == group:
+            state.stop_pending = state.stop_pending_why = ""
             state.save(self.state_path)
 
     def register_webhook(self, result: DeployResult) -> None:
@@ -613,14 +642,7 @@ class Pipeline:
             raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
             with self.step("webhook", "Clearing the model's webhook at Numerai"):
-                holder = self.run_state().webhook_model_id
-                holders = [n.model_id] + (
-                    [holder] if holder and holder.lower() != n.model_id.lower() else []
-                )
-                for model_id in holders:
-                    self.numerai().set_webhook(model_id, None)
-                    removed.append(Action("webhook", model_id, "delete", "cleared at Numerai"))
-                self.emit(StepFinished("webhook", "cleared"))
+                removed.extend(self._clear_our_webhook())
         elif n.register_webhook:
             self.emit(
                 LogLine(
@@ -637,6 +659,48 @@ class Pipeline:
         state.webhook_model_id = state.webhook_fingerprint = ""
         state.save(self.state_path)
         return removed
+
+    def _clear_our_webhook(self) -> list[Action]:
+        """Clear a model's webhook only where it is what deploy registered: this Logic App's
+        URL (the run state names the model and the URL's fingerprint). Any other model's
+        webhook may point at the user's own compute elsewhere: it is left and named.
+
+        Numerai's API has no read of a model's webhook, so "what deploy registered" is the
+        run state's record checked against the Logic App's URL as Azure gives it now.
+        """
+        n = self.settings.numerai
+        state = self.run_state()
+        holder = state.webhook_model_id
+        url = self.azure().webhook_url() if holder and state.webhook_fingerprint else None
+        ours = bool(url) and state.webhook_fingerprint == decide.fingerprint(url or "")
+        out: list[Action] = []
+        models = [n.model_id] + (
+            [holder] if holder and holder.lower() != n.model_id.lower() else []
+        )
+        for model_id in models:
+            label = self.model_label(model_id)
+            if ours and model_id.lower() == holder.lower():
+                self.numerai().set_webhook(model_id, None)
+                out.append(Action("webhook", model_id, "delete", "cleared at Numerai"))
+                continue
+            why = (
+                "this tool did not register it"
+                if model_id.lower() != holder.lower()
+                else "what this tool registered is not this Logic App's URL"
+            )
+            reason = f"not the Logic App's URL as registered ({why}): it may be your own"
+            out.append(Action("webhook", model_id, "keep", reason))
+            self.emit(
+                LogLine(
+                    "webhook",
+                    f"Left the webhook of {label} at Numerai as it is: {why}. If it points at "
+                    "this deployment, clear it at numer.ai > your model > Compute.",
+                    "warning",
+                )
+            )
+        cleared = [a.name for a in out if a.action == "delete"]
+        self.emit(StepFinished("webhook", "cleared" if cleared else "left as it is"))
+        return out
 
     # --- history (issue 13) ----------------------------------------------------------
 

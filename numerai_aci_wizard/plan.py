@@ -500,15 +500,23 @@ def compute_plan(
 
 #: the reason of a group update that only stops the run the last deploy could not stop
 STOP_LEFTOVER = "stop the run left from the last deploy"
+#: ... or that a deploy interrupted around the create never stopped (Ctrl+C, SIGTERM, a kill)
+STOP_INTERRUPTED = "stop the run left from an interrupted deploy"
+#: the reasons of an update that is only the stop after create, done late
+STOP_REASONS = frozenset({STOP_LEFTOVER, STOP_INTERRUPTED})
 _RUNNING = frozenset({"running", "pending", "waiting", "creating", "repairing", "updating"})
 
 
 def leftover_run(
-    action: Action, group: ObservedContainerGroup | None, stop_pending: bool
+    action: Action,
+    group: ObservedContainerGroup | None,
+    stop_pending: bool,
+    reason: str = STOP_LEFTOVER,
 ) -> Action:
-    """A group the last deploy created or updated but could not stop (its stop failed) and
-    that is still running: the plan stops it. Nothing else changes about it; a group that
-    runs because Numerai called the webhook is not this (no stop is pending then)."""
+    """A group the last deploy created or updated but did not stop (its stop failed, or the
+    deploy was interrupted before it) and that is still running: the plan stops it, saying
+    which (``reason``). Nothing else changes about it; a group that runs because Numerai
+    called the webhook is not this (no stop is pending then)."""
     if (
         stop_pending
         and action.resource == "container_group"
@@ -516,7 +524,7 @@ def leftover_run(
         and group is not None
         and group.state.lower() in _RUNNING
     ):
-        return Action(action.resource, action.name, "update", STOP_LEFTOVER)
+        return Action(action.resource, action.name, "update", reason)
     return action
 
 

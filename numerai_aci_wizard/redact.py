@@ -1,4 +1,5 @@
-"""The one redaction helper: masks every known secret and a webhook URL's signature.
+"""The one redaction helper: masks every known secret and a webhook URL's signature;
+and the one sanitizer of text from outside (:func:`shown`): control characters escaped.
 
 Everything that logs or shows log lines (the log file, a TUI log pane, the CLI's
 progress lines) goes through :func:`redact`. Secrets are registered as soon as they
@@ -93,6 +94,34 @@ def redact(text: str) -> str:
     text = _SIG_RE.sub(rf"\1{MASK}", text)
     text = _BASIC_RE.sub(rf"\1{MASK}", text)  # a Basic header is a password, whoever's it is
     return _AUTH_RE.sub(rf"\1{MASK}", text)
+
+
+# --- text from outside, shown on a terminal ------------------------------------------------
+
+#: C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), and the
+#: invisible direction marks and overrides that make shown text read otherwise than it is
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """Text that came from outside (a container's output, a value ARM or Numerai returned)
+    as a terminal may show it: every control character written out (ESC as ``\\x1b``, BEL
+    as ``\\x07``), so none is executed: no clipboard write (OSC 52), no cleared screen, no
+    retitled window. A carriage return ends a line (it could hide what came before it)."""
+    if not text:
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_RE.sub(_escaped, text)
+
+
+def shown(text: str) -> str:
+    """The one call before text from outside reaches a person: controls escaped, secrets masked."""
+    return redact(escape_controls(text))
 
 
 class RedactingFilter(logging.Filter):

@@ -139,10 +139,22 @@ def check_location(value: str) -> str | None:
     return "a region's name is lowercase letters and digits, e.g. eastus or westeurope"
 
 
+def _path_like(v: str, what: str) -> str | None:
+    """A name that is a path step (``.``, ``..``) or ends like one: in a request's URL it
+    would name a parent path, not a resource (requests went there after others were made)."""
+    if v.strip(".") == "":
+        return f"'{v}' is not a {what} name: it reads as a folder in a path"
+    if v.endswith("."):
+        return f"a {what} name cannot end with '.'"
+    return None
+
+
 def check_resource_group(value: str) -> str | None:
     v = clean(value)
     if not v:
         return "enter a resource group name, e.g. numerai-rg"
+    if reason := _path_like(v, "resource group"):
+        return reason
     if len(v) > 90:
         return f"a resource group name has at most 90 characters; this has {len(v)}"
     bad = next((c for c in v if not (c.isalnum() or c in "_-.()")), None)
@@ -183,7 +195,7 @@ def check_logic_app(value: str) -> str | None:
         bad = next(c for c in v if not (c.isascii() and (c.isalnum() or c in "_.()-")))
         shown = "a space" if bad == " " else f"'{bad}'"
         return f"{shown} is not allowed: use letters, digits, '-', '_', '.', '(' and ')'"
-    return None
+    return _path_like(v, "Logic App")
 
 
 def _check_decimal(value: str, what: str, unit: str, low: float, high: float) -> str | None:

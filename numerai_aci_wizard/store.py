@@ -12,6 +12,7 @@ applies it. Saving writes back only the file's own values and the user's answers
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import logging
@@ -37,6 +38,8 @@ MAX_SETTINGS_BYTES = 1024 * 1024
 MAX_STATE_BYTES = 1024 * 1024
 #: Unknown keys are listed one by one up to this many, then counted.
 MAX_LISTED_UNKNOWN = 20
+#: ... and kept (with their suggestion) up to this many: a hostile file may hold millions
+MAX_KEPT_UNKNOWN = 200
 
 _HEADER = (
     "# numerai-aci-wizard settings. Secrets (Numerai keys, registry password) are never\n"
@@ -147,6 +150,74 @@ class BadValue:
         return f"{self.where}: {self.key} = {shown_raw(self.raw)}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class UnknownKey:
+    """A key the settings file holds that no setting reads: misspelt, or in the wrong table.
+
+    A command that acts on Azure stops on it (the default would stand in for what the user
+    meant: someone else's resource); the wizard shows it and lets the user fix or drop it.
+    """
+
+    key: str  # as written, dotted: "azure.container_grup", "resource_group" (top level)
+    path: Path
+    line: int | None = None
+    #: the setting it most likely means ("azure.container_group"), "" when nothing is close
+    suggestion: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}, line {self.line}" if self.line else f"{self.path}, top level"
+
+    @property
+    def did_you_mean(self) -> str:
+        """``did you mean `container_group`?`` (the table named too when it is another one)."""
+        if not self.suggestion:
+            return ""
+        section, _, name = self.suggestion.rpartition(".")
+        if not section:  # a table: "azur" -> "azure"
+            return f"did you mean `[{name}]`?"
+        here = self.key.rpartition(".")[0]
+        if here == section:
+            return f"did you mean `{name}`?"
+        return f"did you mean `{name}` under `[{section}]`?"
+
+    def __str__(self) -> str:
+        said = f"{self.where}: unknown setting '{self.key}'"
+        return f"{said}: {self.did_you_mean}" if self.suggestion else said
+
+
+def _known_keys() -> list[str]:
+    return [spec.key for spec in FIELDS] + list(ALIASES)
+
+
+def nearest_key(section: str, name: str | None) -> str:
+    """The known setting an unknown key most likely means (difflib), or "".
+
+    ``section``/``name`` as the file has them: a key under a table, or a top-level key
+    (``section`` "", e.g. ``resource_group`` written above ``[azure]``), or a table of its
+    own (``name`` None: ``[azur]``).
+    """
+    known = _known_keys()
+    if name is None:
+        found = difflib.get_close_matches(section, list(SECTIONS), n=1, cutoff=0.6)
+        return found[0] if found else ""
+    if section in SECTIONS:  # first the table it is in, then the others (a misplaced key)
+        here = [k.split(".")[1] for k in known if k.startswith(f"{section}.")]
+        found = difflib.get_close_matches(name, here, n=1, cutoff=0.75)
+        if found:
+            return f"{section}.{found[0]}"
+    names = {k.split(".")[1]: k for k in reversed(known)}  # the first key of a name wins
+    found = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
+    if found:
+        return ALIASES.get(names[found[0]], names[found[0]])
+    if not section:  # a table's name written as a key
+        found = difflib.get_close_matches(name, list(SECTIONS), n=1, cutoff=0.75)
+        return found[0] if found else ""
+    if section not in SECTIONS:  # a key under a misspelt table: the table is what is wrong
+        return nearest_key(section, None)
+    return ""
+
+
 def shown_raw(raw: Any, limit: int = 60) -> str:
     """A file's value as the user wrote it, short, and safe for any depth of nesting."""
     if isinstance(raw, dict):
@@ -166,6 +237,11 @@ class Loaded:
     exists: bool = False
     #: for everyone: unknown keys; for the wizard also each refused value (see ``wizard_notes``)
     warnings: list[str] = field(default_factory=list)
+    #: every key no setting reads (a command that acts stops on them; see ``Resolved``)
+    unknown: list[UnknownKey] = field(default_factory=list)
+    unknown_more: int = 0  # how many more there are than ``unknown`` lists
+    #: the warnings that tell of unknown keys (errors, not warnings, for a command that acts)
+    unknown_notes: list[str] = field(default_factory=list)
     #: the file could not be read at all (``problem``), told as the wizard copes with it
     error: str | None = None
     problem: str | None = None  # what is wrong with the file, for a command that must stop
@@ -241,22 +317,38 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
     prov.file_data = data
     unknown: list[tuple[int, str]] = []  # (line, warning): told in the file's order
     found: dict[str, list[tuple[str, str, Any]]] = {}  # key -> [(section, name, raw)]
+
+    def unknown_key(section: str, name: str | None) -> None:
+        line = index.get(("", section) if name is None else (section, name))
+        if len(loaded.unknown) >= MAX_KEPT_UNKNOWN:  # counted, not listed (nor matched)
+            loaded.unknown_more += 1
+            unknown.append((line or 0, ""))
+            return
+        if name is None:  # a top-level key, or a table no setting lives in
+            dotted = section
+            suggestion = "" if isinstance(data[section], dict) else nearest_key("", section)
+            suggestion = suggestion or nearest_key(section, None)
+        else:
+            dotted = f"{section}.{name}"
+            suggestion = nearest_key(section, name)
+        told = UnknownKey(dotted, path, line, suggestion)
+        loaded.unknown.append(told)
+        said = f" ({told.did_you_mean})" if suggestion else ""
+        unknown.append((line or 0, f"{told.where}: unknown setting '{dotted}' ignored{said}"))
+
     for section, values in data.items():
         if section not in SECTIONS or not isinstance(values, dict):
-            names = list(values) if isinstance(values, dict) else [None]
-            for name in names:
-                line = index.get((section, name) if name else ("", section))
-                dotted = f"{section}.{name}" if name else section
-                where = f"{path}, line {line}" if line else f"{path}, top level"
-                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
+            if isinstance(values, dict) and values:
+                for name in values:
+                    unknown_key(section, name)
+            else:
+                unknown_key(section, None)
             continue
         for name, raw in values.items():
             dotted = f"{section}.{name}"
             key = ALIASES.get(dotted, dotted)
             if key not in FIELD_BY_KEY:
-                line = index.get((section, name))
-                where = f"{path}, line {line}" if line else str(path)
-                unknown.append((line or 0, f"{where}: unknown setting '{dotted}' ignored"))
+                unknown_key(section, name)
                 continue
             found.setdefault(key, []).append((section, name, raw))
     notes: list[tuple[int, str]] = []
@@ -285,10 +377,11 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
         settings.assign(key, value)
     told = sorted(unknown[:MAX_LISTED_UNKNOWN] + notes, key=lambda item: item[0])
     loaded.warnings.extend(text for _, text in told)
+    loaded.unknown_notes.extend(text for _, text in unknown[:MAX_LISTED_UNKNOWN])
     if len(unknown) > MAX_LISTED_UNKNOWN:
-        loaded.warnings.append(
-            f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
-        )
+        more = f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
+        loaded.warnings.append(more)
+        loaded.unknown_notes.append(more)
 
 
 def _judge(spec: Field, raw: Any, default: Any) -> tuple[Any, str | None]:
@@ -334,22 +427,57 @@ class Resolved:
     #: the file's refused values that nothing overrode: the command would run on a default
     invalid: list[BadValue] = field(default_factory=list)
 
-    def warnings(self) -> list[str]:
-        """What a command warns about: the wizard's notes on refused values are errors there."""
-        return [w for w in self.loaded.warnings if w not in self.loaded.wizard_notes]
+    def warnings(self, *, acting: bool = False) -> list[str]:
+        """What a command warns about: the wizard's notes on refused values are errors there
+        (and, for a command that acts, the unknown keys: see :meth:`require_valid`)."""
+        errors = self.loaded.wizard_notes + (self.loaded.unknown_notes if acting else [])
+        return [w for w in self.loaded.warnings if w not in errors]
 
-    def problems(self) -> list[str]:
-        """Everything that makes these settings unusable for a headless command."""
+    def problems(self, *, unknown_keys: bool = False) -> list[str]:
+        """Everything that makes these settings unusable for a headless command
+        (``unknown_keys``: for one that acts on Azure, each unknown key too)."""
         out = [self.loaded.problem] if self.loaded.problem else []
-        return out + [str(bad) for bad in self.invalid] + self.errors
+        out += [str(bad) for bad in self.invalid] + self.errors
+        if unknown_keys:
+            out += [str(u) for u in self.loaded.unknown]
+            if self.loaded.unknown_more:
+                out.append(
+                    f"{self.loaded.path}: {self.loaded.unknown_more:,} more unknown settings"
+                )
+        return out
 
-    def require_valid(self) -> None:
-        """Stop here (exit 2) on any bad value: a headless command never runs on a stand-in."""
-        problems = self.problems()
+    def require_file(self) -> None:
+        """``--config FILE`` names a file that is not there: stop (exit 2) rather than run
+        on the environment and the defaults (someone else's deployment, at default names)."""
+        if self.loaded.exists:
+            return
+        path = self.loaded.path
+        raise WizardError(
+            f"the settings file {path} does not exist",
+            "check the path given to --config (the wizard, run with it, creates the file). "
+            "Nothing was sent to Azure.",
+            exit_code=2,
+            code=ErrorCode.BAD_SETTINGS,
+        )
+
+    def require_valid(self, *, acting: bool = False) -> None:
+        """Stop here (exit 2) on any bad value: a headless command never runs on a stand-in.
+
+        ``acting`` (deploy, destroy, trigger, plan): an unknown key stops it too, since the
+        default would stand in for what the user meant (``container_grup`` names no group:
+        the default one, perhaps someone else's, would be written or deleted).
+        """
+        problems = self.problems(unknown_keys=acting)
         if not problems:
             return
         path = self.loaded.path
         hints: list[str] = []
+        if acting and self.loaded.unknown:
+            hints.append(
+                f"correct the misspelt or misplaced key in {path} (or delete its line)"
+                if len(self.loaded.unknown) == 1
+                else f"correct the misspelt or misplaced keys in {path} (or delete their lines)"
+            )
         if self.loaded.problem:
             hints.append(
                 f"give --config a readable TOML file of at most {MAX_SETTINGS_BYTES:,} bytes, "
@@ -469,14 +597,74 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     if prov.tracked and data == prov.file_data:
         return path
     _atomic_write(path, _render(data))
-    if prov.tracked:  # the answers are the file's own values from now on
-        prov.file_data = data
-        for key in prov.answered:
-            section, name = key.split(".")
-            prov.file_keys[key] = (section, name)
-            prov.invalid.discard(key)
-        prov.answered = set()
+    if prov.tracked:
+        _written(settings, data)
     return path
+
+
+def _written(settings: Settings, data: dict[str, Any]) -> None:
+    """The answers are the file's own values from now on."""
+    prov = settings.provenance
+    prov.file_data = data
+    for key in prov.answered:
+        section, name = key.split(".")
+        prov.file_keys[key] = (section, name)
+        prov.invalid.discard(key)
+    prov.answered = set()
+
+
+def settle_unknown(
+    settings: Settings, path: Path, unknown: list[UnknownKey], *, rename: bool
+) -> dict[str, str]:
+    """The wizard's answer to unknown keys: rewrite the settings file with each one renamed
+    to the setting it most likely means (``rename``; its value then counts) or dropped.
+
+    A key renamed onto a setting the file already holds replaces its value (said so: the
+    user asked for the rename). Returns, per key settled, what became of it.
+    """
+    prov = settings.provenance
+    data = copy.deepcopy(prov.file_data)
+    said: dict[str, str] = {}
+    for u in unknown:
+        section, _, name = u.key.rpartition(".")
+        table = data.get(section) if section else data
+        if not isinstance(table, dict) or name not in table:
+            continue
+        if rename and "." not in u.suggestion:
+            continue  # nothing to rename it to: left for the user to fix or drop
+        raw = table.pop(name)
+        if section and not table and section not in SECTIONS:
+            data.pop(section)  # a misspelt table emptied
+        if not rename:
+            said[u.key] = f"dropped {u.key}"
+            continue
+        key = u.suggestion
+        to_section, to_name = key.split(".")
+        target = data.setdefault(to_section, {})
+        if not isinstance(target, dict):
+            said[u.key] = f"dropped {u.key}: [{to_section}] is not a table in the file"
+            continue
+        old_place = prov.file_keys.get(key)
+        replaced = ""
+        if old_place is not None and isinstance(data.get(old_place[0]), dict):
+            was = data[old_place[0]].pop(old_place[1], None)
+            replaced = f" (in place of {shown_raw(was)})"
+        target[to_name] = raw
+        value, reason = coerce(key, raw)
+        prov.file_keys[key] = (to_section, to_name)
+        prov.answered.discard(key)
+        if reason is None:
+            settings.assign(key, value)
+            prov.invalid.discard(key)
+            said[u.key] = f"{u.key} is now {key}{replaced}"
+        else:
+            prov.invalid.add(key)
+            said[u.key] = f"{u.key} is now {key}{replaced}, but {shown_raw(raw)}: {reason}"
+    prov.file_data = data
+    merged = file_data(settings)
+    _atomic_write(path, _render(merged))
+    _written(settings, merged)
+    return said
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -509,8 +697,11 @@ class RunState:
     webhook_fingerprint: str = (
         ""  # sha256 of the registered URL: tells "changed" without storing it
     )
-    #: the container group whose stop after deploy failed (a 429, say): the next run stops it
+    #: the container group whose stop after deploy is not done yet: recorded before the create
+    #: is sent, cleared once the stop is done; the next run stops a run left going
     stop_pending: str = ""
+    #: why it is pending: "interrupted" (the deploy ended before its stop) or "failed"
+    stop_pending_why: str = ""
     #: the wizard's "minutes a run takes" (for the cost estimate), as the user typed it last
     run_minutes: str = ""
 

@@ -93,11 +93,22 @@ def _translate(
         ClientAuthenticationError,
         HttpResponseError,
         ServiceRequestError,
+        ServiceRequestTimeoutError,
         ServiceResponseError,
+        ServiceResponseTimeoutError,
     )
 
     if isinstance(exc, WizardError):
         return exc
+    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return WizardError(  # a server that accepted the request and went silent: bounded
+            f"Azure Resource Manager at {endpoint} did not answer in time to {what} "
+            "(each request waits a bounded time, and was tried again before giving up)",
+            "Azure may be having trouble: run again in a few minutes; what was already "
+            "created is kept",
+            code=ErrorCode.AZURE_UNREACHABLE,
+            upstream="Timeout",
+        )
     if isinstance(exc, HttpResponseError) and error_code(exc) == "InvalidAuthenticationTokenTenant":
         return _wrong_tenant(what, error_message(exc))
     if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):

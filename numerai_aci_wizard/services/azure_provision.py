@@ -39,6 +39,7 @@ from ..events import (
     Cancelled,
     Emit,
     ErrorCode,
+    GroupStopped,
     LogLine,
     Progress,
     StepFinished,
@@ -54,7 +55,7 @@ from ..plan import (
     MANAGED_BY_TAG,
     MANAGED_BY_VALUE,
     RESTART_NEVER,
-    STOP_LEFTOVER,
+    STOP_REASONS,
     Action,
     Observed,
     ObservedConnection,
@@ -73,6 +74,7 @@ from ..plan import (
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
+from . import arm_guard
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
@@ -250,6 +252,22 @@ class Azure:
             "retry_backoff_max": 20,
         }
 
+    #: issue 19's bounds (see services/arm_guard.py); tests lower them
+    retry_after_cap: float = arm_guard.RETRY_AFTER_CAP
+    request_timeout: float = arm_guard.REQUEST_TIMEOUT
+
+    def _guards(self, credential: Any) -> dict[str, Any]:
+        """The token only to the endpoint's host, Retry-After capped (and said), a timeout
+        per request: what ARM's answers may make a client do is bounded."""
+        return arm_guard.client_kwargs(
+            credential,
+            [cloud(self._a.cloud).token_scope],
+            self.endpoint,
+            lambda text: self.emit(LogLine("azure", text, "warning")),
+            cap=self.retry_after_cap,
+            timeout=self.request_timeout,
+        )
+
     def _client(self, kind: str) -> Any:
         with self._clients_lock:
             if kind in self._clients:
@@ -257,6 +275,7 @@ class Azure:
             sub = self._a.subscription_id
             kw = self._client_kwargs()
             cred = self._subscription_credential()
+            kw.update(self._guards(cred))
             client: Any
             if kind == "resources":
                 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -326,7 +345,7 @@ class Azure:
         from azure.mgmt.resource.subscriptions import SubscriptionClient
 
         cred = _TenantToken(self.credential, tenant_id) if tenant_id else self.credential
-        return SubscriptionClient(cred, **self._client_kwargs())
+        return SubscriptionClient(cred, **self._client_kwargs(), **self._guards(cred))
 
     def list_tenants(self) -> list[Tenant]:
         """Every directory the signed-in user belongs to (GET /tenants answers for all)."""
@@ -418,7 +437,12 @@ class Azure:
     def region_limits(self, location: str) -> tuple[float, float]:
         """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""
         with self._errors(f"read the limits of Container Instances in {location}"):
-            caps = list(self._client("aci").location.list_capabilities(location))
+            caps = list(
+                arm_guard.bounded_pages(
+                    self._client("aci").location.list_capabilities(location),
+                    f"the capabilities of {location}",
+                )
+            )
         memory = cpu = 0.0
         for cap in caps:
             if _text(cap.os_type).lower() != "linux":
@@ -521,8 +545,11 @@ class Azure:
         found = self._get_or_none(
             "read the Logic App's role assignments",
             lambda: list(
-                self._client("authorization").role_assignments.list_for_scope(
-                    self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                arm_guard.bounded_pages(
+                    self._client("authorization").role_assignments.list_for_scope(
+                        self._rg_scope, filter=f"principalId eq '{principal_id}'"
+                    ),
+                    "the role assignments",
                 )
             ),
         )
@@ -767,7 +794,7 @@ class Azure:
             if action is not None and action.reason == ADOPT_REASON:
                 self._adopt_group(had)
                 return
-            if action is not None and action.reason == STOP_LEFTOVER:
+            if action is not None and action.reason in STOP_REASONS:
                 self._stop_after_write(step)
                 self.emit(
                     StepFinished(step, f"stopped the run left running in {a.container_group}")
@@ -829,6 +856,7 @@ class Azure:
         try:
             with self._errors(f"stop container group {a.container_group}", step):
                 self._client("aci").container_groups.stop(a.resource_group, a.container_group)
+            self.emit(GroupStopped(step, a.container_group))  # the pending stop is done
             self.emit(
                 LogLine(
                     step, f"stopped {a.container_group}: it runs when Numerai calls the webhook"
@@ -1080,7 +1108,8 @@ class Azure:
             logic = self._client("logic")
             try:
                 pages = logic.workflow_runs.list(a.resource_group, a.logic_app, top=limit)
-                for run in pages:
+                what = f"the runs of Logic App {a.logic_app}"
+                for run in arm_guard.bounded_pages(pages, what):
                     out.append(self._run_of(logic, run))
                     if len(out) >= limit:
                         break
@@ -1100,9 +1129,21 @@ class Azure:
         )
         if status != "failed":
             return item
-        actions = logic.workflow_run_actions.list(
-            self._a.resource_group, self._a.logic_app, item.name
-        )
+        try:
+            actions = list(
+                arm_guard.bounded_pages(
+                    logic.workflow_run_actions.list(
+                        self._a.resource_group, self._a.logic_app, item.name
+                    ),
+                    f"the actions of run {item.name}",
+                )
+            )
+        except Exception as exc:  # one run's details: the others are still worth showing
+            if isinstance(exc, arm_guard.ForeignHost | Cancelled):
+                raise
+            said = translate(exc, f"read the actions of run {item.name}", endpoint=self.endpoint)
+            item.unreadable = said.message
+            return item
         for action in actions:
             if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
                 continue
@@ -1354,7 +1395,12 @@ class Azure:
         for attempt in range(LIST_SETTLE_POLLS):
             with self._errors(f"list what is left in {a.resource_group}"):
                 left = list(
-                    self._client("resources").resources.list_by_resource_group(a.resource_group)
+                    arm_guard.bounded_pages(
+                        self._client("resources").resources.list_by_resource_group(
+                            a.resource_group
+                        ),
+                        f"the resources in {a.resource_group}",
+                    )
                 )
             if not left or any((r.name or "").lower() not in gone for r in left):
                 return left

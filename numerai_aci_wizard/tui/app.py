@@ -84,6 +84,9 @@ class WizardApp(App[int]):
         self.settings_existed = resolved.loaded.exists
         #: the file is there but could not be read at all: nothing was pre-filled from it
         self.settings_unreadable = resolved.loaded.error is not None
+        #: keys no setting reads: the Welcome offers to rename (as suggested) or drop them
+        self.unknown_keys = list(resolved.loaded.unknown)
+        self.unknown_notes = list(resolved.loaded.unknown_notes)
         self.notes: list[str] = []
         if resolved.loaded.error:
             self.notes.append(resolved.loaded.error)

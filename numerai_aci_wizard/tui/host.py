@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..pipeline import DeployResult, Pipeline
     from ..session import Session
     from ..settings import Secrets, Settings
+    from ..store import UnknownKey
 
 
 class WizardHost(Protocol):
@@ -31,6 +32,9 @@ class WizardHost(Protocol):
     settings_existed: bool
     settings_unreadable: bool
     secret_sources: dict[str, str]
+    #: keys the settings file holds that no setting reads (the Welcome offers to fix them)
+    unknown_keys: list[UnknownKey]
+    unknown_notes: list[str]
 
     @property
     def settings(self) -> Settings: ...

@@ -136,3 +136,44 @@ def test_an_unexpected_failure_is_one_object_too(config: Path, capsys, monkeypat
     code, error, err = _error(capsys, "status", "--json", "--config", str(config))
     assert code == 1 and error["code"] == "unexpected"
     assert "RuntimeError" in error["message"] and "Traceback" not in err
+
+
+# --- issue 19, point 10: argparse's own refusals under --json ------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["plan", "--json", "--no-such-option"],
+        ["logs", "--json", "--tail", "-1"],
+        ["trigger", "--timeout", "-5", "--json"],
+        ["deploy", "--json", "--yes", "--cpu"],  # a value missing
+        ["history", "--json", "--limit"],
+        ["plan", "--run-minutes", "1e308", "--json"],
+        ["--json"],  # no command at all
+        ["frobnicate", "--json"],
+    ],
+)
+def test_a_refused_option_under_json_is_one_bad_usage_object(
+    argv: list[str], arm_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    out = capsys.readouterr()
+    document = json.loads(out.out)  # exactly one document, nothing else on stdout
+    assert set(document) == {"error"}
+    error = document["error"]
+    assert set(error) == {"code", "message", "hint"}
+    assert error["code"] == ErrorCode.BAD_USAGE == "bad_usage"
+    assert error["message"].startswith("numerai-aci-wizard") and "--help" in error["hint"]
+    assert "usage:" in out.err  # people still get argparse's usage on stderr
+    assert arm_server.requests == []
+
+
+def test_without_json_a_refused_option_prints_no_json(capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["plan", "--no-such-option"])
+    assert caught.value.code == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "unrecognized arguments: --no-such-option" in out.err

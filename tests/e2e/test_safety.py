@@ -313,3 +313,53 @@ def test_a_failed_stop_after_deploy_is_planned_and_done_by_the_next_deploy(
     code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
     group = next(a for a in json.loads(out)["actions"] if a["resource"] == "container_group")
     assert group["action"] == "keep"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_deploy_interrupted_during_the_create_leaves_a_stop_for_the_next_run(
+    sig: signal.Signals, user: Path, arm_server, capsys
+) -> None:
+    """Restart policy Never runs the group once created: the stop that follows is pending from
+    before the create is sent, so an interrupt there (Ctrl+C, SIGTERM, a kill) is repaired by
+    the next run, not left running (billing)."""
+    from tests.fakes.arm import RunOutcome
+
+    def long_run(run: Any) -> RunOutcome:
+        run.halted.wait(120)  # a prediction takes minutes; a stop ends it
+        return RunOutcome(0, "stopped\n")
+
+    arm_server.run_container = long_run
+    arm_server.lro_seconds = 2  # the create is still going when the signal lands
+    proc = _cli("deploy", "--yes", "--config", str(user))
+    put = r"/containergroups/numerai-safe"
+    for _ in range(1200):
+        if any(r.method == "PUT" and r.path.lower().endswith(put) for r in arm_server.requests):
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"deploy ended early: {proc.communicate()}")
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 143, -signal.SIGKILL), err
+    for _ in range(300):  # the create goes through on Azure's side: the group runs
+        if arm_server.group_state("numerai-safe") == "Running":
+            break
+        time.sleep(0.1)
+    assert arm_server.group_state("numerai-safe") == "Running"
+
+    arm_server.lro_seconds = 0
+    code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
+    assert code == 0, err
+    group = next(a for a in json.loads(out)["actions"] if a["resource"] == "container_group")
+    assert (group["action"], group["reason"]) == (
+        "update",
+        "stop the run left from an interrupted deploy",
+    )
+    arm_server.clear_requests()
+    code, out, err = _run(capsys, "deploy", "--yes", "--config", str(user))
+    assert code == 0, err
+    assert [w.method for w in arm_server.writes() if "containerGroups" in w.path] == ["POST"]
+    assert arm_server.group_state("numerai-safe") != "Running"
+    code, out, err = _run(capsys, "plan", "--json", "--config", str(user))
+    group = next(a for a in json.loads(out)["actions"] if a["resource"] == "container_group")
+    assert group["action"] == "keep"  # done: nothing pending any more

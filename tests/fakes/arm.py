@@ -120,6 +120,10 @@ class Recorded:
     finished: float
     is_poll: bool
     status: int = 0
+    #: the Host header as sent (a URL pointing at another host than ``endpoint`` shows here)
+    host: str = ""
+    #: whether it carried an Authorization header
+    authorized: bool = False
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,16 @@ class ArmServer:
     list_lag_seconds (0)       GET .../resourceGroups/{rg}/resources still lists a deleted
                                resource this long (ARM's list is eventually consistent)
 
+    Hostile answers (what a broken or hostile server does; issue 19):
+    hang(method, path)         the next matching request is never answered (until reset())
+    runs_page_size (0)         a workflow's run list comes in pages of this many (nextLink)
+    next_link_loop (False)     ... whose nextLink points back at the same page, for ever
+    foreign_base ("")          poll URLs (Azure-AsyncOperation / Location) and nextLinks
+                               point at this base instead (e.g. https://localhost:<port>:
+                               the same server under another host name); `Recorded.host`
+                               and `.authorized` tell what reached it, with a token or not
+    A 429 with a huge Retry-After, or a 404 on a run's actions: fail(..., headers=...).
+
     Logic Apps: invoke_webhook(url, body) is Numerai calling the trigger's callback URL: it
     runs the stored workflow (Response, ApiConnection / Http-with-managed-identity start of
     the container group) in a thread, answers like Logic Apps (the Response's status once it
@@ -396,6 +410,7 @@ class ArmServer:
     def close(self) -> None:
         with self._lock:
             self._epoch += 1
+            self._released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -467,6 +482,15 @@ class ArmServer:
             self.list_lag_seconds: float = 0.0
             self._recently_deleted: dict[str, tuple[float, dict[str, Any]]] = {}
             self._deleting_rgs: set[str] = set()
+            # hostile answers (issue 19): see hang(), and the knobs in the class docstring
+            self.runs_page_size: int = 0
+            self.next_link_loop = False
+            self.foreign_base: str = ""
+            self._hangs: list[_Fault] = []
+            released = getattr(self, "_released", None)
+            if released is not None:
+                released.set()  # requests hanging from an earlier test end now
+            self._released = threading.Event()
             self._changed.notify_all()
 
     # ----------------------------------------------------------------- test API
@@ -510,6 +534,35 @@ class ArmServer:
                     dict(headers or {}),
                 )
             )
+
+    def hang(self, method: str, path_regex: str, times: int = 1) -> None:
+        """The next `times` matching requests never get an answer (until reset() or close()):
+        a server that accepted the connection and went silent."""
+        with self._lock:
+            self._hangs.append(
+                _Fault(method.upper(), re.compile(path_regex, re.IGNORECASE), 0, "", "", times, {})
+            )
+
+    def _maybe_hang(self, method: str, path: str) -> None:
+        with self._lock:
+            hang = next(
+                (
+                    h
+                    for h in self._hangs
+                    if h.remaining > 0 and h.method in ("*", method) and h.pattern.search(path)
+                ),
+                None,
+            )
+            if hang is None:
+                return
+            hang.remaining -= 1
+            released = self._released
+        released.wait(600)
+
+    @property
+    def _link_base(self) -> str:
+        """Where poll and next-page URLs point: this server, or (``foreign_base``) elsewhere."""
+        return self.foreign_base.rstrip("/") or self.endpoint
 
     def fail_lro(self, path_regex: str, code: str, message: str = "") -> None:
         """The next long-running operation started on a matching path ends Failed."""
@@ -641,6 +694,7 @@ class ArmServer:
                         f"The request content is not valid JSON: {exc}",
                     ) from None
             self._request.tid = self._check_auth(headers)
+            self._maybe_hang(method, path)
             self._check_faults(method, path)
             status, out_headers, payload = self._route(method, path, query, api_version, body)
         except ArmError as err:
@@ -659,6 +713,7 @@ class ArmServer:
         }
         if method == "HEAD":
             payload = None
+        lowered = {k.lower(): v for k, v in headers.items()}
         with self._lock:
             self.requests.append(
                 Recorded(
@@ -671,6 +726,8 @@ class ArmServer:
                     time.monotonic(),
                     is_poll,
                     status,
+                    lowered.get("host", ""),
+                    bool(lowered.get("authorization")),
                 )
             )
         return status, out_headers, payload
@@ -816,12 +873,12 @@ class ArmServer:
         self._ops[op.id] = op
         if kind == "async":
             url = (
-                f"{self.endpoint}/subscriptions/{sub}/providers/{namespace}/locations/"
+                f"{self._link_base}/subscriptions/{sub}/providers/{namespace}/locations/"
                 f"{_location_key(location)}/operationStatuses/{op.id}?api-version={api_version}"
             )
             headers = {"Azure-AsyncOperation": url}
         else:
-            url = f"{self.endpoint}/subscriptions/{sub}/operationresults/{op.id}?api-version={api_version}"
+            url = f"{self._link_base}/subscriptions/{sub}/operationresults/{op.id}?api-version={api_version}"
             headers = {"Location": url}
         headers.update(self._lro_headers())
         if self.lro_seconds <= 0:
@@ -2173,7 +2230,22 @@ class ArmServer:
                 return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
 
             if "run" not in args:
-                return 200, {}, {"value": [view(r) for r in (runs[:top] if top else runs)]}
+                listed = runs[:top] if top else runs
+                if not self.runs_page_size:
+                    return 200, {}, {"value": [view(r) for r in listed]}
+                # paged (as ARM pages a long list): $skiptoken is the offset; with
+                # next_link_loop the next link points back at this same page
+                start = int(query.get("$skiptoken") or 0)
+                page = listed[start : start + self.runs_page_size]
+                answer: dict[str, Any] = {"value": [view(r) for r in page]}
+                after = start if self.next_link_loop else start + self.runs_page_size
+                if self.next_link_loop or after < len(listed):
+                    answer["nextLink"] = (
+                        f"{self._link_base}/subscriptions/{sub}/resourceGroups/{rg}/providers/"
+                        f"Microsoft.Logic/workflows/{name}/runs?api-version="
+                        f"{query.get('api-version', '')}&$top={top}&$skiptoken={after}"
+                    )
+                return 200, {}, answer
             run = next((r for r in runs if r["name"].lower() == args["run"].lower()), None)
             if run is None:
                 raise ArmError(

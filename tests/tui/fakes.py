@@ -102,6 +102,8 @@ class World:
     nothing_to_change: bool = False
     sign_ins: int = 0
     status_calls: int = 0
+    #: what the build prints besides its steps (text from outside: hostile, say)
+    build_output: list[str] = field(default_factory=list)
 
     def engines(self) -> Engines:
         return Engines(
@@ -307,6 +309,8 @@ class FakeDocker:
         for n in range(1, 5):
             emit(LogLine("build", f"Step {n}/4 : RUN fake step {n}"))
             emit(Progress("build", n, 4, "steps"))
+        for text in self.world.build_output:
+            emit(LogLine("build", text))
         self.world._maybe("build", cancel)
         emit(StepFinished("build", "built in 4 steps"))
         emit(StepStarted("push", f"Push {image}"))

@@ -27,7 +27,7 @@ from numerai_aci_wizard.settings import (
     check_resource_group,
     check_secret_key,
 )
-from numerai_aci_wizard.store import load
+from numerai_aci_wizard.store import load, save
 from numerai_aci_wizard.tui.screens import (
     AzureScreen,
     DeployScreen,
@@ -50,7 +50,15 @@ from tests.tui.conftest import (
     settle,
     text,
 )
-from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL, FakeDocker
+from tests.tui.fakes import (
+    MODEL_ID,
+    OTHER_MODEL_ID,
+    PUBLIC_ID,
+    SECRET_KEY,
+    SUBSCRIPTION,
+    WEBHOOK_URL,
+    FakeDocker,
+)
 
 # --- welcome --------------------------------------------------------------------------
 
@@ -79,6 +87,56 @@ async def test_a_broken_settings_file_is_shown_and_the_wizard_still_starts(
         await pilot.click("#next")
         await pilot.pause()
         assert isinstance(app.screen, NumeraiScreen)
+
+
+async def test_unknown_keys_are_shown_and_renamed_as_suggested(make_app, config) -> None:
+    save(answered(), config)
+    text_before = config.read_text()
+    config.write_text(
+        'resource_group = "mine-rg"\n'
+        + text_before.replace("[azure]\n", '[azure]\ncontainer_grup = "my-cg"\n')
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        notes = text(app, "#notes")
+        assert "unknown setting 'azure.container_grup'" in notes
+        assert "did you mean `container_group`?" in notes
+        assert "did you mean `resource_group` under `[azure]`?" in notes
+        await pilot.click("#rename-unknown")
+        await pilot.pause()
+        said = text(app, "#unknown-said")
+        assert (
+            'azure.container_grup is now azure.container_group (in place of "numerai-predict")'
+            in said
+        )
+        assert "resource_group is now azure.resource_group" in said
+        assert "unknown setting" not in text(app, "#notes")
+        assert not app.screen.query_one("#unknown-keys").display
+        assert app.settings.azure.container_group == "my-cg"
+        assert app.settings.azure.resource_group == "mine-rg"
+    again = load(config)
+    assert again.unknown == []
+    assert again.settings.azure.container_group == "my-cg"
+    assert again.settings.azure.resource_group == "mine-rg"
+    assert again.settings.azure.subscription_id == SUBSCRIPTION  # the rest as it was
+
+
+async def test_unknown_keys_can_be_dropped(make_app, config) -> None:
+    save(answered(), config)
+    config.write_text(config.read_text() + '[azur]\nlocation = "westeurope"\ncolour = "blue"\n')
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert "unknown setting 'azur.colour'" in text(app, "#notes")
+        await pilot.click("#drop-unknown")
+        await pilot.pause()
+        assert "dropped azur.colour" in text(app, "#unknown-said")
+        assert app.settings.azure.location == "eastus"  # the dropped value is not used
+        await pilot.click("#next")
+        await pilot.pause()
+        assert isinstance(app.screen, NumeraiScreen)
+    again = load(config)
+    assert again.unknown == [] and "[azur]" not in config.read_text()
+    assert again.settings.azure.location == "eastus"
 
 
 async def test_quit_and_ctrl_q_exit_with_0(make_app) -> None:
@@ -583,6 +641,16 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         assert "container_group numerai-predict (create)" in text(app, "#changed")
         await pilot.click("#copy-url")
         assert app.clipboard == WEBHOOK_URL
+
+
+async def test_the_log_pane_shows_control_sequences_escaped_never_executed(make_app, world) -> None:
+    world.build_output = ["\x1b]52;c;cHduZWQ=\x07copied\x1b[2J cleared \x9b31m red"]
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        log = "\n".join(s.text for s in app.screen.query_one("#log", RichLog).lines)
+        assert "\\x1b]52;c;cHduZWQ=\\x07copied\\x1b[2J cleared \\x9b31m red" in log
+        assert not any(c in log for c in "\x1b\x07\x9b")
 
 
 async def test_two_models_register_one_webhook_and_done_says_which(make_app, world) -> None:

@@ -406,3 +406,18 @@ def test_a_run_left_by_a_failed_stop_is_stopped_by_the_next_plan() -> None:
     assert leftover_run(keep, running, stop_pending=False) is keep
     stopped = replace(running, state="Terminated")
     assert leftover_run(keep, stopped, stop_pending=True) is keep
+
+
+def test_a_stop_left_by_an_interrupted_deploy_is_planned_as_such() -> None:
+    from numerai_aci_wizard.plan import STOP_INTERRUPTED, leftover_run
+
+    s = make_settings()
+    running = replace(existing(s).container_group, state="Running")
+    keep = compute_plan(s, replace(existing(s), container_group=running)).for_resource(
+        "container_group"
+    )
+    action = leftover_run(keep, running, stop_pending=True, reason=STOP_INTERRUPTED)
+    assert (action.action, action.reason) == (
+        "update",
+        "stop the run left from an interrupted deploy",
+    )

@@ -237,3 +237,42 @@ def test_short_values_are_not_expanded_into_forms_that_hit_ordinary_text() -> No
     assert (
         redact.redact("YWJjZA is base64 of it, left alone") == "YWJjZA is base64 of it, left alone"
     )
+
+
+# --- issue 19, point 4: text from outside is shown, never executed ----------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b]52;c;cHduZWQ=\x07", "\\x1b]52;c;cHduZWQ=\\x07"),  # OSC 52: writes the clipboard
+        ("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H"),  # clear the screen, cursor home
+        ("\x9b31m", "\\x9b31m"),  # C1 CSI in one character
+        ("ok\u202etxt.exe", "ok\\u202etxt.exe"),  # right-to-left override
+        ("a\x00b\x7fc", "a\\x00b\\x7fc"),
+        ("progress 10%\rprogress 90%\r\ndone", "progress 10%\nprogress 90%\ndone"),
+        ("tab\tand\nnewline stay", "tab\tand\nnewline stay"),
+        ("é ü 数据", "é ü 数据"),
+    ],
+)
+def test_control_characters_are_written_out(raw: str, shown: str) -> None:
+    assert redact.escape_controls(raw) == shown
+
+
+def test_shown_escapes_and_masks() -> None:
+    redact.register("s3cr3t-value-123")
+    assert redact.shown("key=s3cr3t-value-123\x1b[2J") == "key=***\\x1b[2J"
+
+
+def test_every_cli_line_and_warning_is_sanitized(capsys: pytest.CaptureFixture[str]) -> None:
+    from numerai_aci_wizard.commands import EventPrinter, Output
+    from numerai_aci_wizard.events import LogLine, WizardError
+
+    out = Output(json_mode=False)
+    EventPrinter(out)(LogLine("start", "container says \x1b]52;c;eA==\x07"))  # trigger follows
+    out.warn("numerai said \x1b[2J")
+    out.error(WizardError("ARM said \x9b31m", "hint \x07"))
+    printed = capsys.readouterr()
+    assert "\\x1b]52;c;eA==\\x07" in printed.out
+    assert "\\x1b[2J" in printed.err and "\\x9b31m" in printed.err and "\\x07" in printed.err
+    assert not any(c in printed.out + printed.err for c in "\x1b\x07\x9b")

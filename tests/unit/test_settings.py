@@ -365,3 +365,22 @@ def test_image_ref_names_the_registry(
         tag,
     )
     assert str(ref) == text
+
+
+# --- issue 19, point 9: no name that reads as a path step ------------------------------
+
+
+@pytest.mark.parametrize("name", [".", "..", "...", "startaci."])
+def test_a_logic_app_named_like_a_path_step_is_refused(name: str) -> None:
+    reason = s.check_logic_app(name)
+    assert reason is not None and ("path" in reason or "end with '.'" in reason)
+
+
+@pytest.mark.parametrize("name", [".", "..", "rg."])
+def test_a_resource_group_named_like_a_path_step_is_refused(name: str) -> None:
+    assert s.check_resource_group(name) is not None
+
+
+@pytest.mark.parametrize("name", ["start.aci", "a..b", "(startaci)", ".startaci"])
+def test_dots_inside_a_name_are_still_fine(name: str) -> None:
+    assert s.check_logic_app(name) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from numerai_aci_wizard import redact, store
+from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.secrets import resolve as resolve_secrets
 from numerai_aci_wizard.settings import FIELDS, Settings
 
@@ -197,3 +198,48 @@ def test_run_state_round_trip_and_is_per_config(tmp_path: Path) -> None:
     assert store.RunState.load(a) == st
     a.write_text("{not json")
     assert store.RunState.load(a) == store.RunState()
+
+
+# --- issue 19: unknown keys name the nearest known one ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "meant"),
+    [
+        ("azure", "container_grup", "azure.container_group"),
+        ("azure", "resource_grup", "azure.resource_group"),
+        ("azure", "logicapp", "azure.logic_app"),
+        ("", "resource_group", "azure.resource_group"),  # written above [azure]
+        ("docker", "location", "azure.location"),  # in the wrong table
+        ("azur", None, "azure"),  # a table's name misspelt
+        ("azure", "zzzz", ""),
+    ],
+)
+def test_an_unknown_key_is_matched_to_the_nearest_known_one(
+    section: str, name: str | None, meant: str
+) -> None:
+    assert store.nearest_key(section, name) == meant
+
+
+def test_unknown_keys_are_kept_with_their_line_and_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'resource_group = "mine"\n[azure]\nlocation = "eastus"\ncontainer_grup = "my-cg"\n'
+        "[azur]\nx = 1\n"
+    )
+    loaded = store.load(path)
+    told = {u.key: (u.line, u.did_you_mean) for u in loaded.unknown}
+    assert told == {
+        "resource_group": (1, "did you mean `resource_group` under `[azure]`?"),
+        "azure.container_grup": (4, "did you mean `container_group`?"),
+        "azur.x": (6, "did you mean `[azure]`?"),
+    }
+    resolved = store.resolve(path, env={})
+    resolved.require_valid()  # a command that only reads goes on (with warnings)
+    with pytest.raises(WizardError) as caught:
+        resolved.require_valid(acting=True)
+    assert caught.value.exit_code == 2 and caught.value.code == "bad_settings"
+    assert "3 settings are not valid" in caught.value.message
+    assert "did you mean `container_group`?" in caught.value.message
+    assert resolved.warnings(acting=True) == []
+    assert len(resolved.warnings()) == 3

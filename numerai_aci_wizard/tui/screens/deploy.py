@@ -123,24 +123,24 @@ class DeployScreen(StepScreen):
         log = self.query_one("#log", RichLog)
         if isinstance(event, StepStarted):
             self.steps[event.step] = ("running", event.title, "")
-            log.write(Text(redact.redact(f"-> {event.title}")))
+            log.write(Text(redact.shown(f"-> {event.title}")))
         elif isinstance(event, StepFinished):
             if event.step in self.steps:
                 _, title, _ = self.steps[event.step]
                 self.steps[event.step] = ("done", title, event.summary)
             if event.summary and event.step != "result":
-                log.write(Text(redact.redact(f"ok {event.summary}")))
+                log.write(Text(redact.shown(f"ok {event.summary}")))
             if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
                 self.wizard.changes_made.append(redact.redact(event.summary))
         elif isinstance(event, StepFailed):
             _, title, _ = self.steps.get(event.step, ("", event.step, ""))
             self.steps[event.step] = ("failed", title, event.message)
             self.failed_step = self.failed_step or event.step
-            log.write(Text(redact.redact(f"xx {event.message}"), style="bold red"))
+            log.write(Text(redact.shown(f"xx {event.message}"), style="bold red"))
         elif isinstance(event, LogLine):
             style = "yellow" if event.level == "warning" else ""
             for line in event.text.rstrip("\n").splitlines() or [""]:
-                log.write(Text(redact.redact(line), style=style))
+                log.write(Text(redact.shown(line), style=style))
         elif isinstance(event, Progress):
             self._progress(event)
         if isinstance(event, StepStarted | StepFinished | StepFailed):
@@ -165,7 +165,7 @@ class DeployScreen(StepScreen):
             lines.append(f"{mark} {title}", style=style)
             if summary:
                 lines.append(
-                    f": {redact.redact(summary)}", style="dim" if state == "done" else style
+                    f": {redact.shown(summary)}", style="dim" if state == "done" else style
                 )
             lines.append("\n")
         self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
@@ -245,10 +245,10 @@ class DeployScreen(StepScreen):
         self.failed_field = error.field
         text = Text()
         text.append("✗ ", style="bold red")
-        text.append(redact.redact(headline), style="bold")
+        text.append(redact.shown(headline), style="bold")
         if hint:
             text.append("\nWhat to do: ", style="bold")
-            text.append(redact.redact(hint))
+            text.append(redact.shown(hint))
         failure = self.query_one("#failure", Static)
         failure.update(text)
         failure.display = True

@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
+from ... import redact
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, report
 from ..widgets.history import history_text
 from .base import StepScreen
@@ -35,7 +36,7 @@ class DoneScreen(StepScreen):
             return
         n, a = w.settings.numerai, w.settings.azure
         yield Static("Webhook URL (Numerai calls it when a round opens):", classes="field-label")
-        yield Static(Text(result.webhook_url), id="webhook-url")
+        yield Static(Text(redact.escape_controls(result.webhook_url)), id="webhook-url")
         with Horizontal(classes="row"):
             yield Button("Copy URL", id="copy-url", variant="primary")
         if result.webhook_registered:
@@ -193,12 +194,12 @@ class DoneScreen(StepScreen):
     def _check_failed(self, message: WorkFailed) -> None:
         if message.work == "history":
             self.query_one("#history", Static).update(
-                Text(f"The run history could not be read: {message.error.message}")
+                Text(redact.shown(f"The run history could not be read: {message.error.message}"))
             )
             return
         error = message.error
         self.query_one("#connection-status", Static).update(
-            f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
+            Text(redact.shown(f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")))
         )
         button = self.query_one("#check-connection", Button)
         button.disabled = False

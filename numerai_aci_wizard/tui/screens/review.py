@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ... import runlock
+from ... import redact, runlock
 from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignore
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
@@ -182,7 +182,9 @@ class ReviewScreen(StepScreen):
         event = message.event
         said = event.title if isinstance(event, StepStarted) else getattr(event, "text", "")
         if said.strip():
-            self.query_one("#rehearsal", Static).update(Text(f"Rehearsing: {said.strip()}"))
+            self.query_one("#rehearsal", Static).update(
+                Text(redact.shown(f"Rehearsing: {said.strip()}"))
+            )
 
     @on(Rehearsed)
     def _rehearsed(self, message: Rehearsed) -> None:

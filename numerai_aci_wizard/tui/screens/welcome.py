@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
+from ... import store
 from ...events import WizardError
 from ..messages import HistoryRead, report
 from ..widgets.history import history_text
@@ -58,6 +60,8 @@ class WelcomeScreen(StepScreen):
         )
         if w.notes:
             yield Static(Text("\n".join(f"! {n}" for n in w.notes)), classes="notes", id="notes")
+        if w.unknown_keys:
+            yield from self._unknown_keys()
         if self._rerun():
             history = Static("", id="history", classes="para")
             history.display = False  # shown once rows arrive
@@ -67,6 +71,40 @@ class WelcomeScreen(StepScreen):
             "Ctrl+N next, Ctrl+P commands (save settings, open the log), Ctrl+Q quits.",
             classes="para muted",
         )
+
+    def _unknown_keys(self) -> ComposeResult:
+        """Keys no setting reads: deploy would refuse them; fix (rename) or drop them here."""
+        keys = self.wizard.unknown_keys
+        with Horizontal(id="unknown-keys", classes="row"):
+            if any("." in u.suggestion for u in keys):
+                yield Button("Use the suggested names", id="rename-unknown")
+            yield Button("Drop the unknown keys", id="drop-unknown")
+        said = Static("", classes="para", id="unknown-said")
+        said.display = False  # shown once the user chose
+        yield said
+
+    def _settle_unknown(self, rename: bool) -> None:
+        w = self.wizard
+        try:
+            said = store.settle_unknown(w.settings, w.config_path, w.unknown_keys, rename=rename)
+        except (OSError, ValueError) as exc:
+            shown = self.query_one("#unknown-said", Static)
+            shown.update(Text(f"Could not rewrite the file: {exc}"))
+            shown.display = True
+            return
+        w.notes = [n for n in w.notes if n not in w.unknown_notes]
+        w.unknown_keys = [u for u in w.unknown_keys if u.key not in said]
+        w.unknown_notes = [
+            n for n in w.unknown_notes if any(f"'{u.key}'" in n for u in w.unknown_keys)
+        ]
+        w.notes.extend(w.unknown_notes)
+        notes = self.query("#notes").first(Static)
+        notes.update(Text("\n".join(f"! {n}" for n in w.notes)))
+        notes.display = bool(w.notes)
+        self.query_one("#unknown-keys").display = bool(w.unknown_keys)
+        shown = self.query_one("#unknown-said", Static)
+        shown.update(Text(f"Rewrote {w.config_path}: " + "; ".join(said.values()) + "."))
+        shown.display = True
 
     def nav_buttons(self) -> ComposeResult:
         yield Button("Quit", id="quit")
@@ -114,3 +152,8 @@ class WelcomeScreen(StepScreen):
     def _quit_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.app.exit(0)
+
+    @on(Button.Pressed, "#rename-unknown, #drop-unknown")
+    def _unknown_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._settle_unknown(rename=event.button.id == "rename-unknown")

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 def history_text(history: History, limit: int = 5) -> Text:
     """One line per call (✓ / ✗ / …), the failure's "what to do" under it, styled."""
+    from ... import redact
     from ...history import render  # when rows arrive: the first frame does not wait for it
 
     out = Text()
@@ -25,5 +26,5 @@ def history_text(history: History, limit: int = 5) -> Text:
             style = "yellow"
         elif line.startswith("✓"):
             style = "green"
-        out.append(line, style=style)
+        out.append(redact.shown(line), style=style)
     return out
