@@ -637,13 +637,15 @@ def _push(
 
 
 def verify_remote(settings: Settings, password: str | None) -> str:
-    """The digest the registry holds for the tag; WizardError if it is missing or not readable.
+    """The digest the registry holds for the tag; WizardError if it is missing, not readable,
+    or not built for linux/amd64 (code ``image_platform``: ACI could never start it).
 
     Asked over the registry's HTTP API, not through an engine: a user who deploys an
     image pushed elsewhere needs no Docker on this machine.
     """
     ref = _parse(settings.docker.image)
-    return registry_api.manifest_digest(ref, settings.docker.username.strip(), password or "")
+    found = registry_api.inspect_image(ref, settings.docker.username.strip(), password or "")
+    return registry_api.require_amd64(ref, found).digest
 
 
 # --- the image step of the pipeline ------------------------------------------------------
