@@ -390,6 +390,8 @@ class DockerSettings:
     context: str = ""
     base_image: str = ""
     pull: bool = True
+    #: pushing the models into a public repository is what the user wants (else refused)
+    public_image_ok: bool = False
 
 
 @dataclass
@@ -721,6 +723,15 @@ FIELDS: tuple[Field, ...] = (
         "--pull",
         (),
         "like docker build --pull",
+    ),
+    Field(
+        "docker.public_image_ok",
+        "Models may go into a public repository",
+        bool,
+        _bool_check,
+        "--public-image-ok",
+        (),
+        "true: push the image (with your models) into a public repository",
     ),
     Field(
         "run.stop_after_create",

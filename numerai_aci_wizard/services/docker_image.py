@@ -47,7 +47,7 @@ from ..events import (
 )
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
 from . import docker_errors as errors
-from . import registry_api
+from . import docker_hub, registry_api
 from .docker_engine import connect
 from .local_run import run_local as run_local  # the image engine's rehearsal
 
@@ -718,6 +718,34 @@ def build_and_push(
                     level="warning",
                 )
             )
+    check_visibility(settings, password, emit=emit)
+    check_cancel(cancel)
     build(settings, emit=emit, cancel=cancel)
     digest = push(settings, password, emit=emit, cancel=cancel)
     return ImageResult(image, digest, True, True, current)
+
+
+def check_visibility(settings: Settings, password: str, *, emit: Emit = ignore) -> None:
+    """Before building for a push: the models never go public without the user's word.
+
+    Docker Hub: asked through its API (a missing repository is created private; a public
+    one is refused unless ``docker.public_image_ok``). Other registries: what is known is
+    said. Without credentials the push itself fails later with its own message.
+    """
+    ref = _parse(settings.docker.image)
+    username = settings.docker.username.strip()
+    if not ref.is_docker_hub:
+        emit(LogLine(step="image", text=docker_hub.not_docker_hub(ref)))
+        return
+    if not (username and password):
+        return
+    found = docker_hub.ensure_private(
+        ref, username, password, public_ok=settings.docker.public_image_ok
+    )
+    emit(
+        LogLine(
+            step="image",
+            text=found.summary,
+            level="info" if found.private else "warning",
+        )
+    )

@@ -79,3 +79,34 @@ def test_deploy_takes_a_multi_platform_image_with_amd64(
     code, out = _deploy(existing_image_user, tmp_path, capsys)
     assert code == 0, out
     assert arm_server.writes() != []
+
+
+@pytest.mark.docker
+def test_deploy_refuses_to_push_models_into_a_public_docker_hub_repository(
+    arm_server, az_cli_login, numerai_server, docker_env, docker_hub_api, small_context,
+    busybox_base, tmp_path: Path, capsys, monkeypatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", numerai_server.public_id)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", numerai_server.secret_key)
+    monkeypatch.setenv("NUMERAI_API_URL", numerai_server.url)
+    monkeypatch.setenv("NUMERAI_ACI_OFFLINE_PRICES", "1")
+    monkeypatch.setenv("DOCKER_PASSWORD", PASSWORD)
+    docker_hub_api.add_account("alice", PASSWORD)
+    docker_hub_api.add_repository("alice", "numerai-predict", private=False)
+    settings = Settings()
+    settings.numerai.model_id = numerai_server.model_id
+    settings.azure.subscription_id = SUBSCRIPTION
+    settings.azure.location = "eastus"
+    settings.azure.arm_endpoint = arm_server.endpoint
+    settings.docker.image = "alice/numerai-predict:latest"
+    settings.docker.username = "alice"
+    settings.docker.context = str(small_context)
+    settings.docker.base_image = busybox_base
+    code, out = _deploy(settings, tmp_path, capsys)
+    error = out["error"]
+    assert isinstance(error, dict)
+    assert (code, error["code"]) == (2, "image_public")
+    assert "--public-image-ok" in error["hint"]
+    assert arm_server.writes() == []
+    tags = [t for i in docker_env.client().images.list() for t in i.tags]
+    assert not any(t.startswith("alice/numerai-predict") for t in tags)  # not even built

@@ -458,6 +458,23 @@ async def test_a_public_existing_image_needs_no_login(make_app) -> None:
         assert isinstance(app.screen, ReviewScreen)
 
 
+async def test_the_public_image_question_is_asked_and_kept(make_app) -> None:
+    """Off by default: the models never go into a public Docker Hub repository unasked."""
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("docker")
+        await pilot.pause()
+        assert "created private" in text(app, "#registry-note")
+        switch = app.screen.query_one("#f-docker-public_image_ok")
+        assert switch.value is False
+        switch.focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.settings.docker.public_image_ok is True
+
+
 # --- review ----------------------------------------------------------------------------
 
 
