@@ -387,7 +387,8 @@ class Pipeline:
         if role is not None and role.action == "create":
             result.notes.append(
                 "The Logic App's new role assignment takes Azure a few minutes to apply: a "
-                "trigger right away may wait for it (it retries with a countdown)."
+                "webhook call in that time retries the start inside its run (once a minute, "
+                "up to 40 minutes), so no round is lost."
             )
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))

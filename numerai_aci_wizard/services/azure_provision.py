@@ -1103,7 +1103,7 @@ class Azure:
         actions = logic.workflow_run_actions.list(
             self._a.resource_group, self._a.logic_app, item.name
         )
-        for action in actions:
+        for action in _specific_failures_first(actions):
             if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
                 continue
             error = action.error if isinstance(action.error, dict) else {}
@@ -1385,6 +1385,17 @@ class Azure:
         return Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
+
+
+def _specific_failures_first(actions: Any) -> list[Any]:
+    """A loop that failed says only "ActionFailed": the action inside it says why."""
+    listed = list(actions)
+
+    def generic(action: Any) -> bool:
+        error = action.error if isinstance(action.error, dict) else {}
+        return str(error.get("code") or _text(action.code)) == "ActionFailed"
+
+    return [a for a in listed if not generic(a)] + [a for a in listed if generic(a)]
 
 
 def _identity_not_ready(run: WorkflowRun) -> bool:
