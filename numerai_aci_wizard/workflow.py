@@ -179,8 +179,11 @@ def _start_action(
 
 def start_call(definition_: dict[str, Any]) -> dict[str, Any]:
     """The action that calls start: the top-level start, or the ``Http`` inside its loop."""
-    start = definition_["actions"][START_ACTION]
-    return start["actions"][START_REQUEST] if start.get("type") == "Until" else start
+    start: dict[str, Any] = definition_["actions"][START_ACTION]
+    if start.get("type") == "Until":
+        inner: dict[str, Any] = start["actions"][START_REQUEST]
+        return inner
+    return start
 
 
 def definition(
