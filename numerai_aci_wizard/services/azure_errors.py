@@ -98,6 +98,10 @@ def _translate(
 
     if isinstance(exc, WizardError):
         return exc
+    from .azure_providers import ProviderNotRegistered, not_registered_error
+
+    if isinstance(exc, ProviderNotRegistered):
+        return not_registered_error(exc.namespace, exc.message, what)
     if isinstance(exc, HttpResponseError) and error_code(exc) == "InvalidAuthenticationTokenTenant":
         return _wrong_tenant(what, error_message(exc))
     if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):

@@ -73,6 +73,7 @@ from ..plan import (
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
+from . import azure_providers
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
@@ -248,6 +249,8 @@ class Azure:
             "retry_status": 4,
             "retry_backoff_factor": 0.3,
             "retry_backoff_max": 20,
+            # MissingSubscriptionRegistration raises, instead of the SDK's unbounded loop
+            "per_retry_policies": [azure_providers.no_auto_registration()],
         }
 
     def _client(self, kind: str) -> Any:
@@ -282,6 +285,22 @@ class Azure:
                 raise ValueError(kind)
             self._clients[kind] = client
             return client
+
+    def _ensure_providers(self, plan: Plan) -> None:
+        """Register the resource providers the plan writes to, before any write (a fresh
+        subscription has them unregistered); bounded, cancellable, with progress."""
+        writes = {"container_group", "workflow", "api_connection"}
+        if not any(a.resource in writes and a.action != "keep" for a in plan.actions):
+            return
+        with self._errors("register the resource providers", "providers"):
+            azure_providers.ensure_registered(
+                self._client("resources"),
+                azure_providers.needed(self._a.trigger),
+                subscription_id=self._a.subscription_id,
+                emit=self.emit,
+                cancel=self.cancel,
+                interval=self.polling_interval,
+            )
 
     @contextmanager
     def _errors(self, what: str, step: str = "") -> Iterator[None]:
@@ -417,8 +436,13 @@ class Azure:
 
     def region_limits(self, location: str) -> tuple[float, float]:
         """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""
-        with self._errors(f"read the limits of Container Instances in {location}"):
-            caps = list(self._client("aci").location.list_capabilities(location))
+        try:
+            with self._errors(f"read the limits of Container Instances in {location}"):
+                caps = list(self._client("aci").location.list_capabilities(location))
+        except WizardError as exc:
+            if exc.upstream != "MissingSubscriptionRegistration":
+                raise
+            return azure_providers.STANDARD_LIMITS  # readable once deploy has registered it
         memory = cpu = 0.0
         for cap in caps:
             if _text(cap.os_type).lower() != "linux":
@@ -456,6 +480,8 @@ class Azure:
                 if is_not_found(exc):
                     return None
                 raise
+            except azure_providers.ProviderNotRegistered:
+                return None  # nothing of a provider the subscription never registered exists
 
     def _read_group(self) -> Any:
         a = self._a
@@ -602,6 +628,7 @@ class Azure:
             raise not_ours_error(self.settings, found, "deploy")
         fresh = compute_plan(self.settings, observed, fp, adopt=adopt)
         plan = fresh if plan is None else reconcile(plan, fresh)
+        self._ensure_providers(plan)
         self._resource_group(plan)
         check_cancel(self.cancel)
         results: dict[str, Any] = {}

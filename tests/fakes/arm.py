@@ -457,6 +457,11 @@ class ArmServer:
                                judged by ``clock`` (a FakeClock: Wait actions advance it)
     response_outcome           ("Succeeded") "Failed" / "TimedOut": the Response action's
                                outcome when the caller went away before its answer
+    unregistered_providers     (empty) namespaces (lower case, e.g. "microsoft.logic") this
+                               subscription has not registered: any request to them answers
+                               409 MissingSubscriptionRegistration; POST .../register makes
+                               them Registering for `registration_polls` GETs, then Registered
+    can_register_providers     (True) False: POST .../providers/{ns}/register answers 403
     start_faults ([])          statuses (e.g. 503) the next workflow start calls get, before
                                any other check: Logic Apps' retry policy retries 408, 429 and
                                5xx (default: 4 retries), never a 403
@@ -584,6 +589,10 @@ class ArmServer:
             self.clock = FakeClock()
             self.response_outcome = "Succeeded"  # or "Failed" / "TimedOut": the caller went away
             self.start_faults: list[int] = []  # statuses the next workflow start calls get
+            self.unregistered_providers: set[str] = set()  # lower-cased namespaces
+            self.can_register_providers = True
+            self.registration_polls = 2  # GETs that still say "Registering" after a register
+            self._registering: dict[str, int] = {}
             self.list_lag_seconds: float = 0.0
             self._recently_deleted: dict[str, tuple[float, dict[str, Any]]] = {}
             self._deleting_rgs: set[str] = set()
@@ -837,6 +846,8 @@ class ArmServer:
             args = {k: v for k, v in match.groupdict().items() if v is not None}
             if "sub" in args:
                 self._check_subscription(args["sub"], method)
+            if handler is not ArmServer._provider:
+                self._check_registered(path)
             if method == "HEAD" and handler is not ArmServer._resource_groups:
                 # ARM answers HEAD on any resource: 204 when a GET would find it, else 404.
                 status, headers, _ = handler(self, "GET", args, query, None)
@@ -848,6 +859,21 @@ class ArmServer:
             f"The resource type for path '{path}' could not be found for api version "
             f"'{api_version}'.",
         )
+
+    def _check_registered(self, path: str) -> None:
+        """ARM does not route to a provider the subscription has not registered (or whose
+        registration is still under way)."""
+        found = re.search(r"/providers/([^/]+)/", path + "/")
+        if not found:
+            return
+        ns = found.group(1).lower()
+        if ns in self.unregistered_providers or self._registering.get(ns, 0) > 0:
+            raise ArmError(
+                409,
+                "MissingSubscriptionRegistration",
+                f"The subscription is not registered to use namespace '{found.group(1)}'. See "
+                "https://aka.ms/rps-not-found for how to register subscriptions.",
+            )
 
     def _check_api_version(self, family: str, api_version: str | None, path: str) -> None:
         supported = API_VERSIONS[family]
@@ -1072,7 +1098,6 @@ class ArmServer:
         return 200, {}, {"value": value}
 
     def _provider(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
-        _only(method, "GET")
         ns = args["ns"].lower()
         everywhere = [display for display, _ in LOCATIONS.values()]
         aci = [LOCATIONS[n][0] for n in LOCATIONS if n in self.aci_locations]
@@ -1109,13 +1134,38 @@ class ArmServer:
                 f"The resource namespace '{args['ns']}' is invalid.",
             )
         name, types = known[ns]
+        if args.get("register"):
+            _only(method, "POST")
+            if not self.can_register_providers:
+                oid = self.caller["oid"]
+                raise ArmError(
+                    403,
+                    "AuthorizationFailed",
+                    f"The client '{oid}' with object id '{oid}' does not have authorization to "
+                    f"perform action '{name}/register/action' over scope "
+                    f"'/subscriptions/{args['sub']}' or the scope is invalid. If access was "
+                    "recently granted, please refresh your credentials.",
+                )
+            if ns in self.unregistered_providers:
+                self.unregistered_providers.discard(ns)
+                self._registering[ns] = self.registration_polls
+        else:
+            _only(method, "GET")
+        if ns in self.unregistered_providers:
+            state = "NotRegistered"
+        elif self._registering.get(ns, 0) > 0:
+            state = "Registering"
+            if not args.get("register"):
+                self._registering[ns] -= 1
+        else:
+            state = "Registered"
         return (
             200,
             {},
             {
                 "id": f"/subscriptions/{args['sub']}/providers/{name}",
                 "namespace": name,
-                "registrationState": "Registered",
+                "registrationState": state,
                 "registrationPolicy": "RegistrationRequired",
                 "resourceTypes": [
                     {"resourceType": rt, "locations": locs, "apiVersions": list(vers)}
@@ -2881,7 +2931,11 @@ _ROUTES: list[tuple[re.Pattern[str], str, Callable[..., Any]]] = [
             "aci",
             _with_api(ArmServer._container_groups),
         ),
-        (r"^" + _SUB + r"/providers/(?P<ns>[^/]+)", "resources", ArmServer._provider),
+        (
+            r"^" + _SUB + r"/providers/(?P<ns>[^/]+)(?:/(?P<register>register))?",
+            "resources",
+            ArmServer._provider,
+        ),
         (
             r"^"
             + _RG
