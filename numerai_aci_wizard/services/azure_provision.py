@@ -286,6 +286,11 @@ class Azure:
             self._clients[kind] = client
             return client
 
+    def _tags(self, had: dict[str, str] | None = None) -> dict[str, str]:
+        """Tags of a resource the tool writes: what it had, the user's ``[tags]``, and the
+        ownership tag last (it must stay: it is how the tool knows what is its own)."""
+        return {**(had or {}), **self.settings.tags, MANAGED_BY_TAG: MANAGED_BY_VALUE}
+
     def _ensure_providers(self, plan: Plan) -> None:
         """Register the resource providers the plan writes to, before any write (a fresh
         subscription has them unregistered); bounded, cancellable, with progress."""
@@ -688,7 +693,7 @@ class Azure:
             ):
                 self._client("resources").resource_groups.create_or_update(
                     a.resource_group,
-                    ResourceGroup(location=a.location, tags={MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                    ResourceGroup(location=a.location, tags=self._tags()),
                 )
             self.emit(StepFinished("resource_group", f"created {a.resource_group} in {a.location}"))
 
@@ -762,7 +767,7 @@ class Azure:
                 )
             ],
             image_registry_credentials=credentials,
-            tags={**(tags or {}), MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
+            tags={**self._tags(tags), FINGERPRINT_TAG: fp},
         )
 
     def _put_group(self, body: Any) -> Any:
@@ -846,7 +851,7 @@ class Azure:
             self._client("aci").container_groups.update(
                 a.resource_group,
                 a.container_group,
-                Resource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                Resource(tags=self._tags(had)),
             )
         self.emit(StepFinished("container_group", f"took over {a.container_group} (tagged)"))
 
@@ -928,14 +933,14 @@ class Azure:
                 with self._errors("tag API connection aci", step):
                     poller = self._client("resources").resources.begin_update_by_id(
                         self._connection_id,
-                        GenericResource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                        GenericResource(tags=self._tags(had)),
                         api_version=CONNECTION_API_VERSION,
                     )
                     self._wait(poller, step, "tagging connection aci")
                 self.emit(StepFinished(step, "took over aci (tagged)"))
                 return
             body = lw.connection_body(a.subscription_id, a.location)
-            body["tags"] = {**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}
+            body["tags"] = self._tags(had)
             with self._errors("create API connection aci", step):
                 poller = self._client("resources").resources.begin_create_or_update_by_id(
                     self._connection_id, body, api_version=CONNECTION_API_VERSION
@@ -970,7 +975,7 @@ class Azure:
             had = observed.workflow.tags if observed.workflow is not None else {}
             body = Workflow(
                 location=a.location,
-                tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE},
+                tags=self._tags(had),
                 state="Enabled",
                 definition=definition,
                 parameters={k: WorkflowParameter(value=v["value"]) for k, v in params.items()}

@@ -159,6 +159,7 @@ class ArmError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}  # more members of the "error" object (target, ...)
 
 
 @dataclass
@@ -462,6 +463,11 @@ class ArmServer:
                                409 MissingSubscriptionRegistration; POST .../register makes
                                them Registering for `registration_polls` GETs, then Registered
     can_register_providers     (True) False: POST .../providers/{ns}/register answers 403
+    required_tags ({})         tag name -> display name of a "Require a tag on resources"
+                               policy assignment: a PUT of a resource group or resource
+                               without that tag answers 403 RequestDisallowedByPolicy, in
+                               ARM's message shape (policy identifiers as JSON, target,
+                               additionalInfo PolicyViolation)
     start_faults ([])          statuses (e.g. 503) the next workflow start calls get, before
                                any other check: Logic Apps' retry policy retries 408, 429 and
                                5xx (default: 4 retries), never a 403
@@ -590,6 +596,7 @@ class ArmServer:
             self.response_outcome = "Succeeded"  # or "Failed" / "TimedOut": the caller went away
             self.start_faults: list[int] = []  # statuses the next workflow start calls get
             self.unregistered_providers: set[str] = set()  # lower-cased namespaces
+            self.required_tags: dict[str, str] = {}  # tag name -> policy assignment name
             self.can_register_providers = True
             self.registration_polls = 2  # GETs that still say "Registering" after a register
             self._registering: dict[str, int] = {}
@@ -778,6 +785,7 @@ class ArmServer:
                 err.headers,
                 _error_body(err.code, err.message),
             )
+            payload["error"].update(err.extra)
         except Exception as exc:  # a bug in the fake must show up as a 500 with its cause
             status, payload = 500, _error_body("FakeServerError", traceback.format_exc())
             del exc
@@ -848,6 +856,8 @@ class ArmServer:
                 self._check_subscription(args["sub"], method)
             if handler is not ArmServer._provider:
                 self._check_registered(path)
+            if method == "PUT" and isinstance(body, dict) and "location" in body:
+                self._check_policies(path, body)
             if method == "HEAD" and handler is not ArmServer._resource_groups:
                 # ARM answers HEAD on any resource: 204 when a GET would find it, else 404.
                 status, headers, _ = handler(self, "GET", args, query, None)
@@ -859,6 +869,52 @@ class ArmServer:
             f"The resource type for path '{path}' could not be found for api version "
             f"'{api_version}'.",
         )
+
+    def _check_policies(self, path: str, body: dict[str, Any]) -> None:
+        """Azure Policy's deny effect, as a "Require a tag on resources" assignment answers."""
+        tags = body.get("tags") or {}
+        for tag, assignment in self.required_tags.items():
+            if tag in tags:
+                continue
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            aid = (
+                f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/"
+                f"policyAssignments/{uuid.uuid5(uuid.NAMESPACE_URL, assignment).hex[:24]}"
+            )
+            did = "/providers/Microsoft.Authorization/policyDefinitions/871b6d14-10aa-478d-b590-94f262ecfa99"
+            identifiers = json.dumps(
+                [
+                    {
+                        "policyAssignment": {"name": assignment, "id": aid},
+                        "policyDefinition": {"name": "Require a tag on resources", "id": did},
+                    }
+                ],
+                separators=(",", ":"),
+            )
+            err = ArmError(
+                403,
+                "RequestDisallowedByPolicy",
+                f"Resource '{name}' was disallowed by policy. Policy identifiers: '{identifiers}'.",
+            )
+            err.extra = {
+                "target": name,
+                "additionalInfo": [
+                    {
+                        "type": "PolicyViolation",
+                        "info": {
+                            "policyDefinitionDisplayName": "Require a tag on resources",
+                            "policyDefinitionId": did,
+                            "policyDefinitionEffect": "deny",
+                            "policyAssignmentId": aid,
+                            "policyAssignmentName": aid.rsplit("/", 1)[-1],
+                            "policyAssignmentDisplayName": assignment,
+                            "policyAssignmentScope": f"/subscriptions/{self.subscription_id}",
+                            "policyAssignmentParameters": {"tagName": {"value": tag}},
+                        },
+                    }
+                ],
+            }
+            raise err
 
     def _check_registered(self, path: str) -> None:
         """ARM does not route to a provider the subscription has not registered (or whose
