@@ -39,6 +39,7 @@ from numerai_aci_wizard.tui.screens import (
     WelcomeScreen,
 )
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
+from numerai_aci_wizard.tui.widgets.field import field_id
 from tests.tui.conftest import (
     FULL_ENV,
     KEYS_ENV,
@@ -339,6 +340,55 @@ async def test_device_code_sign_in_shows_the_code_in_a_dialog(make_app, world) -
         await settle(pilot)
         assert isinstance(app.screen, AzureScreen)
         assert text(app, "#who") == "Signed in as ada@example.com via device code."
+
+
+async def test_a_personal_account_is_asked_for_its_tenant_before_any_code(make_app, world) -> None:
+    """At "organizations" a personal account would wait 15 minutes for nothing: the wizard
+    asks the account kind first and wants the directory before it signs in."""
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        before = list(world.personal_sign_ins)
+        app.screen.query_one("#personal-account").value = True
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        assert world.personal_sign_ins == before  # nothing asked of Azure yet
+        assert "enter the tenant ID" in text(app, f"#{field_id('azure.tenant_id')}-error")
+        assert app.focused is input_of(app, "azure.tenant_id")
+        tenant = "11111111-2222-3333-4444-555555555555"
+        input_of(app, "azure.tenant_id").value = tenant
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        assert isinstance(app.screen, DeviceCodeScreen)
+        assert not app.screen.query("#device-personal-note")  # the code can work here
+        world.approve.set()
+        await settle(pilot)
+        assert world.personal_sign_ins == [*before, (True, tenant)]
+        assert app.settings.azure.tenant_id == tenant
+
+
+async def test_the_device_code_dialog_warns_a_personal_account_at_the_work_sign_in(
+    make_app, world
+) -> None:
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        note = text(app, "#device-personal-note")
+        assert "personal Microsoft account" in note and "tenant" in note
+        await pilot.click("#cancel-sign-in")
+        await settle(pilot)
 
 
 async def test_cancelling_the_device_code_says_so_and_allows_a_new_try(make_app, world) -> None:
