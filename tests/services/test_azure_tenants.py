@@ -9,7 +9,6 @@ the local ARM server does the same, and the fake `az` issues per-tenant tokens l
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 import pytest
