@@ -422,13 +422,13 @@ class Azure:
         return self._bound
 
     def list_locations(self) -> list[Location]:
-        """Regions of the subscription where Microsoft.ContainerInstance/containerGroups exists."""
+        """Regions of the subscription offering all the deploy needs there: container groups,
+        Logic Apps workflows and, in api-connection mode, managed API connections (``aci``)."""
         with self._errors("list the regions that offer Container Instances"):
-            provider = self._client("resources").providers.get("Microsoft.ContainerInstance")
-            offered: set[str] = set()
-            for rt in provider.resource_types or []:
-                if (rt.resource_type or "").lower() == "containergroups":
-                    offered.update(_norm(loc) for loc in rt.locations or [])
+            offered = self._offered("Microsoft.ContainerInstance", "containergroups")
+            offered &= self._offered("Microsoft.Logic", "workflows")
+            if self._a.trigger == lw.API_CONNECTION:
+                offered &= self._offered("Microsoft.Web", "connections")
             locations = self._client("subscriptions").subscriptions.list_locations(
                 self._a.subscription_id
             )
@@ -438,6 +438,15 @@ class Azure:
                 if _norm(loc.display_name or "") in offered or _norm(loc.name or "") in offered
             ]
         return sorted(out, key=lambda loc: loc.display_name)
+
+    def _offered(self, namespace: str, resource_type: str) -> set[str]:
+        """Normalized names of the regions where ``namespace`` offers ``resource_type``."""
+        provider = self._client("resources").providers.get(namespace)
+        offered: set[str] = set()
+        for rt in provider.resource_types or []:
+            if (rt.resource_type or "").lower() == resource_type:
+                offered.update(_norm(loc) for loc in rt.locations or [])
+        return offered
 
     def region_limits(self, location: str) -> tuple[float, float]:
         """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""

@@ -339,6 +339,11 @@ def evaluate_expression(text: str, outputs: dict[str, Any]) -> Any:
     return out
 
 
+def _displays(names: set[str]) -> list[str]:
+    """Display names of ARM location names, as a provider's resourceTypes list them."""
+    return [display for name, (display, _) in LOCATIONS.items() if name in names]
+
+
 def _location_key(text: str) -> str:
     """ARM accepts "eastus" and "East US" alike."""
     return text.replace(" ", "").lower()
@@ -463,6 +468,9 @@ class ArmServer:
                                409 MissingSubscriptionRegistration; POST .../register makes
                                them Registering for `registration_polls` GETs, then Registered
     can_register_providers     (True) False: POST .../providers/{ns}/register answers 403
+    logic_locations / managed_api_locations   (all) ARM names of the regions where
+                               Microsoft.Logic/workflows and Microsoft.Web/connections (the
+                               managed API connectors, `aci` among them) are offered
     required_tags ({})         tag name -> display name of a "Require a tag on resources"
                                policy assignment: a PUT of a resource group or resource
                                without that tag answers 403 RequestDisallowedByPolicy, in
@@ -597,6 +605,8 @@ class ArmServer:
             self.start_faults: list[int] = []  # statuses the next workflow start calls get
             self.unregistered_providers: set[str] = set()  # lower-cased namespaces
             self.required_tags: dict[str, str] = {}  # tag name -> policy assignment name
+            self.logic_locations: set[str] = set(LOCATIONS)  # where workflows exist
+            self.managed_api_locations: set[str] = set(LOCATIONS)  # where connections exist
             self.can_register_providers = True
             self.registration_polls = 2  # GETs that still say "Registering" after a register
             self._registering: dict[str, int] = {}
@@ -1155,7 +1165,6 @@ class ArmServer:
 
     def _provider(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
         ns = args["ns"].lower()
-        everywhere = [display for display, _ in LOCATIONS.values()]
         aci = [LOCATIONS[n][0] for n in LOCATIONS if n in self.aci_locations]
         known = {
             "microsoft.containerinstance": (
@@ -1169,11 +1178,17 @@ class ArmServer:
             ),
             "microsoft.logic": (
                 "Microsoft.Logic",
-                [("workflows", everywhere, API_VERSIONS["logic"])],
+                [("workflows", _displays(self.logic_locations), API_VERSIONS["logic"])],
             ),
             "microsoft.web": (
                 "Microsoft.Web",
-                [("connections", everywhere, API_VERSIONS["connections"])],
+                [
+                    (
+                        "connections",
+                        _displays(self.managed_api_locations),
+                        API_VERSIONS["connections"],
+                    )
+                ],
             ),
             "microsoft.authorization": (
                 "Microsoft.Authorization",

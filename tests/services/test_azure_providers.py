@@ -156,3 +156,18 @@ def test_registered_providers_are_left_alone(arm_server: Any, credential: Any) -
         subscription_id=arm_server.subscription_id,
     )
     assert done == [] and arm_server.writes() == []
+
+
+@pytest.mark.parametrize("trigger", ["api-connection", "managed-identity"])
+def test_the_region_list_offers_only_regions_with_everything_the_deploy_needs(
+    arm_server: Any, credential: Any, trigger: str
+) -> None:
+    """Container Instances, Logic Apps and (api-connection) the managed API connections."""
+    arm_server.logic_locations -= {"uksouth"}  # no Logic Apps there
+    arm_server.managed_api_locations -= {"northeurope"}  # no managed connectors there
+    azure = Azure(_settings(arm_server, trigger), credential, polling_interval=0)
+    names = {loc.name for loc in azure.list_locations()}
+    assert "eastus" in names and "westeurope" in names
+    assert "brazilsouth" not in names  # no Container Instances
+    assert "uksouth" not in names
+    assert ("northeurope" in names) == (trigger == "managed-identity")
