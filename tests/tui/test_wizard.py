@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, ProgressBar, RichLog, Select, SelectionList, TextArea
 
-from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.settings import (
     check_arm_endpoint,
     check_base_image,
@@ -728,6 +728,27 @@ async def test_back_after_a_failure_lands_on_the_field_to_fix(make_app, world) -
         assert "the registry refused the push" in error_of(app, "docker.image")
         assert app.focused is input_of(app, "docker.image")
         assert input_of(app, "docker_password").value == "fake-registry-password"
+
+
+async def test_a_refused_public_repository_lands_on_the_public_image_question(
+    make_app, world
+) -> None:
+    world.fail["build"] = WizardError(
+        "The Docker Hub repository ada1/numerai-predict is public. The image holds your "
+        "trained models (models/), so anyone could pull them. Nothing was pushed.",
+        "Make it private on hub.docker.com, or set docker.public_image_ok = true",
+        code=ErrorCode.IMAGE_PUBLIC,
+        exit_code=2,
+        field="docker.public_image_ok",
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        assert "is public" in text(app, "#failure")
+        await pilot.click("#back")
+        await pilot.pause()
+        assert isinstance(app.screen, DockerScreen)
+        assert app.focused is app.screen.query_one("#f-docker-public_image_ok")
 
 
 async def test_cancel_stops_the_run_and_says_so(make_app, world) -> None:
