@@ -220,10 +220,26 @@ class Pipeline:
             context_problem=problem,
         )
 
+    def _refuse_an_image_aci_cannot_run(self) -> None:
+        """An existing image (``build`` off) that is not linux/amd64 is refused by plan too.
+
+        Best effort: when the registry cannot be read (private without the password, down),
+        plan says nothing of it; deploy checks it for good before any write to Azure.
+        """
+        if self.settings.docker.build:
+            return
+        try:
+            self.engines.image.verify_remote(self.settings, self.secrets.docker_password or None)
+        except WizardError as exc:
+            if exc.code == ErrorCode.IMAGE_PLATFORM:
+                raise
+
     def plan(self, image_action: Action | None = None) -> Plan:
         """What deploy would do. Reads only. ``image_action``: what deploy already decided."""
         with self.step("plan", "Comparing the settings with Azure"):
             self.validate()
+            if image_action is None:
+                self._refuse_an_image_aci_cannot_run()
             state = self.run_state()
             azure = self.azure()
             observed = azure.observe()

@@ -110,3 +110,22 @@ def test_deploy_refuses_to_push_models_into_a_public_docker_hub_repository(
     assert arm_server.writes() == []
     tags = [t for i in docker_env.client().images.list() for t in i.tags]
     assert not any(t.startswith("alice/numerai-predict") for t in tags)  # not even built
+
+
+def test_plan_refuses_an_arm64_image_and_reads_past_an_unreadable_one(
+    existing_image_user: Settings, token_registry, arm_server, tmp_path: Path, capsys
+) -> None:
+    token_registry.add_image("alice/predict", "mac", public=True, media_type=OCI_INDEX,
+                             platforms=("linux/arm64",))  # fmt: skip
+    existing_image_user.docker.image = f"{token_registry.host}/alice/predict:mac"
+    config = tmp_path / "config.toml"
+    save(existing_image_user, config)
+    code = main(["plan", "--json", "--config", str(config)])
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert (code, error["code"]) == (2, "image_platform")
+    # an image plan cannot read (no such tag here) is left to deploy: plan still plans
+    existing_image_user.docker.image = f"{token_registry.host}/alice/predict:elsewhere"
+    save(existing_image_user, config)
+    code = main(["plan", "--json", "--config", str(config)])
+    assert code == 0 and "actions" in json.loads(capsys.readouterr().out)
+    assert arm_server.writes() == []
