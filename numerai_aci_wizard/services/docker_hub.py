@@ -54,6 +54,14 @@ class Visibility:
     summary: str
 
 
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _message(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -113,7 +121,7 @@ class _Hub:
                 code=ErrorCode.UNAUTHORIZED,
                 field="docker_password",
             )
-        token = response.json().get("access_token") if response.status_code == 200 else None
+        token = _json(response).get("access_token") if response.status_code == 200 else None
         if not isinstance(token, str) or not token:
             raise self._failed(response, "sign-in")
         redact.register(token)
@@ -126,7 +134,10 @@ class _Hub:
             return None
         if response.status_code != 200:
             raise self._failed(response, "repository look-up")
-        return bool(response.json().get("is_private"))
+        private = _json(response).get("is_private")
+        if not isinstance(private, bool):
+            raise self._failed(response, "repository look-up (no is_private in the answer)")
+        return private
 
     def create_private(self) -> Any:
         body = {
