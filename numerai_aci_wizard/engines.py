@@ -274,8 +274,11 @@ class SignIn(Protocol):
         cancel: threading.Event | None = None,
         tenant_id: str = "",
         cloud: str = "",
+        personal_account: bool = False,
     ) -> AzureSession:
-        """``tenant_id`` empty: the account's home directory (device code: "organizations")."""
+        """``tenant_id`` empty: the account's home directory (device code: "organizations").
+        ``personal_account``: the user said it is a personal Microsoft account, which signs
+        in only at a tenant id (refused at once without one, never a code that cannot work)."""
         ...
 
 

@@ -136,6 +136,8 @@ class ErrorCode(StrEnum):
     AZURE_IMAGE_PULL = "azure_image_pull"
     AZURE_REFUSED = "azure_refused"
     AZURE_NO_IDENTITY = "azure_no_identity"
+    AZURE_POLICY = "azure_policy"
+    AZURE_PROVIDERS = "azure_providers"
     CONNECTION_UNAUTHORIZED = "connection_unauthorized"
     RUN_NOT_STARTED = "run_not_started"
     NO_SUBMISSION = "no_submission"
@@ -159,6 +161,8 @@ class ErrorCode(StrEnum):
     REGISTRY_UNREACHABLE = "registry_unreachable"
     REGISTRY_THROTTLED = "registry_throttled"
     REGISTRY_ERROR = "registry_error"
+    IMAGE_PLATFORM = "image_platform"
+    IMAGE_PUBLIC = "image_public"
     # Numerai
     NUMERAI_BAD_KEYS = "numerai_bad_keys"
     NUMERAI_SCOPE = "numerai_scope"

@@ -127,8 +127,22 @@ def explain_failure(run: WorkflowRun, trigger: str) -> tuple[str, str]:
     code, message = run.code, run.message
     low = f"{code} {message}".lower()
     said = f" ({code}: {message})" if message else (f" ({code})" if code else "")
+    refused_rights = (
+        code in ("Forbidden", "AuthorizationFailed")
+        or "does not have authorization" in low
+        or "authorizationfailed" in low
+    )
+    if trigger == "api-connection" and refused_rights:
+        # the connection is signed in (else: Unauthorized), but its account may not start it
+        return (
+            "the account the API connection 'aci' was authorized with may not start the "
+            "container group" + said,
+            "give that account Contributor (or Azure Container Instances Contributor) on the "
+            "resource group, or authorize the connection again with an account that has it "
+            "(portal > API connections > aci > Edit API connection > Authorize > Save)",
+        )
     if trigger == "api-connection" and (
-        code in ("Unauthorized", "Forbidden") or "not authorized" in low or "unauthorized" in low
+        code == "Unauthorized" or "not authorized" in low or "unauthorized" in low
     ):
         return (
             "the API connection 'aci' is not authorized yet, so the Logic App could not start "

@@ -223,10 +223,26 @@ class Pipeline:
             context_problem=problem,
         )
 
+    def _refuse_an_image_aci_cannot_run(self) -> None:
+        """An existing image (``build`` off) that is not linux/amd64 is refused by plan too.
+
+        Best effort: when the registry cannot be read (private without the password, down),
+        plan says nothing of it; deploy checks it for good before any write to Azure.
+        """
+        if self.settings.docker.build:
+            return
+        try:
+            self.engines.image.verify_remote(self.settings, self.secrets.docker_password or None)
+        except WizardError as exc:
+            if exc.code == ErrorCode.IMAGE_PLATFORM:
+                raise
+
     def plan(self, image_action: Action | None = None) -> Plan:
         """What deploy would do. Reads only. ``image_action``: what deploy already decided."""
         with self.step("plan", "Comparing the settings with Azure"):
             self.validate()
+            if image_action is None:
+                self._refuse_an_image_aci_cannot_run()
             state = self.run_state()
             azure = self.azure()
             observed = azure.observe()
@@ -396,7 +412,8 @@ class Pipeline:
         if role is not None and role.action == "create":
             result.notes.append(
                 "The Logic App's new role assignment takes Azure a few minutes to apply: a "
-                "trigger right away may wait for it (it retries with a countdown)."
+                "webhook call in that time retries the start inside its run (once a minute, "
+                "up to 40 minutes), so no round is lost."
             )
         self.register_webhook(result)
         self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))

@@ -89,6 +89,8 @@ class Session:
         self._sign_in_lock = threading.Lock()
         #: the cancel event of the sign-in under way (a device-code dialog's Cancel sets it)
         self.sign_in_cancel: threading.Event | None = None
+        #: the user said the account is a personal Microsoft account (the wizard asks)
+        self.personal_account = False
 
     @property
     def engines(self) -> Engines:
@@ -121,6 +123,7 @@ class Session:
                         cancel=cancel,
                         tenant_id=self.settings.azure.tenant_id,
                         cloud=self.settings.azure.cloud,
+                        personal_account=self.personal_account,
                     )
                 finally:
                     self.sign_in_cancel = None

@@ -402,6 +402,8 @@ class DockerSettings:
     context: str = ""
     base_image: str = ""
     pull: bool = True
+    #: pushing the models into a public repository is what the user wants (else refused)
+    public_image_ok: bool = False
 
 
 @dataclass
@@ -419,6 +421,32 @@ class SecretsSettings:
 
 
 SECTIONS: tuple[str, ...] = ("numerai", "azure", "docker", "run", "secrets")
+
+#: The ``[tags]`` table: the user's own Azure tags, added to every resource the tool creates.
+TAGS_SECTION = "tags"
+#: Tags the tool itself sets (plan.MANAGED_BY_TAG, plan.FINGERPRINT_TAG): never the user's.
+RESERVED_TAGS = ("managed-by", "numerai-aci-wizard-secrets")
+MAX_USER_TAGS = 48  # Azure allows 50 tags a resource; the tool sets up to two
+_TAG_NAME_FORBIDDEN = set("<>%&\\?/")
+
+
+def check_tag(name: str, value: Any) -> str | None:
+    """Azure's rules for a tag (name up to 512 characters without < > % & \\ ? /, a text
+    value up to 256), plus: the tool's own tags are not the user's to set."""
+    if not name.strip():
+        return "a tag needs a name"
+    if len(name) > 512:
+        return "a tag name has at most 512 characters"
+    if bad := sorted(set(name) & _TAG_NAME_FORBIDDEN):
+        return f"a tag name cannot contain {' '.join(bad)}"
+    if name.lower() in RESERVED_TAGS:
+        return f"'{name}' is the tool's own tag (it marks what the tool created)"
+    if not isinstance(value, str):
+        return "a tag's value is text, in quotes"
+    if len(value) > 256:
+        return "a tag value has at most 256 characters"
+    return None
+
 
 #: Keys the file may still use for a setting that has a new name (old name -> key).
 ALIASES: dict[str, str] = {"numerai.model_id": "numerai.model_ids"}
@@ -473,6 +501,8 @@ class Settings:
     run: RunSettings = field(default_factory=RunSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     provenance: Provenance = field(default_factory=Provenance, compare=False, repr=False)
+    #: ``[tags]``: the user's own tags on every resource the tool creates
+    tags: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> Any:
         section, name = key.split(".")
@@ -498,7 +528,7 @@ class Settings:
             name: replace(getattr(self, name), **_list_copies(getattr(self, name)))
             for name in SECTIONS
         }
-        return Settings(**sections, provenance=self.provenance.copy())
+        return Settings(**sections, provenance=self.provenance.copy(), tags=dict(self.tags))
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {
@@ -733,6 +763,15 @@ FIELDS: tuple[Field, ...] = (
         "--pull",
         (),
         "like docker build --pull",
+    ),
+    Field(
+        "docker.public_image_ok",
+        "Models may go into a public repository",
+        bool,
+        _bool_check,
+        "--public-image-ok",
+        (),
+        "true: push the image (with your models) into a public repository",
     ),
     Field(
         "run.stop_after_create",

@@ -28,7 +28,18 @@ from typing import Any
 
 from . import dirs, redact
 from .events import ErrorCode, WizardError
-from .settings import ALIASES, FIELD_BY_KEY, FIELDS, SECTIONS, Field, Settings, coerce
+from .settings import (
+    ALIASES,
+    FIELD_BY_KEY,
+    FIELDS,
+    MAX_USER_TAGS,
+    SECTIONS,
+    TAGS_SECTION,
+    Field,
+    Settings,
+    check_tag,
+    coerce,
+)
 from .textfiles import is_utf16, windows_path_in_basic_string
 
 APP_NAME = "numerai-aci-wizard"
@@ -317,6 +328,7 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
     prov.file_data = data
     unknown: list[tuple[int, str]] = []  # (line, warning): told in the file's order
     found: dict[str, list[tuple[str, str, Any]]] = {}  # key -> [(section, name, raw)]
+    tag_notes: list[tuple[int, str]] = []  # refused [tags] entries: invalid values, not unknown
 
     def unknown_key(section: str, name: str | None) -> None:
         line = index.get(("", section) if name is None else (section, name))
@@ -337,6 +349,9 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
         unknown.append((line or 0, f"{told.where}: unknown setting '{dotted}' ignored{said}"))
 
     for section, values in data.items():
+        if section == TAGS_SECTION and isinstance(values, dict):
+            tag_notes.extend(_apply_tags(loaded, values, index))
+            continue
         if section not in SECTIONS or not isinstance(values, dict):
             if isinstance(values, dict) and values:
                 for name in values:
@@ -375,13 +390,36 @@ def _apply(loaded: Loaded, data: dict[str, Any], index: dict[tuple[str, str], in
             notes.append((line or 0, note))
             continue
         settings.assign(key, value)
-    told = sorted(unknown[:MAX_LISTED_UNKNOWN] + notes, key=lambda item: item[0])
+    told = sorted(unknown[:MAX_LISTED_UNKNOWN] + notes + tag_notes, key=lambda item: item[0])
     loaded.warnings.extend(text for _, text in told)
     loaded.unknown_notes.extend(text for _, text in unknown[:MAX_LISTED_UNKNOWN])
     if len(unknown) > MAX_LISTED_UNKNOWN:
         more = f"{path}: {len(unknown) - MAX_LISTED_UNKNOWN:,} more unknown settings ignored"
         loaded.warnings.append(more)
         loaded.unknown_notes.append(more)
+
+
+def _apply_tags(
+    loaded: Loaded, values: dict[str, Any], index: dict[tuple[str, str], int]
+) -> list[tuple[int, str]]:
+    """``[tags]``: each valid tag is kept; a refused one is an invalid value (headless
+    commands stop on it), told with its line like any other."""
+    path, settings = loaded.path, loaded.settings
+    told: list[tuple[int, str]] = []
+    for name, raw in values.items():
+        line = index.get((TAGS_SECTION, name))
+        reason = check_tag(str(name), raw)
+        if reason is None and len(settings.tags) >= MAX_USER_TAGS:
+            reason = f"at most {MAX_USER_TAGS} tags (Azure allows 50 a resource)"
+        if reason is None:
+            settings.tags[str(name)] = str(raw)
+            continue
+        bad = BadValue(f"{TAGS_SECTION}.{name}", raw, reason, path, line)
+        loaded.invalid.append(bad)
+        note = f"{bad.where}: {bad.key} = {shown_raw(raw)}: {reason} (left out until it is fixed)"
+        loaded.wizard_notes.append(note)
+        told.append((line or 0, note))
+    return told
 
 
 def _judge(spec: Field, raw: Any, default: Any) -> tuple[Any, str | None]:
@@ -554,6 +592,8 @@ def file_data(settings: Settings) -> dict[str, Any]:
     default. Settings built by hand (not loaded) are written whole."""
     prov = settings.provenance
     data = copy.deepcopy(prov.file_data) if prov.tracked else {}
+    if not prov.tracked and settings.tags:
+        data[TAGS_SECTION] = dict(settings.tags)
     current = settings.as_dict()
     for spec in FIELDS:
         if prov.tracked and spec.key not in prov.answered:

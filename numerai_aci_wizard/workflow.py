@@ -14,7 +14,16 @@ trigger modes differ only in the action that starts the container group:
 In both, the ``Response`` 200 runs first and the start after it: starting a container
 group is a long-running operation (an image pull can take minutes), Logic Apps cuts a
 synchronous answer at 120 s, and a failed start would otherwise mean no answer at all.
-Numerai gets its 200 at once; what the start did is in the run history.
+Numerai gets its 200 at once; what the start did is in the run history. The start runs
+whether the Response succeeded, failed or timed out (``runAfter`` lists every outcome):
+a caller that went away before its answer must not cost the round.
+
+Managed identity: a new role assignment takes Azure minutes to put into effect, and a
+round's call in that time gets 403 from ARM. Logic Apps' default retry policy retries
+408, 429 and 5xx only, never a 403, so the start sits in an ``Until`` loop: the ``Http``
+start, then (only if it failed) a ``Wait`` of :data:`ROLE_RETRY_MINUTES`, until the start
+answers anything but 403, bounded by :data:`ROLE_RETRY_COUNT` tries and
+:data:`ROLE_RETRY_TIMEOUT`. Any other failure (404, 409) ends the loop at once.
 """
 
 from __future__ import annotations
@@ -31,6 +40,14 @@ CONNECTION_NAME = "aci"
 TRIGGER_NAME = "request"
 START_ACTION = "start_container_group"
 RESPONSE_ACTION = "response"
+#: Managed identity: inside the START_ACTION ``Until`` loop, the start call and the pause.
+START_REQUEST = "start_request"
+ROLE_WAIT_ACTION = "wait_for_role"
+ROLE_RETRY_MINUTES = 1
+ROLE_RETRY_COUNT = 30
+ROLE_RETRY_TIMEOUT = "PT40M"  # Azure documents up to 10 minutes for a role to apply; margin
+#: Every outcome of the Response: the start goes ahead even when the answer did not.
+AFTER_RESPONSE = ["Succeeded", "Failed", "TimedOut", "Skipped"]
 DEFINITION_SCHEMA = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#"
 PUBLIC_ARM = cloud().msi_audience
 #: The ACI api-version the workflow's start call uses (the connector speaks an older one).
@@ -103,7 +120,7 @@ def connections_parameter(
 def _start_action(
     mode: str, subscription_id: str, resource_group: str, container_group: str, cloud_name: str
 ) -> dict[str, Any]:
-    after = {RESPONSE_ACTION: ["Succeeded"]}
+    after = {RESPONSE_ACTION: list(AFTER_RESPONSE)}
     if mode == API_CONNECTION:
         path = (
             f"/subscriptions/@{{encodeURIComponent('{subscription_id}')}}"
@@ -131,9 +148,9 @@ def _start_action(
             group_path(subscription_id, resource_group, container_group)
             + f"/start?api-version={ACI_API_VERSION}"
         )
-        return {
+        request = {
             "type": "Http",
-            "runAfter": after,
+            "runAfter": {},
             "inputs": {
                 "method": "POST",
                 "uri": uri,
@@ -143,7 +160,30 @@ def _start_action(
                 },
             },
         }
+        return {
+            "type": "Until",
+            "runAfter": after,
+            "expression": f"@not(equals(outputs('{START_REQUEST}')?['statusCode'], 403))",
+            "limit": {"count": ROLE_RETRY_COUNT, "timeout": ROLE_RETRY_TIMEOUT},
+            "actions": {
+                START_REQUEST: request,
+                ROLE_WAIT_ACTION: {
+                    "type": "Wait",
+                    "runAfter": {START_REQUEST: ["Failed"]},
+                    "inputs": {"interval": {"count": ROLE_RETRY_MINUTES, "unit": "Minute"}},
+                },
+            },
+        }
     raise ValueError(f"unknown trigger mode {mode!r}")
+
+
+def start_call(definition_: dict[str, Any]) -> dict[str, Any]:
+    """The action that calls start: the top-level start, or the ``Http`` inside its loop."""
+    start: dict[str, Any] = definition_["actions"][START_ACTION]
+    if start.get("type") == "Until":
+        inner: dict[str, Any] = start["actions"][START_REQUEST]
+        return inner
+    return start
 
 
 def definition(
@@ -222,13 +262,19 @@ def definition_differences(observed: dict[str, Any] | None, desired: dict[str, A
     want_start = want["actions"][START_ACTION]
     if have_start.get("type") != want_start["type"]:
         was = have_start.get("type") or "missing"
-        reasons.append(f"start action {was} -> {want_start['type']}")
+        if (was, want_start["type"]) == ("Http", "Until"):
+            reasons.append("retry the start while a new role assignment takes effect")
+        else:
+            reasons.append(f"start action {was} -> {want_start['type']}")
     elif {k: v for k, v in have_start.items() if k != "runAfter"} != {
         k: v for k, v in want_start.items() if k != "runAfter"
     }:
         reasons.append("the start action targets a different container group or API")
     elif have_start.get("runAfter") != want_start.get("runAfter"):
-        reasons.append("answer Numerai first, then start the container")
+        if RESPONSE_ACTION in (have_start.get("runAfter") or {}):
+            reasons.append("start the container even when the answer to Numerai fails")
+        else:
+            reasons.append("answer Numerai first, then start the container")
     if have["actions"] != want["actions"] and not reasons:
         reasons.append("the actions differ")
     if have["parameters"] != want["parameters"] and not reasons:

@@ -284,10 +284,14 @@ def _not_signed_in() -> WizardError:
     )
 
 
-def _personal_account_refused(exc: BaseException) -> WizardError:
+def _personal_account_refused(exc: BaseException | None) -> WizardError:
     return WizardError(
-        "Azure refused this account at the work-or-school sign-in: it is a personal Microsoft "
-        "account (outlook.com, hotmail.com, live.com)",
+        "a personal Microsoft account (outlook.com, hotmail.com, live.com) cannot use the "
+        "work-or-school sign-in: it signs in only at the directory (tenant) of your Azure "
+        "subscription"
+        if exc is None
+        else "Azure refused this account at the work-or-school sign-in: it is a personal "
+        "Microsoft account (outlook.com, hotmail.com, live.com)",
         "set the tenant (directory) id of your Azure subscription: --tenant <id>, "
         "AZURE_TENANT_ID or [azure] tenant_id (portal > Microsoft Entra ID > Overview > "
         "Tenant ID; `az account show` prints it as tenantId), then sign in again",
@@ -351,8 +355,14 @@ def sign_in(
     cancel: threading.Event | None = None,
     tenant_id: str = "",
     cloud: str = "",
+    personal_account: bool = False,
 ) -> AzureSession:
     """An Azure session: ``az login`` when it works, else a device code (or a saved record).
+
+    ``personal_account``: a personal Microsoft account (outlook.com, hotmail.com, live.com)
+    cannot sign in at "organizations": Entra shows the refusal in the browser while the
+    client keeps polling until the code expires (15 minutes). So without a tenant id such
+    an account is refused here at once, before any code is asked for.
 
     ``on_device_code(verification_uri, user_code, expires_on)`` runs on the signing-in
     thread; the UI shows the code. Headless callers pass ``allow_device_code=False``:
@@ -364,6 +374,8 @@ def sign_in(
     """
     target = cloud_named(cloud)
     session = _try_azure_cli(cancel, tenant_id, target.token_scope, target.name)
+    if session is None and personal_account and not tenant_id.strip() and allow_device_code:
+        raise _personal_account_refused(None)
     if session is not None:
         return session
     if authority is None and target.authority_host != cloud_named().authority_host:

@@ -109,6 +109,10 @@ def _translate(
             code=ErrorCode.AZURE_UNREACHABLE,
             upstream="Timeout",
         )
+    from .azure_providers import ProviderNotRegistered, not_registered_error
+
+    if isinstance(exc, ProviderNotRegistered):
+        return not_registered_error(exc.namespace, exc.message, what)
     if isinstance(exc, HttpResponseError) and error_code(exc) == "InvalidAuthenticationTokenTenant":
         return _wrong_tenant(what, error_message(exc))
     if isinstance(exc, ClientAuthenticationError) and status_code(exc) in (401, None):
@@ -132,6 +136,8 @@ def _translate(
     status = status_code(exc)
     if code in AUTH_CODES or status == 401:
         return _signed_out(what, exc, upstream=code or "AuthenticationFailed")
+    if code == "RequestDisallowedByPolicy":
+        return _policy_denied(what, message, exc)
     if code == "AuthorizationFailed" or status == 403:
         return _forbidden(
             what, message, trigger=trigger, step=step, upstream=code or "AuthorizationFailed"
@@ -260,6 +266,62 @@ def _forbidden(what: str, message: str, *, trigger: str, step: str, upstream: st
         hint,
         code=ErrorCode.AZURE_FORBIDDEN,
         upstream=upstream,
+    )
+
+
+_ASSIGNMENT_RE = re.compile(
+    r'"policyAssignment"\s*:\s*\{\s*"name"\s*:\s*"([^"]*)"\s*,\s*"id"\s*:\s*"([^"]*)"'
+)
+_IDENTIFIERS_RE = re.compile(r"Policy identifier\(s\): '([^']+)'")
+
+
+def policy_assignments(message: str, additional_info: Any = None) -> list[tuple[str, str]]:
+    """(display name, id) of each policy assignment a RequestDisallowedByPolicy names.
+
+    ARM's message holds them as JSON: "Resource 'x' was disallowed by policy. Policy
+    identifiers: '[{"policyAssignment":{"name":"...","id":"..."},"policyDefinition":...}]'."
+    Its ``additionalInfo`` (type PolicyViolation) names them too; an older message shape
+    gives only "Policy identifier(s): '<id>'".
+    """
+    found = [(n, i) for n, i in _ASSIGNMENT_RE.findall(message.replace('\\"', '"'))]
+    for item in additional_info or []:
+        info = item.get("info") if isinstance(item, dict) else getattr(item, "info", None)
+        if isinstance(info, dict) and info.get("policyAssignmentId"):
+            pair = (
+                str(info.get("policyAssignmentDisplayName") or info.get("policyAssignmentName")),
+                str(info["policyAssignmentId"]),
+            )
+            if pair[1] not in {i for _, i in found}:
+                found.append(pair)
+    if not found:
+        found = [("", i.strip()) for i in _IDENTIFIERS_RE.findall(message)]
+    return found
+
+
+def _policy_denied(what: str, message: str, exc: BaseException) -> WizardError:
+    err = getattr(exc, "error", None)
+    info = getattr(err, "additional_info", None) if err is not None else None
+    assignments = policy_assignments(message, info)
+    named = (
+        "; ".join(f"'{name}' ({aid})" if name else aid for name, aid in assignments)
+        or "(the error names none)"
+    )
+    first = next((n or aid.rsplit("/", 1)[-1] for n, aid in assignments), "")
+    return WizardError(
+        f"Azure Policy refused to {what}: the policy assignment {named} on this subscription "
+        "denies it. This is the subscription's policy, not your account's rights.",
+        "ask the subscription's owner what the policy requires"
+        + (
+            f" (`az policy assignment list --query \"[?displayName=='{first}']\"` shows it)"
+            if first
+            else ""
+        )
+        + "; if it requires tags, add them under [tags] in the settings (e.g. "
+        'costcenter = "1234"): the tool puts them on every resource it creates; if it limits '
+        "regions, choose an allowed location",
+        exit_code=2,
+        code=ErrorCode.AZURE_POLICY,
+        upstream="RequestDisallowedByPolicy",
     )
 
 

@@ -74,7 +74,7 @@ from ..plan import (
     secrets_fingerprint,
 )
 from ..settings import Secrets, Settings
-from . import arm_guard
+from . import arm_guard, azure_providers
 from .azure_errors import error_code, is_not_found, translate
 
 CONNECTION_API_VERSION = "2016-06-01"
@@ -250,6 +250,8 @@ class Azure:
             "retry_status": 4,
             "retry_backoff_factor": 0.3,
             "retry_backoff_max": 20,
+            # MissingSubscriptionRegistration raises, instead of the SDK's unbounded loop
+            "per_retry_policies": [azure_providers.no_auto_registration()],
         }
 
     #: issue 19's bounds (see services/arm_guard.py); tests lower them
@@ -301,6 +303,27 @@ class Azure:
                 raise ValueError(kind)
             self._clients[kind] = client
             return client
+
+    def _tags(self, had: dict[str, str] | None = None) -> dict[str, str]:
+        """Tags of a resource the tool writes: what it had, the user's ``[tags]``, and the
+        ownership tag last (it must stay: it is how the tool knows what is its own)."""
+        return {**(had or {}), **self.settings.tags, MANAGED_BY_TAG: MANAGED_BY_VALUE}
+
+    def _ensure_providers(self, plan: Plan) -> None:
+        """Register the resource providers the plan writes to, before any write (a fresh
+        subscription has them unregistered); bounded, cancellable, with progress."""
+        writes = {"container_group", "workflow", "api_connection"}
+        if not any(a.resource in writes and a.action != "keep" for a in plan.actions):
+            return
+        with self._errors("register the resource providers", "providers"):
+            azure_providers.ensure_registered(
+                self._client("resources"),
+                azure_providers.needed(self._a.trigger),
+                subscription_id=self._a.subscription_id,
+                emit=self.emit,
+                cancel=self.cancel,
+                interval=self.polling_interval,
+            )
 
     @contextmanager
     def _errors(self, what: str, step: str = "") -> Iterator[None]:
@@ -417,13 +440,13 @@ class Azure:
         return self._bound
 
     def list_locations(self) -> list[Location]:
-        """Regions of the subscription where Microsoft.ContainerInstance/containerGroups exists."""
+        """Regions of the subscription offering all the deploy needs there: container groups,
+        Logic Apps workflows and, in api-connection mode, managed API connections (``aci``)."""
         with self._errors("list the regions that offer Container Instances"):
-            provider = self._client("resources").providers.get("Microsoft.ContainerInstance")
-            offered: set[str] = set()
-            for rt in provider.resource_types or []:
-                if (rt.resource_type or "").lower() == "containergroups":
-                    offered.update(_norm(loc) for loc in rt.locations or [])
+            offered = self._offered("Microsoft.ContainerInstance", "containergroups")
+            offered &= self._offered("Microsoft.Logic", "workflows")
+            if self._a.trigger == lw.API_CONNECTION:
+                offered &= self._offered("Microsoft.Web", "connections")
             locations = self._client("subscriptions").subscriptions.list_locations(
                 self._a.subscription_id
             )
@@ -434,15 +457,29 @@ class Azure:
             ]
         return sorted(out, key=lambda loc: loc.display_name)
 
+    def _offered(self, namespace: str, resource_type: str) -> set[str]:
+        """Normalized names of the regions where ``namespace`` offers ``resource_type``."""
+        provider = self._client("resources").providers.get(namespace)
+        offered: set[str] = set()
+        for rt in provider.resource_types or []:
+            if (rt.resource_type or "").lower() == resource_type:
+                offered.update(_norm(loc) for loc in rt.locations or [])
+        return offered
+
     def region_limits(self, location: str) -> tuple[float, float]:
         """(max memory GB, max CPU) of a Linux container group without GPU in ``location``."""
-        with self._errors(f"read the limits of Container Instances in {location}"):
-            caps = list(
-                arm_guard.bounded_pages(
-                    self._client("aci").location.list_capabilities(location),
-                    f"the capabilities of {location}",
+        try:
+            with self._errors(f"read the limits of Container Instances in {location}"):
+                caps = list(
+                    arm_guard.bounded_pages(
+                        self._client("aci").location.list_capabilities(location),
+                        f"the capabilities of {location}",
+                    )
                 )
-            )
+        except WizardError as exc:
+            if exc.upstream != "MissingSubscriptionRegistration":
+                raise
+            return azure_providers.STANDARD_LIMITS  # readable once deploy has registered it
         memory = cpu = 0.0
         for cap in caps:
             if _text(cap.os_type).lower() != "linux":
@@ -480,6 +517,8 @@ class Azure:
                 if is_not_found(exc):
                     return None
                 raise
+            except azure_providers.ProviderNotRegistered:
+                return None  # nothing of a provider the subscription never registered exists
 
     def _read_group(self) -> Any:
         a = self._a
@@ -629,6 +668,7 @@ class Azure:
             raise not_ours_error(self.settings, found, "deploy")
         fresh = compute_plan(self.settings, observed, fp, adopt=adopt)
         plan = fresh if plan is None else reconcile(plan, fresh)
+        self._ensure_providers(plan)
         self._resource_group(plan)
         check_cancel(self.cancel)
         results: dict[str, Any] = {}
@@ -688,7 +728,7 @@ class Azure:
             ):
                 self._client("resources").resource_groups.create_or_update(
                     a.resource_group,
-                    ResourceGroup(location=a.location, tags={MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                    ResourceGroup(location=a.location, tags=self._tags()),
                 )
             self.emit(StepFinished("resource_group", f"created {a.resource_group} in {a.location}"))
 
@@ -762,7 +802,7 @@ class Azure:
                 )
             ],
             image_registry_credentials=credentials,
-            tags={**(tags or {}), MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
+            tags={**self._tags(tags), FINGERPRINT_TAG: fp},
         )
 
     def _put_group(self, body: Any) -> Any:
@@ -846,7 +886,7 @@ class Azure:
             self._client("aci").container_groups.update(
                 a.resource_group,
                 a.container_group,
-                Resource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                Resource(tags=self._tags(had)),
             )
         self.emit(StepFinished("container_group", f"took over {a.container_group} (tagged)"))
 
@@ -929,14 +969,14 @@ class Azure:
                 with self._errors("tag API connection aci", step):
                     poller = self._client("resources").resources.begin_update_by_id(
                         self._connection_id,
-                        GenericResource(tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}),
+                        GenericResource(tags=self._tags(had)),
                         api_version=CONNECTION_API_VERSION,
                     )
                     self._wait(poller, step, "tagging connection aci")
                 self.emit(StepFinished(step, "took over aci (tagged)"))
                 return
             body = lw.connection_body(a.subscription_id, a.location)
-            body["tags"] = {**had, MANAGED_BY_TAG: MANAGED_BY_VALUE}
+            body["tags"] = self._tags(had)
             with self._errors("create API connection aci", step):
                 poller = self._client("resources").resources.begin_create_or_update_by_id(
                     self._connection_id, body, api_version=CONNECTION_API_VERSION
@@ -971,7 +1011,7 @@ class Azure:
             had = observed.workflow.tags if observed.workflow is not None else {}
             body = Workflow(
                 location=a.location,
-                tags={**had, MANAGED_BY_TAG: MANAGED_BY_VALUE},
+                tags=self._tags(had),
                 state="Enabled",
                 definition=definition,
                 parameters={k: WorkflowParameter(value=v["value"]) for k, v in params.items()}
@@ -1144,7 +1184,7 @@ class Azure:
             said = translate(exc, f"read the actions of run {item.name}", endpoint=self.endpoint)
             item.unreadable = said.message
             return item
-        for action in actions:
+        for action in _specific_failures_first(actions):
             if _text(action.status).lower() not in ("failed", "timedout", "aborted", "cancelled"):
                 continue
             error = action.error if isinstance(action.error, dict) else {}
@@ -1431,6 +1471,17 @@ class Azure:
         return Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
+
+
+def _specific_failures_first(actions: Any) -> list[Any]:
+    """A loop that failed says only "ActionFailed": the action inside it says why."""
+    listed = list(actions)
+
+    def generic(action: Any) -> bool:
+        error = action.error if isinstance(action.error, dict) else {}
+        return str(error.get("code") or _text(action.code)) == "ActionFailed"
+
+    return [a for a in listed if not generic(a)] + [a for a in listed if generic(a)]
 
 
 def _identity_not_ready(run: WorkflowRun) -> bool:

@@ -48,7 +48,7 @@ from ..events import (
 from ..image_ref import ImageRef, ImageRefError, parse_image_ref
 from ..textfiles import decode
 from . import docker_errors as errors
-from . import registry_api
+from . import docker_hub, registry_api
 from .docker_engine import connect
 from .local_run import run_local as run_local  # the image engine's rehearsal
 
@@ -653,13 +653,15 @@ def _push(
 
 
 def verify_remote(settings: Settings, password: str | None) -> str:
-    """The digest the registry holds for the tag; WizardError if it is missing or not readable.
+    """The digest the registry holds for the tag; WizardError if it is missing, not readable,
+    or not built for linux/amd64 (code ``image_platform``: ACI could never start it).
 
     Asked over the registry's HTTP API, not through an engine: a user who deploys an
     image pushed elsewhere needs no Docker on this machine.
     """
     ref = _parse(settings.docker.image)
-    return registry_api.manifest_digest(ref, settings.docker.username.strip(), password or "")
+    found = registry_api.inspect_image(ref, settings.docker.username.strip(), password or "")
+    return registry_api.require_amd64(ref, found).digest
 
 
 # --- the image step of the pipeline ------------------------------------------------------
@@ -732,6 +734,34 @@ def build_and_push(
                     level="warning",
                 )
             )
+    check_visibility(settings, password, emit=emit)
+    check_cancel(cancel)
     build(settings, emit=emit, cancel=cancel)
     digest = push(settings, password, emit=emit, cancel=cancel)
     return ImageResult(image, digest, True, True, current)
+
+
+def check_visibility(settings: Settings, password: str, *, emit: Emit = ignore) -> None:
+    """Before building for a push: the models never go public without the user's word.
+
+    Docker Hub: asked through its API (a missing repository is created private; a public
+    one is refused unless ``docker.public_image_ok``). Other registries: what is known is
+    said. Without credentials the push itself fails later with its own message.
+    """
+    ref = _parse(settings.docker.image)
+    username = settings.docker.username.strip()
+    if not ref.is_docker_hub:
+        emit(LogLine(step="image", text=docker_hub.not_docker_hub(ref)))
+        return
+    if not (username and password):
+        return
+    found = docker_hub.ensure_private(
+        ref, username, password, public_ok=settings.docker.public_image_ok
+    )
+    emit(
+        LogLine(
+            step="image",
+            text=found.summary,
+            level="info" if found.private else "warning",
+        )
+    )

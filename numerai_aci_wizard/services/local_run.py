@@ -4,6 +4,11 @@ Host networking, so a loopback ``NUMERAI_API_URL`` (a proxy, a test server) is r
 from inside (on Linux; where the engine runs in a VM, Docker Desktop, Colima, OrbStack, the
 host network is the VM's, and such a URL is refused up front, saying so); the output is streamed line by line, masked; a cancel kills the container.
 The container is removed afterwards either way.
+
+Always linux/amd64, the one platform ACI runs: on an Apple Silicon Mac, a pull without a
+platform fetches the arm64 variant of a multi-platform image and the rehearsal would
+prove nothing about Azure. A local image of another platform is replaced by the
+registry's amd64 one (Docker Desktop emulates amd64).
 """
 
 from __future__ import annotations
@@ -18,18 +23,25 @@ from .. import redact, waits
 from ..events import ErrorCode, WizardError, check_cancel
 from .docker_engine import connect, engine_in_a_vm, engine_info
 
+PLATFORM = "linux/amd64"  # what Azure Container Instances run
+
+
+def local_platform(attrs: dict[str, Any]) -> str:
+    """``os/architecture`` of a local image, from the engine's inspect data."""
+    return f"{attrs.get('Os') or 'linux'}/{attrs.get('Architecture') or ''}"
+
 
 def _ensure_image(client: Any, image: str, username: str, password: str | None) -> None:
     import docker.errors
 
     try:
-        client.images.get(image)
-        return
+        if local_platform(client.images.get(image).attrs) == PLATFORM:
+            return
     except docker.errors.ImageNotFound:
         pass
     auth = {"username": username, "password": password} if username and password else None
     try:
-        client.images.pull(image, auth_config=auth)
+        client.images.pull(image, auth_config=auth, platform=PLATFORM)
     except docker.errors.APIError as exc:
         raise WizardError(
             f"the image {image} is not on this machine and cannot be pulled: "
@@ -86,7 +98,11 @@ def run_local(
         check_cancel(cancel)
         try:
             container = client.containers.run(
-                image, environment=environment, network_mode="host", detach=True
+                image,
+                environment=environment,
+                network_mode="host",
+                detach=True,
+                platform=PLATFORM,
             )
         except docker.errors.APIError as exc:
             raise WizardError(

@@ -11,7 +11,13 @@ as docker does. Anonymous first; on 401 the ``WWW-Authenticate`` challenge says 
   Docker Hub works this way (registry-1.docker.io, tokens from auth.docker.io).
 - ``Basic realm=...``: send the basic credentials (htpasswd registries, ACR's admin user).
 
-The answer is the ``Docker-Content-Digest`` of what the tag points at. Every failure is
+The answer is the ``Docker-Content-Digest`` of what the tag points at, and (with
+:func:`inspect_image`) the platforms it holds: Azure Container Instances run linux/amd64
+only, and an image built on an Apple Silicon Mac is often linux/arm64 alone (an OCI
+index without an amd64 entry, or a single arm64 manifest). Such an image passes a digest
+check and then fails every start on Azure with "exec format error", so the manifest is
+read, not just its digest: an index's entries carry their platform; a single manifest's
+platform is in its config blob. Every failure is
 one :class:`WizardError` that says which kind it is: not found (tag or repository),
 refused (wrong user or password, or no access), throttled (Docker Hub's pull rate limit,
 not a credentials problem), unreachable (DNS, connection, TLS) or the registry's own
@@ -27,7 +33,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__, redact
 from ..events import ErrorCode, WizardError
@@ -44,6 +50,10 @@ MANIFEST_MEDIA_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
 )
+INDEX_MEDIA_TYPES = MANIFEST_MEDIA_TYPES[:2]
+#: The one platform Azure Container Instances run (Linux containers, x86-64).
+REQUIRED_PLATFORM = "linux/amd64"
+_MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the distribution spec's own limit for a manifest
 TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
 _MAX_TAGS_SHOWN = 8
 _CHALLENGE_RE = re.compile(r"(?:^|,)\s*(bearer|basic)\b", re.IGNORECASE)
@@ -115,6 +125,61 @@ def _reason(exc: Exception) -> str:
     if match:
         return match.group(1).strip().lower()
     return redact.redact(text)[:300]
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """What the registry holds for a tag: its digest and the platforms it can run on.
+
+    ``platforms`` are ``os/architecture[/variant]`` strings, in the registry's order;
+    an index's attestation entries (``unknown/unknown``) are left out.
+    """
+
+    digest: str
+    platforms: tuple[str, ...]
+    media_type: str = ""
+
+    @property
+    def runs_on_azure(self) -> bool:
+        return any(_os_arch(p) == REQUIRED_PLATFORM for p in self.platforms)
+
+
+def _os_arch(platform: str) -> str:
+    return "/".join(platform.split("/")[:2])
+
+
+def _platform(doc: object) -> str:
+    """``os/architecture[/variant]`` of an index entry's ``platform`` or an image config."""
+    if not isinstance(doc, dict):
+        return ""
+    os_name, arch = str(doc.get("os") or ""), str(doc.get("architecture") or "")
+    if not os_name or not arch:
+        return ""
+    variant = str(doc.get("variant") or "")
+    return f"{os_name}/{arch}" + (f"/{variant}" if variant else "")
+
+
+def platform_error(image: str, found: tuple[str, ...]) -> WizardError:
+    """The refusal of an image ACI cannot run, naming what it holds and how to rebuild."""
+    said = ", ".join(found) if found else "no platform it states"
+    only = "only " if len(found) == 1 else ""
+    return WizardError(
+        f"The image {image} is built for {only}{said}, not {REQUIRED_PLATFORM}: Azure Container "
+        f"Instances run {REQUIRED_PLATFORM} images only, so every start would fail with "
+        '"exec format error". Nothing was changed on Azure.',
+        f"Rebuild it for {REQUIRED_PLATFORM} and push it again, e.g. `docker build --platform "
+        f"{REQUIRED_PLATFORM} -t {image} .` then `docker push {image}` (on an Apple Silicon "
+        f"Mac, or with buildx: `docker buildx build --platform {REQUIRED_PLATFORM} -t {image} "
+        "--push .`), or turn building on (docker.build = true): the wizard builds amd64.",
+        exit_code=2,
+        code=ErrorCode.IMAGE_PLATFORM,
+        field="docker.image",
+    )
+
+
+def network_reason(exc: Exception) -> str:
+    """The short cause of a requests failure (DNS, refused, TLS), for other HTTP services."""
+    return _reason(exc)
 
 
 class _Registry:
@@ -316,6 +381,58 @@ class _Registry:
         tags = body.get("tags") if isinstance(body, dict) else None
         return [str(t) for t in tags] if isinstance(tags, list) else None
 
+    def inspect(self) -> RemoteImage:
+        """The digest, then the manifest by that digest and, for a single manifest, its config."""
+        digest = self.manifest_digest()
+        name = self.ref.hub_path
+        doc, media_type = self._json(f"/v2/{name}/manifests/{digest}", "its manifest")
+        media_type = str(doc.get("mediaType") or media_type)
+        entries = doc.get("manifests")
+        if media_type in INDEX_MEDIA_TYPES or isinstance(entries, list):
+            found = [_platform(e.get("platform")) for e in entries or [] if isinstance(e, dict)]
+            platforms = tuple(p for p in found if p and not p.startswith("unknown/"))
+            return RemoteImage(digest, platforms, media_type)
+        if doc.get("schemaVersion") == 1:  # the old format names its architecture itself
+            arch = str(doc.get("architecture") or "")
+            return RemoteImage(digest, (f"linux/{arch}",) if arch else (), media_type)
+        config = doc.get("config")
+        config_digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(config_digest, str) or not config_digest:
+            return RemoteImage(digest, (), media_type)
+        blob, _ = self._json(f"/v2/{name}/blobs/{config_digest}", "its image configuration")
+        platform = _platform(blob)
+        return RemoteImage(digest, (platform,) if platform else (), media_type)
+
+    def _json(self, path: str, what: str) -> tuple[dict[str, Any], str]:
+        """A GET of a manifest or blob as JSON, and its Content-Type."""
+        response = self._send("GET", path)
+        if response.status_code == 401 and self.authorize(response):
+            response = self._send("GET", path)
+        if response.status_code == 404:
+            raise WizardError(
+                f"The registry {self.registry} lists {self.image} but does not serve {what} "
+                f"({path.rsplit('/', 1)[-1]})",
+                "Push the image again: a push that stopped half way leaves this behind.",
+                code=ErrorCode.REGISTRY_ERROR,
+            )
+        if response.status_code == 429:
+            raise self._throttled(response)
+        if response.status_code != 200:
+            raise self._server_error(response, what)
+        try:
+            doc = response.json() if len(response.content) <= _MAX_MANIFEST_BYTES else None
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise WizardError(
+                f"The registry {self.registry} sent {what} of {self.image} in a form this "
+                "tool does not read (not a JSON object)",
+                "Check that the image name points at a container image.",
+                code=ErrorCode.REGISTRY_ERROR,
+            )
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        return doc, content_type
+
     # --- errors ----------------------------------------------------------------------
 
     def _not_found(self) -> WizardError:
@@ -442,3 +559,28 @@ def manifest_digest(
     with requests.Session() as session:
         session.headers["User-Agent"] = f"numerai-aci-wizard/{__version__}"
         return _Registry(session, ref, username.strip(), password, endpoint).manifest_digest()
+
+
+def inspect_image(
+    ref: ImageRef, username: str = "", password: str = "", *, endpoint: str = ""
+) -> RemoteImage:
+    """What the registry holds for ``ref``: its digest and the platforms it is built for.
+
+    The same sign-in and failures as :func:`manifest_digest`; then the manifest itself is
+    read (by digest, so it is the one the digest names) and, for a single image, its
+    config blob, where the platform is written.
+    """
+    import requests
+
+    if password:
+        redact.register(password)
+    with requests.Session() as session:
+        session.headers["User-Agent"] = f"numerai-aci-wizard/{__version__}"
+        return _Registry(session, ref, username.strip(), password, endpoint).inspect()
+
+
+def require_amd64(ref: ImageRef, found: RemoteImage) -> RemoteImage:
+    """``found`` if ACI can run it; else the refusal naming its platforms."""
+    if not found.runs_on_azure:
+        raise platform_error(str(ref), found.platforms)
+    return found

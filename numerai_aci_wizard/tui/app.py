@@ -233,8 +233,12 @@ class WizardApp(App[int]):
         from .screens.dialogs import DeviceCodeScreen
 
         cancel = self.session.sign_in_cancel
+        only_work = not self.session.settings.azure.tenant_id.strip()
         self.call_from_thread(
-            self.push_screen, DeviceCodeScreen(uri, code, cancel.set if cancel else None)
+            self.push_screen,
+            DeviceCodeScreen(
+                uri, code, cancel.set if cancel else None, work_or_school_only=only_work
+            ),
         )
 
     def _sign_in_ended(self) -> None:

@@ -163,6 +163,7 @@ class ArmError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}  # more members of the "error" object (target, ...)
 
 
 @dataclass
@@ -229,6 +230,122 @@ class _Group:
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FakeClock:
+    """Azure's "now" for what takes minutes there: real time plus what was advanced.
+
+    Role assignments are stamped and judged by it (``role_propagation_seconds``), and a
+    workflow's ``Wait`` action advances it instead of sleeping, so a run that waits for a
+    role through minutes of Azure time ends in milliseconds. Tests may ``advance()`` it.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
+
+    def iso(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+                 "month": 2592000}  # fmt: skip
+#: Logic Apps' run-after statuses (workflow definition language).
+RUN_AFTER_STATUSES = ("Succeeded", "Failed", "Skipped", "TimedOut")
+#: What Logic Apps' default retry policy retries (exponential, 4 retries): 408, 429, 5xx.
+#: A 403 is never retried.
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+_HTTP_STATUS = {"OK": 200, "NoContent": 204, "BadRequest": 400, "Unauthorized": 401,
+                "Forbidden": 403, "NotFound": 404, "Conflict": 409}  # fmt: skip
+
+
+def iso_duration_seconds(text: str) -> float | None:
+    """``PT40M`` -> 2400.0; None when it is not an ISO 8601 duration Logic Apps takes."""
+    found = _DURATION.match(text or "")
+    if not found or text in ("P", "PT") or text.endswith("T"):
+        return None
+    days, hours, minutes, secs = (float(g) if g else 0.0 for g in found.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + secs
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>-?\d+)|'(?P<str>[^']*)'|(?P<name>[A-Za-z_]\w*)|(?P<p>[()\[\],?]))"
+)
+
+
+def evaluate_expression(text: str, outputs: dict[str, Any]) -> Any:
+    """The few workflow-language functions our definitions use: not, equals, and, or,
+    outputs('name')?['key']. Anything else raises ValueError (the fake cannot run it)."""
+    if not text.startswith("@"):
+        raise ValueError(f"not an expression: {text!r}")
+    tokens = [m for m in _TOKEN.finditer(text[1:]) if m.group(0).strip()]
+    pos = 0
+
+    def take(p: str | None = None) -> Any:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ValueError(f"unexpected end of {text!r}")
+        tok = tokens[pos]
+        if p is not None and tok.group("p") != p:
+            raise ValueError(f"expected {p!r} in {text!r}")
+        pos += 1
+        return tok
+
+    def value() -> Any:
+        tok = take()
+        if tok.group("num") is not None:
+            result: Any = int(tok.group("num"))
+        elif tok.group("str") is not None:
+            result = tok.group("str")
+        elif tok.group("name") in ("true", "false"):
+            result = tok.group("name") == "true"
+        elif tok.group("name"):
+            fn = tok.group("name").lower()
+            take("(")
+            args = []
+            while tokens[pos].group("p") != ")":
+                args.append(value())
+                if tokens[pos].group("p") == ",":
+                    take(",")
+            take(")")
+            if fn == "not":
+                result = not args[0]
+            elif fn == "equals":
+                result = args[0] == args[1]
+            elif fn == "and":
+                result = all(args)
+            elif fn == "or":
+                result = any(args)
+            elif fn == "outputs":
+                result = outputs.get(args[0])
+            else:
+                raise ValueError(f"the fake cannot evaluate {fn}()")
+        else:
+            raise ValueError(f"unexpected {tok.group(0)!r} in {text!r}")
+        while pos < len(tokens) and tokens[pos].group("p") in ("?", "["):
+            if tokens[pos].group("p") == "?":
+                take("?")
+            take("[")
+            key = take().group("str")
+            take("]")
+            result = result.get(key) if isinstance(result, dict) else None
+        return result
+
+    out = value()
+    if pos != len(tokens):
+        raise ValueError(f"trailing text in {text!r}")
+    return out
+
+
+def _displays(names: set[str]) -> list[str]:
+    """Display names of ARM location names, as a provider's resourceTypes list them."""
+    return [display for name, (display, _) in LOCATIONS.items() if name in names]
 
 
 def _location_key(text: str) -> str:
@@ -346,7 +463,26 @@ class ArmServer:
     A start of a group that is running or starting answers 204 and changes nothing (the
     documented ACI answer): the run in progress goes on and no second run begins.
     role_propagation_seconds   (0) a new role assignment takes effect only this long after
-                               it was made (managed-identity runs fail AuthorizationFailed)
+                               it was made (managed-identity runs fail AuthorizationFailed),
+                               judged by ``clock`` (a FakeClock: Wait actions advance it)
+    response_outcome           ("Succeeded") "Failed" / "TimedOut": the Response action's
+                               outcome when the caller went away before its answer
+    unregistered_providers     (empty) namespaces (lower case, e.g. "microsoft.logic") this
+                               subscription has not registered: any request to them answers
+                               409 MissingSubscriptionRegistration; POST .../register makes
+                               them Registering for `registration_polls` GETs, then Registered
+    can_register_providers     (True) False: POST .../providers/{ns}/register answers 403
+    logic_locations / managed_api_locations   (all) ARM names of the regions where
+                               Microsoft.Logic/workflows and Microsoft.Web/connections (the
+                               managed API connectors, `aci` among them) are offered
+    required_tags ({})         tag name -> display name of a "Require a tag on resources"
+                               policy assignment: a PUT of a resource group or resource
+                               without that tag answers 403 RequestDisallowedByPolicy, in
+                               ARM's message shape (policy identifiers as JSON, target,
+                               additionalInfo PolicyViolation)
+    start_faults ([])          statuses (e.g. 503) the next workflow start calls get, before
+                               any other check: Logic Apps' retry policy retries 408, 429 and
+                               5xx (default: 4 retries), never a 403
     list_lag_seconds (0)       GET .../resourceGroups/{rg}/resources still lists a deleted
                                resource this long (ARM's list is eventually consistent)
 
@@ -479,6 +615,16 @@ class ArmServer:
             self.logic_sync_limit: float = 120.0
             self.start_seconds: float = 0.0
             self.role_propagation_seconds: float = 0.0
+            self.clock = FakeClock()
+            self.response_outcome = "Succeeded"  # or "Failed" / "TimedOut": the caller went away
+            self.start_faults: list[int] = []  # statuses the next workflow start calls get
+            self.unregistered_providers: set[str] = set()  # lower-cased namespaces
+            self.required_tags: dict[str, str] = {}  # tag name -> policy assignment name
+            self.logic_locations: set[str] = set(LOCATIONS)  # where workflows exist
+            self.managed_api_locations: set[str] = set(LOCATIONS)  # where connections exist
+            self.can_register_providers = True
+            self.registration_polls = 2  # GETs that still say "Registering" after a register
+            self._registering: dict[str, int] = {}
             self.list_lag_seconds: float = 0.0
             self._recently_deleted: dict[str, tuple[float, dict[str, Any]]] = {}
             self._deleting_rgs: set[str] = set()
@@ -703,6 +849,7 @@ class ArmServer:
                 err.headers,
                 _error_body(err.code, err.message),
             )
+            payload["error"].update(err.extra)
         except Exception as exc:  # a bug in the fake must show up as a 500 with its cause
             status, payload = 500, _error_body("FakeServerError", traceback.format_exc())
             del exc
@@ -774,6 +921,10 @@ class ArmServer:
             args = {k: v for k, v in match.groupdict().items() if v is not None}
             if "sub" in args:
                 self._check_subscription(args["sub"], method)
+            if handler is not ArmServer._provider:
+                self._check_registered(path)
+            if method == "PUT" and isinstance(body, dict) and "location" in body:
+                self._check_policies(path, body)
             if method == "HEAD" and handler is not ArmServer._resource_groups:
                 # ARM answers HEAD on any resource: 204 when a GET would find it, else 404.
                 status, headers, _ = handler(self, "GET", args, query, None)
@@ -785,6 +936,67 @@ class ArmServer:
             f"The resource type for path '{path}' could not be found for api version "
             f"'{api_version}'.",
         )
+
+    def _check_policies(self, path: str, body: dict[str, Any]) -> None:
+        """Azure Policy's deny effect, as a "Require a tag on resources" assignment answers."""
+        tags = body.get("tags") or {}
+        for tag, assignment in self.required_tags.items():
+            if tag in tags:
+                continue
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            aid = (
+                f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/"
+                f"policyAssignments/{uuid.uuid5(uuid.NAMESPACE_URL, assignment).hex[:24]}"
+            )
+            did = "/providers/Microsoft.Authorization/policyDefinitions/871b6d14-10aa-478d-b590-94f262ecfa99"
+            identifiers = json.dumps(
+                [
+                    {
+                        "policyAssignment": {"name": assignment, "id": aid},
+                        "policyDefinition": {"name": "Require a tag on resources", "id": did},
+                    }
+                ],
+                separators=(",", ":"),
+            )
+            err = ArmError(
+                403,
+                "RequestDisallowedByPolicy",
+                f"Resource '{name}' was disallowed by policy. Policy identifiers: '{identifiers}'.",
+            )
+            err.extra = {
+                "target": name,
+                "additionalInfo": [
+                    {
+                        "type": "PolicyViolation",
+                        "info": {
+                            "policyDefinitionDisplayName": "Require a tag on resources",
+                            "policyDefinitionId": did,
+                            "policyDefinitionEffect": "deny",
+                            "policyAssignmentId": aid,
+                            "policyAssignmentName": aid.rsplit("/", 1)[-1],
+                            "policyAssignmentDisplayName": assignment,
+                            "policyAssignmentScope": f"/subscriptions/{self.subscription_id}",
+                            "policyAssignmentParameters": {"tagName": {"value": tag}},
+                        },
+                    }
+                ],
+            }
+            raise err
+
+    def _check_registered(self, path: str) -> None:
+        """ARM does not route to a provider the subscription has not registered (or whose
+        registration is still under way)."""
+        found = re.search(r"/providers/([^/]+)/", path + "/")
+        if not found:
+            return
+        ns = found.group(1).lower()
+        if ns in self.unregistered_providers or self._registering.get(ns, 0) > 0:
+            raise ArmError(
+                409,
+                "MissingSubscriptionRegistration",
+                f"The subscription is not registered to use namespace '{found.group(1)}'. See "
+                "https://aka.ms/rps-not-found for how to register subscriptions.",
+            )
 
     def _check_api_version(self, family: str, api_version: str | None, path: str) -> None:
         supported = API_VERSIONS[family]
@@ -1009,9 +1221,7 @@ class ArmServer:
         return 200, {}, {"value": value}
 
     def _provider(self, method: str, args: dict[str, str], query: Any, body: Any) -> Any:
-        _only(method, "GET")
         ns = args["ns"].lower()
-        everywhere = [display for display, _ in LOCATIONS.values()]
         aci = [LOCATIONS[n][0] for n in LOCATIONS if n in self.aci_locations]
         known = {
             "microsoft.containerinstance": (
@@ -1025,11 +1235,17 @@ class ArmServer:
             ),
             "microsoft.logic": (
                 "Microsoft.Logic",
-                [("workflows", everywhere, API_VERSIONS["logic"])],
+                [("workflows", _displays(self.logic_locations), API_VERSIONS["logic"])],
             ),
             "microsoft.web": (
                 "Microsoft.Web",
-                [("connections", everywhere, API_VERSIONS["connections"])],
+                [
+                    (
+                        "connections",
+                        _displays(self.managed_api_locations),
+                        API_VERSIONS["connections"],
+                    )
+                ],
             ),
             "microsoft.authorization": (
                 "Microsoft.Authorization",
@@ -1046,13 +1262,38 @@ class ArmServer:
                 f"The resource namespace '{args['ns']}' is invalid.",
             )
         name, types = known[ns]
+        if args.get("register"):
+            _only(method, "POST")
+            if not self.can_register_providers:
+                oid = self.caller["oid"]
+                raise ArmError(
+                    403,
+                    "AuthorizationFailed",
+                    f"The client '{oid}' with object id '{oid}' does not have authorization to "
+                    f"perform action '{name}/register/action' over scope "
+                    f"'/subscriptions/{args['sub']}' or the scope is invalid. If access was "
+                    "recently granted, please refresh your credentials.",
+                )
+            if ns in self.unregistered_providers:
+                self.unregistered_providers.discard(ns)
+                self._registering[ns] = self.registration_polls
+        else:
+            _only(method, "GET")
+        if ns in self.unregistered_providers:
+            state = "NotRegistered"
+        elif self._registering.get(ns, 0) > 0:
+            state = "Registering"
+            if not args.get("register"):
+                self._registering[ns] -= 1
+        else:
+            state = "Registered"
         return (
             200,
             {},
             {
                 "id": f"/subscriptions/{args['sub']}/providers/{name}",
                 "namespace": name,
-                "registrationState": "Registered",
+                "registrationState": state,
                 "registrationPolicy": "RegistrationRequired",
                 "resourceTypes": [
                     {"resourceType": rt, "locations": locs, "apiVersions": list(vers)}
@@ -2004,42 +2245,9 @@ class ArmServer:
     ) -> None:
         """Actions in runAfter order, one at a time (our workflows are a chain)."""
         actions: dict[str, Any] = stored["properties"]["definition"].get("actions") or {}
-        done: dict[str, str] = {}
-        while len(done) < len(actions):
-            ready = [
-                (n, a)
-                for n, a in actions.items()
-                if n not in done and all(d in done for d in (a.get("runAfter") or {}))
-            ]
-            if not ready:
-                break
-            for name, action in ready:
-                wanted = action.get("runAfter") or {}
-                with self._lock:
-                    if epoch != self._epoch:
-                        return
-                    record = self._action_record(run, name)
-                    if any(done[d] not in want for d, want in wanted.items()):
-                        record["properties"].update(
-                            status="Skipped",
-                            code="ActionSkipped",
-                            endTime=_now_iso(),
-                            error={
-                                "code": "ActionConditionFailed",
-                                "message": f"The execution of template action '{name}' is "
-                                "skipped: the 'runAfter' condition for action "
-                                f"'{next(iter(wanted))}' is not satisfied.",
-                            },
-                        )
-                        done[name] = "Skipped"
-                        continue
-                status, code, error = self._run_action(stored, action, answered, answer, epoch)
-                with self._lock:
-                    record["properties"].update(status=status, code=code, endTime=_now_iso())
-                    if error:
-                        record["properties"]["error"] = error
-                    done[name] = status
-                    self._changed.notify_all()
+        done = self._run_scope(stored, run, actions, answered, answer, epoch, {})
+        if done is None:
+            return
         with self._lock:
             if epoch != self._epoch:
                 return
@@ -2065,6 +2273,165 @@ class ArmServer:
                 answered.set()
             self._changed.notify_all()
 
+    def _run_scope(
+        self,
+        stored: dict[str, Any],
+        run: dict[str, Any],
+        actions: dict[str, Any],
+        answered: threading.Event,
+        answer: dict[str, Any],
+        epoch: int,
+        outputs: dict[str, Any],
+    ) -> dict[str, str] | None:
+        """One scope's actions in runAfter order; their statuses (None: the server reset)."""
+        done: dict[str, str] = {}
+        while len(done) < len(actions):
+            ready = [
+                (n, a)
+                for n, a in actions.items()
+                if n not in done and all(d in done for d in (a.get("runAfter") or {}))
+            ]
+            if not ready:
+                break
+            for name, action in ready:
+                wanted = action.get("runAfter") or {}
+                with self._lock:
+                    if epoch != self._epoch:
+                        return None
+                    record = self._action_record(run, name)
+                    if any(done[d] not in want for d, want in wanted.items()):
+                        record["properties"].update(
+                            status="Skipped",
+                            code="ActionSkipped",
+                            endTime=_now_iso(),
+                            error={
+                                "code": "ActionConditionFailed",
+                                "message": f"The execution of template action '{name}' is "
+                                "skipped: the 'runAfter' condition for action "
+                                f"'{next(iter(wanted))}' is not satisfied.",
+                            },
+                        )
+                        done[name] = "Skipped"
+                        continue
+                kind = str(action.get("type", "")).lower()
+                if kind == "until":
+                    status, code, error = self._run_until(
+                        stored, run, record, action, answered, answer, epoch, outputs
+                    )
+                elif kind == "wait":
+                    status, code, error = self._run_wait(action)
+                elif kind == "http":
+                    status, code, error = self._run_http_with_retries(stored, action, record, epoch)
+                    outputs[name] = {"statusCode": _HTTP_STATUS.get(code, 0)}
+                    with self._lock:
+                        record["properties"]["outputs"] = outputs[name]
+                else:
+                    status, code, error = self._run_action(stored, action, answered, answer, epoch)
+                with self._lock:
+                    record["properties"].update(status=status, code=code, endTime=_now_iso())
+                    if error:
+                        record["properties"]["error"] = error
+                    done[name] = status
+                    self._changed.notify_all()
+        return done
+
+    def _run_until(
+        self,
+        stored: dict[str, Any],
+        run: dict[str, Any],
+        record: dict[str, Any],
+        action: dict[str, Any],
+        answered: threading.Event,
+        answer: dict[str, Any],
+        epoch: int,
+        outputs: dict[str, Any],
+    ) -> tuple[str, str, dict[str, str] | None]:
+        """An ``Until`` loop: its actions, then the expression, until true or a limit.
+
+        Reaching a limit with the last iteration's action failed ends the loop Failed with
+        that action's error (how this stand-in reports a loop that never got through).
+        """
+        limit = action.get("limit") or {}
+        count = int(limit.get("count", 60))
+        timeout = iso_duration_seconds(str(limit.get("timeout", "PT1H"))) or 3600.0
+        started = self.clock.now()
+        inner = action.get("actions") or {}
+        iterations = 0
+        last: dict[str, str] = {}
+        while True:
+            iterations += 1
+            done = self._run_scope(stored, run, inner, answered, answer, epoch, outputs)
+            if done is None:
+                return "Failed", "NotFound", {"code": "Reset", "message": "server reset"}
+            last = done
+            with self._lock:
+                record["properties"]["iterationCount"] = iterations
+                for name in inner:
+                    if name in run["_actions"]:
+                        run["_actions"][name]["properties"]["repetitionCount"] = iterations
+            try:
+                finished = bool(evaluate_expression(str(action.get("expression", "")), outputs))
+            except ValueError as exc:
+                return "Failed", "BadRequest", {"code": "InvalidTemplate", "message": str(exc)}
+            elapsed = (self.clock.now() - started).total_seconds()
+            if finished or iterations >= count or elapsed >= timeout:
+                break
+        failed = [n for n, st in last.items() if st == "Failed"]
+        if not finished and failed:
+            error = run["_actions"][failed[0]]["properties"].get("error") or {}
+            return (
+                "Failed",
+                "ActionFailed",
+                {
+                    "code": "ActionFailed",
+                    "message": f"The loop ended after {iterations} iterations (its limit) and its "
+                    f"last '{failed[0]}' failed: {error.get('message', '')}",
+                },
+            )
+        return "Succeeded", "OK", None
+
+    def _run_wait(self, action: dict[str, Any]) -> tuple[str, str, dict[str, str] | None]:
+        """``Wait``: Azure time passes (the clock advances); no real sleep."""
+        interval = ((action.get("inputs") or {}).get("interval")) or {}
+        unit = _UNIT_SECONDS.get(str(interval.get("unit", "")).lower(), 0)
+        self.clock.advance(float(interval.get("count", 0)) * unit)
+        return "Succeeded", "OK", None
+
+    def _run_http_with_retries(
+        self, stored: dict[str, Any], action: dict[str, Any], record: dict[str, Any], epoch: int
+    ) -> tuple[str, str, dict[str, str] | None]:
+        """An ``Http`` action under its retry policy: 408, 429 and 5xx are sent again (the
+        default: exponential, 4 retries; ``{"type": "none"}``: never); a 403 never is."""
+        policy = ((action.get("inputs") or {}).get("retryPolicy")) or {}
+        kind = str(policy.get("type", "exponential")).lower()
+        retries = 0 if kind == "none" else int(policy.get("count", 4))
+        interval = iso_duration_seconds(str(policy.get("interval", "PT7.5S"))) or 7.5
+        history: list[dict[str, Any]] = []
+        while True:
+            began = self.clock.iso()
+            with self._lock:
+                fault = self.start_faults.pop(0) if self.start_faults else None
+            if fault is not None:
+                code = _DEFAULT_CODES.get(fault, "Error")
+                result: tuple[str, str, dict[str, str] | None] = (
+                    "Failed",
+                    code,
+                    {"code": code, "message": f"Injected failure {fault}."},
+                )
+            else:
+                result = self._run_action(stored, action, threading.Event(), {}, epoch)
+            status_code = fault or _HTTP_STATUS.get(result[1], 0)
+            if result[0] == "Succeeded" or status_code not in RETRYABLE or len(history) >= retries:
+                if history:
+                    with self._lock:
+                        record["properties"]["retryHistory"] = history
+                return result
+            history.append({"startTime": began, "endTime": self.clock.iso(), "code": result[1],
+                            "error": result[2]})  # fmt: skip
+            self.clock.advance(
+                interval * (2 ** (len(history) - 1)) if kind != "fixed" else interval
+            )
+
     def _run_action(
         self,
         stored: dict[str, Any],
@@ -2076,6 +2443,19 @@ class ArmServer:
         kind = str(action.get("type", "")).lower()
         inputs = action.get("inputs") or {}
         if kind == "response":
+            if self.response_outcome != "Succeeded":  # the caller went away: no answer sent
+                answer.update(status=504, body=None)
+                answered.set()
+                return (
+                    self.response_outcome,
+                    "GatewayTimeout",
+                    {
+                        "code": "ActionResponseTimedOut"
+                        if self.response_outcome == "TimedOut"
+                        else "ActionResponseFailed",
+                        "message": "The response could not be sent: the caller is gone.",
+                    },
+                )
             answer.update(status=int(inputs.get("statusCode", 200)), body=inputs.get("body"))
             answered.set()
             return "Succeeded", "OK", None
@@ -2152,7 +2532,7 @@ class ArmServer:
         if not principal:
             return False
         target = path.rsplit("/start", 1)[0].lower()
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         for rid, body in self.resources.items():
             if "/providers/microsoft.authorization/roleassignments/" not in rid:
                 continue
@@ -2422,7 +2802,7 @@ class ArmServer:
                     "updated.",
                 )
             return 201, {}, self._role_assignment_view(stored)
-        now = _now_iso()
+        now = self.clock.iso()
         new = {
             "id": rid,
             "name": name,
@@ -2583,9 +2963,17 @@ def _check_definition(definition: dict[str, Any], parameters: dict[str, Any]) ->
         for aname, action in actions.items():
             if not isinstance(action, dict) or not isinstance(action.get("type"), str):
                 raise bad(f"the action '{aname}' has no 'type'.")
-            for dep in action.get("runAfter") or {}:
+            for dep, statuses in (action.get("runAfter") or {}).items():
                 if dep not in actions:
                     raise bad(f"the 'runAfter' of action '{aname}' names unknown action '{dep}'.")
+                if not isinstance(statuses, list) or any(
+                    st not in RUN_AFTER_STATUSES for st in statuses
+                ):
+                    raise bad(
+                        f"the 'runAfter' of action '{aname}' on '{dep}' must list statuses of "
+                        f"{', '.join(RUN_AFTER_STATUSES)}; got {statuses!r}."
+                    )
+            _check_loop_and_wait(aname, action, bad)
             if action["type"].lower() == "apiconnection":
                 conn = (((action.get("inputs") or {}).get("host") or {}).get("connection")) or {}
                 cname = conn.get("name")
@@ -2605,6 +2993,35 @@ def _check_definition(definition: dict[str, Any], parameters: dict[str, Any]) ->
     for ref in _PARAM_REF.findall(text):
         if ref not in declared:
             raise bad(f"The template parameter '{ref}' is not found.")
+
+
+def _check_loop_and_wait(name: str, action: dict[str, Any], bad: Callable[[str], ArmError]) -> None:
+    """``Until`` and ``Wait`` as the workflow definition language defines them."""
+    kind = action["type"].lower()
+    if kind == "until":
+        expression = action.get("expression")
+        if not (
+            isinstance(expression, bool)
+            or (isinstance(expression, str) and expression.startswith("@"))
+        ):
+            raise bad(f"the 'expression' of Until action '{name}' must be an expression.")
+        limit = action.get("limit") or {}
+        count = limit.get("count", 60)
+        if not isinstance(count, int) or not 1 <= count <= 5000:
+            raise bad(f"the 'limit.count' of Until action '{name}' must be between 1 and 5000.")
+        timeout = limit.get("timeout", "PT1H")
+        if not isinstance(timeout, str) or iso_duration_seconds(timeout) is None:
+            raise bad(f"the 'limit.timeout' of Until action '{name}' must be an ISO 8601 duration.")
+        if not isinstance(action.get("actions"), dict) or not action["actions"]:
+            raise bad(f"the Until action '{name}' has no 'actions'.")
+    if kind == "wait":
+        interval = ((action.get("inputs") or {}).get("interval")) or {}
+        unit = interval.get("unit")
+        if not isinstance(interval.get("count"), int) or str(unit).lower() not in _UNIT_SECONDS:
+            raise bad(
+                f"the Wait action '{name}' needs 'inputs.interval' with an integer 'count' and a "
+                "'unit' of Second, Minute, Hour, Day, Week or Month."
+            )
 
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -2657,7 +3074,11 @@ _ROUTES: list[tuple[re.Pattern[str], str, Callable[..., Any]]] = [
             "aci",
             _with_api(ArmServer._container_groups),
         ),
-        (r"^" + _SUB + r"/providers/(?P<ns>[^/]+)", "resources", ArmServer._provider),
+        (
+            r"^" + _SUB + r"/providers/(?P<ns>[^/]+)(?:/(?P<register>register))?",
+            "resources",
+            ArmServer._provider,
+        ),
         (
             r"^"
             + _RG

@@ -98,10 +98,14 @@ class EntraServer:
         with self._lock:
             self.tenant_id, self.username, self.oid = self._defaults
             self.auto_approve = True
-            #: a personal Microsoft account (outlook.com, hotmail): Entra refuses it at the
-            #: work-and-school endpoint "organizations" (AADSTS500200) but signs it in at the
-            #: tenant id of a directory it was invited to or created
+            #: a personal Microsoft account (outlook.com, hotmail): at the work-and-school
+            #: endpoint "organizations" Entra shows the refusal in the browser only, so the
+            #: code is never approved and the client keeps hearing authorization_pending
+            #: until the code expires (15 minutes); at the tenant id of a directory it was
+            #: invited to or created, it signs in
             self.personal_account = False
+            #: user codes the browser refused (a personal account at "organizations")
+            self.refused_in_browser: list[str] = []
             self.interval: int | None = None  # None: 0 s when auto-approving, else 1 s
             self.expires_in = 900
             self.requests: list[EntraRequest] = []
@@ -175,7 +179,13 @@ class EntraServer:
         with self._lock:
             for state in self._pending.values():
                 if user_code is None or state["user_code"] == user_code:
+                    if self._refuses(state):
+                        self.refused_in_browser.append(state["user_code"])
+                        continue  # the browser says no; the client is never told
                     state["status"] = "approved"
+
+    def _refuses(self, state: dict[str, Any]) -> bool:
+        return self.personal_account and str(state.get("tenant", "")).lower() in ("organizations",)
 
     def decline(self) -> None:
         """The user refuses consent in the browser."""
@@ -217,7 +227,7 @@ class EntraServer:
         if method == "GET" and rest == "v2.0/.well-known/openid-configuration":
             return 200, self._metadata(tenant)
         if method == "POST" and rest == "oauth2/v2.0/devicecode":
-            return self._devicecode(form)
+            return self._devicecode({**form, "_tenant": tenant})
         if method == "POST" and rest == "oauth2/v2.0/token":
             return self._token(tenant, form)
         return 404, self._error("invalid_request", f"AADSTS90002: no endpoint {path}.")
@@ -260,6 +270,7 @@ class EntraServer:
                 self.interval if self.interval is not None else (0 if self.auto_approve else 1)
             )
             self._pending[device_code] = {
+                "tenant": form.get("_tenant", ""),
                 "user_code": user_code,
                 "status": "pending",
                 "polls": 0,
@@ -294,7 +305,7 @@ class EntraServer:
                         "authorization_declined", "AADSTS70016: The user declined to sign in."
                     )
                 if state["status"] == "pending":
-                    if self.auto_approve and state["polls"] >= 1:
+                    if self.auto_approve and state["polls"] >= 1 and not self._refuses(state):
                         state["status"] = "approved"  # answers pending once, then the token
                     return 400, self._error(
                         "authorization_pending",

@@ -51,6 +51,8 @@ class Repository:
     public: bool = False
     readers: set[str] = field(default_factory=set)
     tags: dict[str, Manifest] = field(default_factory=dict)
+    manifests: dict[str, Manifest] = field(default_factory=dict)  # by digest: index entries
+    blobs: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,31 +71,58 @@ class Seen:
         return self.authorization.split(" ", 1)[0].lower() if self.authorization else ""
 
 
-def make_manifest(media_type: str = MANIFEST_V2, seed: str = "") -> Manifest:
-    """A manifest body of the given type (the registry only serves it, never reads layers)."""
-    layer = "sha256:" + hashlib.sha256(f"layer{seed}".encode()).hexdigest()
-    if media_type == OCI_INDEX:
-        doc: dict[str, Any] = {
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [
-                {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": layer,
-                    "size": 500,
-                    "platform": {"architecture": "amd64", "os": "linux"},
-                }
-            ],
-        }
-    else:
-        doc = {
-            "schemaVersion": 2,
-            "mediaType": media_type,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                       "digest": layer, "size": 100},
-            "layers": [],
-        }  # fmt: skip
-    return Manifest(media_type, json.dumps(doc, sort_keys=True).encode())
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _platform_doc(platform: str) -> dict[str, str]:
+    os_name, arch, *variant = platform.split("/")
+    return {"os": os_name, "architecture": arch} | ({"variant": variant[0]} if variant else {})
+
+
+def config_blob(platform: str, seed: str = "") -> bytes:
+    """An image configuration (the blob a single manifest's ``config`` points at)."""
+    doc = _platform_doc(platform) | {"rootfs": {"type": "layers", "diff_ids": []}, "seed": seed}
+    return json.dumps(doc, sort_keys=True).encode()
+
+
+def make_manifest(
+    media_type: str = MANIFEST_V2, seed: str = "", platform: str = "linux/amd64"
+) -> tuple[Manifest, dict[str, bytes]]:
+    """A single manifest of the given type and the config blob it points at."""
+    config = config_blob(platform, seed)
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "digest": digest, "size": len(config)},
+        "layers": [],
+    }  # fmt: skip
+    return Manifest(media_type, json.dumps(doc, sort_keys=True).encode()), {digest: config}
+
+
+def make_index(
+    platforms: tuple[str, ...], seed: str = "", attestations: bool = True
+) -> tuple[Manifest, list[Manifest], dict[str, bytes]]:
+    """An OCI index with one entry per platform (plus buildx's attestation entries)."""
+    entries: list[dict[str, Any]] = []
+    children: list[Manifest] = []
+    blobs: dict[str, bytes] = {}
+    for platform in platforms:
+        child, child_blobs = make_manifest(OCI_MANIFEST, f"{seed}{platform}", platform)
+        children.append(child)
+        blobs |= child_blobs
+        entries.append({"mediaType": OCI_MANIFEST, "digest": child.digest,
+                        "size": len(child.body), "platform": _platform_doc(platform)})  # fmt: skip
+        if attestations:
+            entries.append(
+                {"mediaType": OCI_MANIFEST, "digest": child.digest, "size": len(child.body),
+                 "platform": {"architecture": "unknown", "os": "unknown"},
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                 "vnd.docker.reference.digest": child.digest}}
+            )  # fmt: skip
+    doc = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+    return Manifest(OCI_INDEX, json.dumps(doc, sort_keys=True).encode()), children, blobs
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -178,13 +207,23 @@ class TokenRegistry:
         public: bool = False,
         readers: tuple[str, ...] = (),
         media_type: str = MANIFEST_V2,
+        platforms: tuple[str, ...] = ("linux/amd64",),
     ) -> Manifest:
-        manifest = make_manifest(media_type, seed=f"{name}:{tag}")
+        """One tag: an index over ``platforms`` when ``media_type`` is OCI_INDEX, else a
+        single manifest of ``platforms[0]``."""
+        seed = f"{name}:{tag}"
+        children: list[Manifest] = []
+        if media_type == OCI_INDEX:
+            manifest, children, blobs = make_index(platforms, seed)
+        else:
+            manifest, blobs = make_manifest(media_type, seed, platforms[0])
         with self._lock:
             repo = self.repositories.setdefault(name, Repository())
             repo.public = repo.public or public
             repo.readers.update(readers)
             repo.tags[tag] = manifest
+            repo.manifests |= {m.digest: m for m in [manifest, *children]}
+            repo.blobs |= blobs
         return manifest
 
     def fail_next(self, server: str, status: int, headers: dict[str, str] | None = None) -> None:
@@ -290,8 +329,12 @@ class TokenRegistry:
             else:
                 self._send(h, 200, {})
             return
+        blob = ""
         if "/manifests/" in path:
             name, _, reference = path[len("/v2/") :].rpartition("/manifests/")
+        elif "/blobs/" in path:
+            name, _, blob = path[len("/v2/") :].rpartition("/blobs/")
+            reference = ""
         elif path.endswith("/tags/list"):
             name, reference = path[len("/v2/") : -len("/tags/list")], ""
         else:
@@ -303,12 +346,19 @@ class TokenRegistry:
             self._send(h, 401, body, self._challenge(name, error))
             return
         repo = self.repositories[name]
+        if blob:
+            data = repo.blobs.get(blob)
+            if data is None:
+                self._send(h, 404, {"errors": [{"code": "BLOB_UNKNOWN"}]})
+            else:
+                headers = {"Content-Type": "application/octet-stream",
+                           "Docker-Content-Digest": blob}  # fmt: skip
+                self._send(h, 200, data, headers)
+            return
         if not reference:
             self._send(h, 200, {"name": name, "tags": sorted(repo.tags)})
             return
-        manifest = repo.tags.get(reference) or next(
-            (m for m in repo.tags.values() if m.digest == reference), None
-        )
+        manifest = repo.tags.get(reference) or repo.manifests.get(reference)
         accepted = [a.split(";")[0].strip() for a in seen.accept.split(",")]
         if manifest is None or manifest.media_type not in accepted:
             self._send(h, 404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})

@@ -680,3 +680,56 @@ def test_a_start_while_a_run_is_in_progress_changes_nothing(arm_server: ArmServe
     assert arm_server.wait_for_run(CG).exit_code == 0
     aci.container_groups.begin_start(RG, CG).result()  # ended: a start is a new run
     assert len(arm_server.runs) == 2 and arm_server.runs[-1] is not first
+
+
+def test_the_workflow_language_pieces_the_runtime_reads() -> None:
+    from tests.fakes.arm import evaluate_expression, iso_duration_seconds
+
+    outputs = {"start_request": {"statusCode": 403}}
+    expr = "@not(equals(outputs('start_request')?['statusCode'], 403))"
+    assert evaluate_expression(expr, outputs) is False
+    assert evaluate_expression(expr, {"start_request": {"statusCode": 200}}) is True
+    assert evaluate_expression(expr, {}) is True  # no output yet: not a 403
+    assert evaluate_expression("@or(equals(1, 2), and(true, true))", {}) is True
+    with pytest.raises(ValueError):
+        evaluate_expression("@length('abc')", {})
+    assert iso_duration_seconds("PT40M") == 2400
+    assert iso_duration_seconds("P1DT1H") == 90000
+    assert iso_duration_seconds("PT7.5S") == 7.5
+    assert iso_duration_seconds("40 minutes") is None and iso_duration_seconds("PT") is None
+
+
+def test_provider_registration_states(arm_server: ArmServer) -> None:
+    """NotRegistered -> (register) Registering for `registration_polls` GETs -> Registered;
+    meanwhile the namespace's resources answer 409 MissingSubscriptionRegistration."""
+    import requests
+
+    arm_server.unregistered_providers = {"microsoft.logic"}
+    arm_server.registration_polls = 1
+    base = f"{arm_server.endpoint}/subscriptions/{arm_server.subscription_id}/providers"
+    token = {"Authorization": "Bearer test"}
+
+    def call(method: str, path: str) -> requests.Response:
+        return requests.request(
+            method, f"{base}{path}?api-version=2024-11-01", headers=token,
+            verify=arm_server.ca_path, timeout=10,
+        )  # fmt: skip
+
+    assert call("GET", "/Microsoft.Logic").json()["registrationState"] == "NotRegistered"
+    listing = requests.get(
+        f"{arm_server.endpoint}/subscriptions/{arm_server.subscription_id}/resourceGroups/rg/"
+        "providers/Microsoft.Logic/workflows/x?api-version=2019-05-01",
+        headers=token, verify=arm_server.ca_path, timeout=10,
+    )  # fmt: skip
+    assert listing.status_code == 409
+    assert listing.json()["error"]["message"].startswith(
+        "The subscription is not registered to use namespace 'Microsoft.Logic'."
+    )
+    assert call("POST", "/Microsoft.Logic/register").json()["registrationState"] == "Registering"
+    assert call("GET", "/Microsoft.Logic").json()["registrationState"] == "Registering"
+    assert call("GET", "/Microsoft.Logic").json()["registrationState"] == "Registered"
+    arm_server.unregistered_providers = {"microsoft.web"}
+    arm_server.can_register_providers = False
+    refused = call("POST", "/Microsoft.Web/register")
+    assert refused.status_code == 403
+    assert "'Microsoft.Web/register/action'" in refused.json()["error"]["message"]

@@ -144,37 +144,153 @@ def test_runs_api_bodies_and_errors(arm_server: Any, credential: Any) -> None:
     assert missing.json()["error"]["code"] == "WorkflowRunNotFound"
 
 
-def test_trigger_right_after_a_managed_identity_deploy_waits_for_the_role_then_starts(
+def test_a_round_right_after_a_managed_identity_deploy_starts_the_container(
     arm_server: Any, credential: Any
 ) -> None:
-    from datetime import UTC, datetime
+    """The new role grants nothing for minutes (Azure time, on the stand-in's clock); the
+    workflow's own loop retries the refused start until it works: one call is enough."""
+    arm_server.role_propagation_seconds = 5 * 60
+    _azure, url = _deploy(arm_server, credential, lw.MANAGED_IDENTITY)
+    before = len(arm_server.runs)
+    status, _ = arm_server.invoke_webhook(url, {"roundNumber": 1101})
+    assert status == 200
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    assert len(arm_server.runs) == before + 1  # the container ran, from that one call
+    [run] = arm_server.runs_of("numerai-rg", "startaci")
+    assert run["properties"]["status"] == "Succeeded"
+    actions = run["_actions"]
+    loop, call = actions[lw.START_ACTION], actions[lw.START_REQUEST]
+    # refused while the role propagated (one try a minute), then the start that worked
+    assert loop["properties"]["iterationCount"] == 6
+    assert call["properties"]["status"] == "Succeeded"
+    assert "retryHistory" not in call["properties"]  # nothing was retried by the policy
 
-    from numerai_aci_wizard.events import LogLine, Progress
 
-    events: list[Any] = []
-    arm_server.role_propagation_seconds = 2.0  # Azure: minutes
-    azure = Azure(
-        _settings(arm_server, lw.MANAGED_IDENTITY),
-        credential,
-        polling_interval=0,
-        emit=events.append,
+def test_the_default_retry_policy_retries_a_503_but_never_a_403(
+    arm_server: Any, credential: Any
+) -> None:
+    """Taught to the stand-in from Logic Apps' docs: 408, 429 and 5xx are retried."""
+    _azure, url = _deploy(arm_server, credential, lw.MANAGED_IDENTITY)
+    arm_server.start_faults = [503, 503]
+    arm_server.invoke_webhook(url, {})
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    [run] = arm_server.runs_of("numerai-rg", "startaci")
+    call = run["_actions"][lw.START_REQUEST]["properties"]
+    assert [h["code"] for h in call["retryHistory"]] == ["ServiceUnavailable"] * 2
+    assert call["status"] == "Succeeded"
+    assert run["_actions"][lw.START_ACTION]["properties"]["iterationCount"] == 1
+
+
+def test_without_the_loop_a_round_in_the_propagation_window_is_lost(
+    arm_server: Any, credential: Any
+) -> None:
+    """Why the loop: the plain Http start (the earlier definition) fails once, for good."""
+    from azure.mgmt.logic import LogicManagementClient
+    from azure.mgmt.logic.models import Workflow
+
+    arm_server.role_propagation_seconds = 5 * 60
+    azure, url = _deploy(arm_server, credential, lw.MANAGED_IDENTITY)
+    client = LogicManagementClient(
+        credential, arm_server.subscription_id, base_url=arm_server.endpoint
     )
-    url = azure.apply(SECRETS).webhook_url
-    since = datetime.now(UTC)
-    calls: list[int] = []
+    wf = client.workflows.get("numerai-rg", "startaci")
+    definition = wf.definition
+    plain = dict(lw.start_call(definition), runAfter={lw.RESPONSE_ACTION: ["Succeeded"]})
+    definition["actions"][lw.START_ACTION] = plain
+    client.workflows.create_or_update(
+        "numerai-rg",
+        "startaci",
+        Workflow(location="eastus", definition=definition, identity=wf.identity, tags=wf.tags),
+    )
+    before = len(arm_server.runs)
+    assert arm_server.invoke_webhook(url, {})[0] == 200
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    assert len(arm_server.runs) == before  # never started
+    [run] = azure.runs(1)
+    assert (run.status, run.code) == ("failed", "AuthorizationFailed")
+    [record] = arm_server.runs_of("numerai-rg", "startaci")
+    assert "retryHistory" not in record["_actions"][lw.START_ACTION]["properties"]
+    plan = azure.plan().for_resource("workflow")
+    assert plan.action == "update"
+    assert "retry the start while a new role assignment takes effect" in plan.reason
 
-    def call_webhook() -> None:  # what Numerai does on each trigger
-        calls.append(arm_server.invoke_webhook(url, {})[0])
 
-    call_webhook()
-    run = azure.await_trigger_run(since, call_webhook, retry_every=0.5, poll=0.1, window=30)
-    assert run is not None and run.status == "succeeded"
-    assert len(calls) >= 2 and set(calls) == {200}
-    history = azure.runs(10)
-    assert history[-1].status == "failed" and history[-1].code == "AuthorizationFailed"
-    said = [e.text for e in events if isinstance(e, LogLine) and e.step == "trigger"]
-    assert any("not in effect yet" in t for t in said)
-    assert any(isinstance(e, Progress) and "trying again in" in e.detail for e in events)
+@pytest.mark.parametrize("outcome", ["Failed", "TimedOut"])
+@pytest.mark.parametrize("trigger", [lw.API_CONNECTION, lw.MANAGED_IDENTITY])
+def test_the_start_runs_when_the_answer_to_numerai_fails(
+    arm_server: Any, credential: Any, trigger: str, outcome: str
+) -> None:
+    _azure, url = _deploy(arm_server, credential, trigger)
+    before = len(arm_server.runs)
+    arm_server.response_outcome = outcome  # the caller went away before its answer
+    arm_server.invoke_webhook(url, {})
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    [run] = arm_server.runs_of("numerai-rg", "startaci")
+    assert run["_actions"][lw.RESPONSE_ACTION]["properties"]["status"] == outcome
+    assert run["_actions"][lw.START_ACTION]["properties"]["status"] == "Succeeded"
+    assert len(arm_server.runs) == before + 1  # the round ran all the same
+
+
+def test_the_old_run_after_skips_the_start_when_the_answer_fails(
+    arm_server: Any, credential: Any
+) -> None:
+    """The stand-in's runtime honours runAfter: with only "Succeeded" the round is lost."""
+    from azure.mgmt.logic import LogicManagementClient
+    from azure.mgmt.logic.models import Workflow
+
+    _azure, url = _deploy(arm_server, credential, lw.API_CONNECTION)
+    client = LogicManagementClient(
+        credential, arm_server.subscription_id, base_url=arm_server.endpoint
+    )
+    wf = client.workflows.get("numerai-rg", "startaci")
+    definition = wf.definition
+    definition["actions"][lw.START_ACTION]["runAfter"] = {lw.RESPONSE_ACTION: ["Succeeded"]}
+    client.workflows.create_or_update(
+        "numerai-rg",
+        "startaci",
+        Workflow(location="eastus", definition=definition, parameters=wf.parameters, tags=wf.tags),
+    )
+    arm_server.response_outcome = "Failed"
+    before = len(arm_server.runs)
+    arm_server.invoke_webhook(url, {})
+    arm_server.wait_for_runs("numerai-rg", "startaci")
+    [run] = arm_server.runs_of("numerai-rg", "startaci")
+    assert run["_actions"][lw.START_ACTION]["properties"]["status"] == "Skipped"
+    assert len(arm_server.runs) == before
+
+
+def test_a_definition_with_a_bad_loop_or_run_after_is_refused(
+    arm_server: Any, credential: Any
+) -> None:
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.logic import LogicManagementClient
+    from azure.mgmt.logic.models import Workflow
+
+    _deploy(arm_server, credential, lw.MANAGED_IDENTITY)
+    client = LogicManagementClient(
+        credential, arm_server.subscription_id, base_url=arm_server.endpoint
+    )
+    wf = client.workflows.get("numerai-rg", "startaci")
+    for change, words in (
+        (lambda d: d["actions"][lw.START_ACTION].update(runAfter={lw.RESPONSE_ACTION: ["Done"]}),
+         "must list statuses"),
+        (lambda d: d["actions"][lw.START_ACTION]["limit"].update(timeout="40 minutes"),
+         "ISO 8601 duration"),
+        (lambda d: d["actions"][lw.START_ACTION]["actions"][lw.ROLE_WAIT_ACTION]["inputs"]
+         ["interval"].update(unit="Minutes"), "'unit' of Second"),
+    ):  # fmt: skip
+        definition = lw.definition(lw.MANAGED_IDENTITY, arm_server.subscription_id, "numerai-rg",
+                                   "numerai-predict")  # fmt: skip
+        change(definition)
+        with pytest.raises(HttpResponseError) as caught:
+            client.workflows.create_or_update(
+                "numerai-rg",
+                "startaci",
+                Workflow(location="eastus", definition=definition, identity=wf.identity,
+                         tags=wf.tags),
+            )  # fmt: skip
+        assert caught.value.error.code == "InvalidTemplate"
+        assert words in caught.value.error.message
 
 
 def test_an_old_role_assignment_that_is_refused_is_not_waited_for(
@@ -193,3 +309,5 @@ def test_an_old_role_assignment_that_is_refused_is_not_waited_for(
     retriggers: list[int] = []
     run = azure.await_trigger_run(since, lambda: retriggers.append(1), retry_every=0.1, poll=0.1)
     assert run is not None and run.status == "failed" and retriggers == []
+    # the loop gave up at its limit; history names the refused start inside it
+    assert (run.failed_action, run.code) == (lw.START_REQUEST, "AuthorizationFailed")

@@ -178,7 +178,7 @@ def test_first_deploy_managed_identity_mode(env: Env) -> None:
     server = env.server
     [wf_put] = calls(server, "PUT", WF_RE)
     assert wf_put.body["identity"] == {"type": "SystemAssigned"}
-    start = wf_put.body["properties"]["definition"]["actions"][lw.START_ACTION]
+    start = lw.start_call(wf_put.body["properties"]["definition"])
     assert start["type"] == "Http"
     assert start["inputs"]["authentication"]["type"] == "ManagedServiceIdentity"
     assert start["inputs"]["uri"].startswith("https://management.azure.com/subscriptions/")

@@ -8,6 +8,7 @@ the local ARM server does the same, and the fake `az` issues per-tenant tokens l
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -123,25 +124,72 @@ def test_a_token_for_the_wrong_tenant_is_explained_not_called_expired(two_tenant
     assert "wrong tenant" in err.hint and OTHER_TENANT in err.hint
 
 
-def test_personal_account_is_refused_at_organizations_then_signs_in_with_the_tenant(
+def test_a_personal_account_at_organizations_would_wait_for_the_code_to_expire(
     entra_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
+    """The trap, as Entra behaves: the browser shows the refusal, the client only ever
+    hears authorization_pending (until the code expires, 15 minutes later)."""
+    import threading
+
+    from numerai_aci_wizard.events import Cancelled
+
     monkeypatch.setenv("PATH", str(tmp_path))  # no az: the device code is the only way
     entra_server.personal_account = True
+    entra_server.auto_approve = False
+    entra_server.interval = 0
+    cancel = threading.Event()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sign_in(on_device_code=lambda *a: None, authority=entra_server.authority, cancel=cancel)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    code = entra_server.wait_for_code()
+    entra_server.approve()  # the user signs in in the browser ...
+    assert entra_server.refused_in_browser == [code]  # ... which refuses the account
+    polls = len(entra_server.requests)
+    entra_server.wait_for_poll()
+    deadline = time.monotonic() + 5
+    while len(entra_server.requests) < polls + 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(entra_server.requests) >= polls + 3  # still polling, still "pending"
+    cancel.set()
+    worker.join(timeout=10)
+    assert outcome and isinstance(outcome[0], Cancelled)
+    # azure-identity's own thread polls on after a cancel: end it, so no test sees it
+    entra_server.decline()
+    seen = -1
+    while seen != len(entra_server.requests):
+        seen = len(entra_server.requests)
+        time.sleep(0.2)
+
+
+def test_a_personal_account_is_asked_for_the_tenant_before_any_code(
+    entra_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    entra_server.personal_account = True
     with pytest.raises(WizardError) as info:
-        sign_in(on_device_code=lambda *a: None, authority=entra_server.authority)
-    assert info.value.upstream == "PersonalAccountNeedsTenant"
+        sign_in(
+            on_device_code=lambda *a: None, authority=entra_server.authority, personal_account=True
+        )
+    assert info.value.upstream == "PersonalAccountNeedsTenant" and info.value.exit_code == 2
     assert "personal Microsoft account" in info.value.message
     assert "--tenant" in info.value.hint
+    assert entra_server.requests == []  # refused here at once: no code, no wait
     session = sign_in(
         on_device_code=lambda *a: None,
         authority=entra_server.authority,
         tenant_id=entra_server.tenant_id,
+        personal_account=True,
     )
     assert session.method == "device-code" and session.tenant_id == entra_server.tenant_id
     token_paths = [r.path for r in entra_server.requests if r.path.endswith("/token")]
-    assert token_paths[0].startswith("/organizations/")
-    assert token_paths[-1].startswith(f"/{entra_server.tenant_id}/")
+    assert token_paths and all(p.startswith(f"/{entra_server.tenant_id}/") for p in token_paths)
 
 
 # --- az set to another cloud -----------------------------------------------------------

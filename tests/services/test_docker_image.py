@@ -428,3 +428,27 @@ def test_permission_denied_on_the_socket(
     assert code == "daemon_permission", code
     assert "Permission denied" in message and docker_engine.host in message
     assert "docker group" in hint
+
+
+def test_rehearsal_runs_the_amd64_image_not_a_local_arm64_one(
+    docker_env: DockerEngine, busybox_base: str, app_context: Path, tmp_path: Path
+):
+    """On an Apple Silicon Mac the local tag may be arm64: the rehearsal runs what ACI runs."""
+    image = f"{docker_env.registry}/team/rehearse:v1"
+    settings = settings_for(docker_env, app_context, image, busybox_base)
+    docker_image.build(settings)
+    docker_image.push(settings, docker_env.registry_password)
+    client = docker_env.client()
+    arm = make_context(
+        tmp_path / "arm", 'FROM scratch\nCOPY note.txt /note.txt\nCMD ["/x"]\n', {"note.txt": "x"}
+    )
+    client.images.build(path=str(arm), tag=image, platform="linux/arm64", rm=True)
+    assert client.images.get(image).attrs["Architecture"] == "arm64"
+
+    lines: list[str] = []
+    code = docker_image.run_local(
+        image, {}, on_text=lines.append,
+        username=docker_env.registry_username, password=docker_env.registry_password,
+    )  # fmt: skip
+    assert (code, lines) == (0, ["predicting"])
+    assert client.images.get(image).attrs["Architecture"] == "amd64"

@@ -113,6 +113,59 @@ def test_multi_platform_index_answers_with_the_index_digest(hub: TokenRegistry) 
     assert check(hub, "team/multi:v1") == index.digest
 
 
+# --- the platform: ACI runs linux/amd64 only -------------------------------------------------
+
+
+def hub_settings(hub: TokenRegistry, image: str) -> Settings:
+    settings = Settings()
+    settings.docker.build = False
+    settings.docker.image = f"{hub.host}/{image}"
+    settings.docker.username = "alice"
+    return settings
+
+
+def test_an_arm64_only_index_is_refused_naming_its_platforms(hub: TokenRegistry) -> None:
+    """What `docker buildx build` pushes from an Apple Silicon Mac by default."""
+    hub.add_image("team/mac", "v1", readers=("alice",), media_type=OCI_INDEX,
+                  platforms=("linux/arm64/v8",))  # fmt: skip
+    with pytest.raises(WizardError) as caught:
+        docker_image.verify_remote(hub_settings(hub, "team/mac:v1"), PASSWORD)
+    error = caught.value
+    assert (error.code, error.exit_code, error.field) == ("image_platform", 2, "docker.image")
+    assert "built for only linux/arm64/v8, not linux/amd64" in error.message
+    assert "unknown" not in error.message  # buildx's attestation entries are not platforms
+    assert "exec format error" in error.message
+    assert "--platform linux/amd64" in error.hint
+    assert PASSWORD not in str(error)
+
+
+def test_an_arm64_single_manifest_is_refused(hub: TokenRegistry) -> None:
+    """A plain `docker build` + `docker push` on an arm64 machine: the config says arm64."""
+    manifest = hub.add_image("team/mac", "v2", public=True, platforms=("linux/arm64",))
+    with pytest.raises(WizardError) as caught:
+        docker_image.verify_remote(hub_settings(hub, "team/mac:v2"), None)
+    assert caught.value.code == "image_platform"
+    assert "built for only linux/arm64" in caught.value.message
+    # the manifest was read by its digest, then its config blob
+    paths = [s.path for s in hub.of("registry") if s.method == "GET"]
+    assert f"/v2/team/mac/manifests/{manifest.digest}" in paths
+    assert any("/v2/team/mac/blobs/sha256:" in p for p in paths)
+
+
+def test_an_index_with_an_amd64_entry_is_accepted(hub: TokenRegistry) -> None:
+    index = hub.add_image("team/multi", "v3", readers=("alice",), media_type=OCI_INDEX,
+                          platforms=("linux/arm64", "linux/amd64"))  # fmt: skip
+    settings = hub_settings(hub, "team/multi:v3")
+    assert docker_image.verify_remote(settings, PASSWORD) == index.digest
+    found = registry_api.inspect_image(parse_image_ref(settings.docker.image), "alice", PASSWORD)
+    assert found.platforms == ("linux/arm64", "linux/amd64")
+
+
+def test_an_amd64_single_manifest_is_accepted(hub: TokenRegistry) -> None:
+    manifest = hub.add_image("team/pc", "v1", readers=("alice",))
+    assert docker_image.verify_remote(hub_settings(hub, "team/pc:v1"), PASSWORD) == manifest.digest
+
+
 def test_digest_without_the_header_is_the_manifest_body_hash(hub: TokenRegistry) -> None:
     manifest = hub.add_image("team/public", "v1", public=True)
     hub.send_digest_header = False
@@ -285,7 +338,9 @@ def _blob(session: requests.Session, base: str, repository: str, data: bytes) ->
     return digest
 
 
-def push_without_docker(engine: DockerEngine, repository: str, tag: str) -> str:
+def push_without_docker(
+    engine: DockerEngine, repository: str, tag: str, architecture: str = "amd64"
+) -> str:
     """Upload a small image through the registry's API (as CI elsewhere would have pushed it)."""
     layer_tar = io.BytesIO()
     with tarfile.open(fileobj=layer_tar, mode="w") as tar:
@@ -296,7 +351,7 @@ def push_without_docker(engine: DockerEngine, repository: str, tag: str) -> str:
     layer = gzip.compress(layer_tar.getvalue(), mtime=0)
     config = json.dumps(
         {
-            "architecture": "amd64",
+            "architecture": architecture,
             "os": "linux",
             "rootfs": {
                 "type": "layers",
@@ -394,3 +449,46 @@ def test_real_registry_failures_without_an_engine(no_engine: DockerEngine) -> No
         docker_image.verify_remote(pushed, None)
     assert (caught.value.code, caught.value.exit_code) == ("unauthorized", 2)
     assert password not in str(caught.value)
+
+
+def push_index_without_docker(
+    engine: DockerEngine, repository: str, tag: str, architectures: tuple[str, ...]
+) -> str:
+    """An OCI index over images pushed by digest, as `docker buildx build --push` leaves it."""
+    entries = []
+    with requests.Session() as session:
+        session.auth = (engine.registry_username, engine.registry_password)
+        for arch in architectures:
+            digest = push_without_docker(engine, repository, f"only-{arch}", arch)
+            size = len(session.get(
+                f"{engine.registry_url}/v2/{repository}/manifests/{digest}",
+                headers={"Accept": MANIFEST_V2}, timeout=10,
+            ).content)  # fmt: skip
+            entries.append({"mediaType": MANIFEST_V2, "digest": digest, "size": size,
+                            "platform": {"architecture": arch, "os": "linux"}})  # fmt: skip
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
+        put = session.put(
+            f"{engine.registry_url}/v2/{repository}/manifests/{tag}",
+            data=index.encode(),
+            headers={"Content-Type": OCI_INDEX},
+            timeout=10,
+        )
+        put.raise_for_status()
+        return put.headers["Docker-Content-Digest"]
+
+
+@pytest.mark.docker
+def test_real_registry_arm64_images_are_refused(no_engine: DockerEngine) -> None:
+    push_without_docker(no_engine, "ci/mac", "single", "arm64")
+    push_index_without_docker(no_engine, "ci/mac", "index", ("arm64",))
+    both = push_index_without_docker(no_engine, "ci/mac", "both", ("arm64", "amd64"))
+    password = no_engine.registry_password
+    for tag in ("single", "index"):
+        with pytest.raises(WizardError) as caught:
+            docker_image.verify_remote(
+                existing_image(no_engine, f"{no_engine.registry}/ci/mac:{tag}"), password
+            )
+        assert caught.value.code == "image_platform", tag
+        assert "linux/arm64, not linux/amd64" in caught.value.message
+    settings = existing_image(no_engine, f"{no_engine.registry}/ci/mac:both")
+    assert docker_image.verify_remote(settings, password) == both

@@ -101,6 +101,7 @@ class World:
     #: Azure already holds everything as the settings say (a re-run): every action is "keep"
     nothing_to_change: bool = False
     sign_ins: int = 0
+    personal_sign_ins: list[tuple[bool, str]] = field(default_factory=list)
     status_calls: int = 0
     #: what the build prints besides its steps (text from outside: hostile, say)
     build_output: list[str] = field(default_factory=list)
@@ -136,8 +137,10 @@ class World:
         cancel: threading.Event | None = None,
         tenant_id: str = "",
         cloud: str = "",
+        personal_account: bool = False,
     ) -> AzureSession:
         self.sign_ins += 1
+        self.personal_sign_ins.append((personal_account, tenant_id))
         self._maybe("sign_in", cancel)
         if not allow_device_code and not self.silent_sign_in:
             raise WizardError(  # no `az login` yet: a quiet sign-in finds nobody

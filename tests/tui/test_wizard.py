@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, ProgressBar, RichLog, Select, SelectionList, TextArea
 
-from numerai_aci_wizard.events import WizardError
+from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.settings import (
     check_arm_endpoint,
     check_base_image,
@@ -39,6 +39,7 @@ from numerai_aci_wizard.tui.screens import (
     WelcomeScreen,
 )
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
+from numerai_aci_wizard.tui.widgets.field import field_id
 from tests.tui.conftest import (
     FULL_ENV,
     KEYS_ENV,
@@ -399,6 +400,55 @@ async def test_device_code_sign_in_shows_the_code_in_a_dialog(make_app, world) -
         assert text(app, "#who") == "Signed in as ada@example.com via device code."
 
 
+async def test_a_personal_account_is_asked_for_its_tenant_before_any_code(make_app, world) -> None:
+    """At "organizations" a personal account would wait 15 minutes for nothing: the wizard
+    asks the account kind first and wants the directory before it signs in."""
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        before = list(world.personal_sign_ins)
+        app.screen.query_one("#personal-account").value = True
+        await pilot.click("#sign-in")
+        await settle(pilot)
+        assert world.personal_sign_ins == before  # nothing asked of Azure yet
+        assert "enter the tenant ID" in text(app, f"#{field_id('azure.tenant_id')}-error")
+        assert app.focused is input_of(app, "azure.tenant_id")
+        tenant = "11111111-2222-3333-4444-555555555555"
+        input_of(app, "azure.tenant_id").value = tenant
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        assert isinstance(app.screen, DeviceCodeScreen)
+        assert not app.screen.query("#device-personal-note")  # the code can work here
+        world.approve.set()
+        await settle(pilot)
+        assert world.personal_sign_ins == [*before, (True, tenant)]
+        assert app.settings.azure.tenant_id == tenant
+
+
+async def test_the_device_code_dialog_warns_a_personal_account_at_the_work_sign_in(
+    make_app, world
+) -> None:
+    world.device_code = True
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("azure")
+        await pilot.pause()
+        await pilot.click("#sign-in")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DeviceCodeScreen):
+                break
+        note = text(app, "#device-personal-note")
+        assert "personal Microsoft account" in note and "tenant" in note
+        await pilot.click("#cancel-sign-in")
+        await settle(pilot)
+
+
 async def test_cancelling_the_device_code_says_so_and_allows_a_new_try(make_app, world) -> None:
     world.device_code = True
     app = make_app(answered())
@@ -514,6 +564,23 @@ async def test_a_public_existing_image_needs_no_login(make_app) -> None:
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_the_public_image_question_is_asked_and_kept(make_app) -> None:
+    """Off by default: the models never go into a public Docker Hub repository unasked."""
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("docker")
+        await pilot.pause()
+        assert "created private" in text(app, "#registry-note")
+        switch = app.screen.query_one("#f-docker-public_image_ok")
+        assert switch.value is False
+        switch.focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.settings.docker.public_image_ok is True
 
 
 # --- review ----------------------------------------------------------------------------
@@ -729,6 +796,27 @@ async def test_back_after_a_failure_lands_on_the_field_to_fix(make_app, world) -
         assert "the registry refused the push" in error_of(app, "docker.image")
         assert app.focused is input_of(app, "docker.image")
         assert input_of(app, "docker_password").value == "fake-registry-password"
+
+
+async def test_a_refused_public_repository_lands_on_the_public_image_question(
+    make_app, world
+) -> None:
+    world.fail["build"] = WizardError(
+        "The Docker Hub repository ada1/numerai-predict is public. The image holds your "
+        "trained models (models/), so anyone could pull them. Nothing was pushed.",
+        "Make it private on hub.docker.com, or set docker.public_image_ok = true",
+        code=ErrorCode.IMAGE_PUBLIC,
+        exit_code=2,
+        field="docker.public_image_ok",
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        assert "is public" in text(app, "#failure")
+        await pilot.click("#back")
+        await pilot.pause()
+        assert isinstance(app.screen, DockerScreen)
+        assert app.focused is app.screen.query_one("#f-docker-public_image_ok")
 
 
 async def test_cancel_stops_the_run_and_says_so(make_app, world) -> None:

@@ -30,13 +30,14 @@ docker.build               6                3
 docker.context             5                4
 docker.base_image          6                5
 docker.pull                6                3
+docker.public_image_ok     6                3
 run.stop_after_create      6                3
 secrets.keyring            6                3
 --run-minutes (option)     7                -
 logs --tail (option)       5                -
 =========================  ===============  ==================
 
-In all: 153 file inputs, 104 environment inputs and 12 option inputs.
+In all: 159 file inputs, 107 environment inputs and 12 option inputs.
 Every input in the table is refused, each with a reason (checked by the tests below;
 ``test_the_table_is_true`` keeps the table and the lists in step).
 """
@@ -175,6 +176,7 @@ BAD: dict[str, list[str]] = {
         "3",
     ],
     "docker.pull": _BOOL_BAD,
+    "docker.public_image_ok": _BOOL_BAD,
     "run.stop_after_create": _BOOL_BAD,
     "secrets.keyring": _BOOL_BAD,
 }

@@ -23,14 +23,12 @@ def test_each_cloud_has_its_own_arm_scope_authority_and_portal() -> None:
 
 
 def test_the_managed_identity_action_calls_the_clouds_arm_whatever_the_base_url() -> None:
-    action = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg", "AzureUSGovernment")["actions"][
-        lw.START_ACTION
-    ]
+    action = lw.start_call(lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg", "AzureUSGovernment"))
     assert action["inputs"]["uri"].startswith(
         f"https://management.usgovcloudapi.net/subscriptions/{SUB}/resourceGroups/rg/"
     )
     assert action["inputs"]["authentication"]["audience"] == "https://management.usgovcloudapi.net/"
-    public = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")["actions"][lw.START_ACTION]
+    public = lw.start_call(lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg"))
     assert public["inputs"]["uri"].startswith("https://management.azure.com/subscriptions/")
 
 

@@ -92,6 +92,15 @@ def test_failure_reasons_in_the_users_words() -> None:
         )[0]
 
     assert "not authorized yet" in why("Unauthorized")
+    # a signed-in connection whose account lacks rights is not "not authorized yet"
+    refused = why(
+        "Forbidden",
+        "The client 'ada@example.com' with object id 'x' does not have authorization to perform "
+        "action 'Microsoft.ContainerInstance/containerGroups/start/action'",
+    )
+    assert "not authorized yet" not in refused
+    assert "account the API connection 'aci' was authorized with may not start" in refused
+    assert "not authorized yet" not in why("AuthorizationFailed", "does not have authorization")
     role = why("AuthorizationFailed", "does not have authorization", "managed-identity")
     assert role.startswith("AuthorizationFailed") and "role assignment" in role
     assert "cannot be pulled" in why("InaccessibleImage", "The image 'x' is not accessible")

@@ -27,7 +27,7 @@ def test_connector_action_names_the_connection_by_expression_not_literal() -> No
 
 def test_managed_identity_action_posts_start_to_public_arm_with_msi() -> None:
     d = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")
-    start = d["actions"][lw.START_ACTION]
+    start = lw.start_call(d)
     assert start["type"] == "Http"
     assert start["inputs"]["uri"] == (
         f"https://management.azure.com/subscriptions/{SUB}/resourceGroups/rg/providers/"
@@ -53,7 +53,10 @@ def test_trigger_accepts_numerai_payload_and_empty_body_and_answers_200() -> Non
     assert response["runAfter"] == {}  # Numerai's answer first: a start may take minutes
     for mode in (lw.API_CONNECTION, lw.MANAGED_IDENTITY):
         start = lw.definition(mode, SUB, "rg", "cg")["actions"][lw.START_ACTION]
-        assert start["runAfter"] == {lw.RESPONSE_ACTION: ["Succeeded"]}
+        # the start goes ahead whether the answer to Numerai succeeded, failed or timed out
+        assert start["runAfter"] == {
+            lw.RESPONSE_ACTION: ["Succeeded", "Failed", "TimedOut", "Skipped"]
+        }
 
 
 def test_connections_parameter_binds_aci_to_our_connection() -> None:
@@ -79,7 +82,7 @@ def test_differences_ignore_bookkeeping_keys_but_see_a_changed_target() -> None:
         "the start action targets a different container group or API"
     ]
     mi = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")
-    assert lw.definition_differences(mi, want)[0] == "start action Http -> ApiConnection"
+    assert lw.definition_differences(mi, want)[0] == "start action Until -> ApiConnection"
     assert lw.definition_differences(None, want)
 
 
@@ -88,3 +91,31 @@ def test_connections_compared_case_insensitively() -> None:
     upper = json.loads(json.dumps(want).replace("resourceGroups/rg", "resourceGroups/RG"))
     assert not lw.connections_differ(upper, want)
     assert lw.connections_differ({}, want)
+
+
+def test_managed_identity_start_is_retried_while_the_role_propagates_bounded() -> None:
+    """Logic Apps' default retry policy never retries a 403: the loop does, within bounds."""
+    loop = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")["actions"][lw.START_ACTION]
+    assert loop["type"] == "Until"
+    assert loop["expression"] == f"@not(equals(outputs('{lw.START_REQUEST}')?['statusCode'], 403))"
+    assert loop["limit"] == {"count": 30, "timeout": "PT40M"}
+    wait = loop["actions"][lw.ROLE_WAIT_ACTION]
+    assert wait["type"] == "Wait"
+    assert wait["runAfter"] == {lw.START_REQUEST: ["Failed"]}  # no pause after a good start
+    assert wait["inputs"]["interval"] == {"count": 1, "unit": "Minute"}
+
+
+def test_an_older_deployed_workflow_is_updated_with_reasons() -> None:
+    want = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")
+    old = lw.definition(lw.MANAGED_IDENTITY, SUB, "rg", "cg")
+    old["actions"][lw.START_ACTION] = dict(lw.start_call(want))
+    old["actions"][lw.START_ACTION]["runAfter"] = {lw.RESPONSE_ACTION: ["Succeeded"]}
+    assert lw.definition_differences(old, want) == [
+        "retry the start while a new role assignment takes effect"
+    ]
+    api = lw.definition(lw.API_CONNECTION, SUB, "rg", "cg")
+    api_old = lw.definition(lw.API_CONNECTION, SUB, "rg", "cg")
+    api_old["actions"][lw.START_ACTION]["runAfter"] = {lw.RESPONSE_ACTION: ["Succeeded"]}
+    assert lw.definition_differences(api_old, api) == [
+        "start the container even when the answer to Numerai fails"
+    ]

@@ -43,6 +43,7 @@ def _every_field_changed(tmp_path: Path) -> Settings:
     cfg.docker.context = str(tmp_path / "ctx")
     cfg.docker.base_image = "localbase/python:3.11"
     cfg.docker.pull = False
+    cfg.docker.public_image_ok = True
     cfg.run.stop_after_create = False
     cfg.secrets.keyring = True
     return cfg

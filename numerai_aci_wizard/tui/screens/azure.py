@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static, Switch
 
+from ...clouds import check_tenant_id
 from ...events import ErrorCode
 from ...session import Session
 from ...settings import (
@@ -19,7 +20,8 @@ from ...settings import (
     check_subscription_id,
 )
 from ..messages import LocationsListed, SignedIn, WorkFailed, report
-from ..widgets.field import field_id
+from ..widgets.field import TextField, field_id
+from ..widgets.switch import SwitchRow
 from .base import StepScreen
 
 TRIGGERS = (
@@ -37,6 +39,18 @@ class AzureScreen(StepScreen):
         with Horizontal(classes="row"):
             yield Button("Sign in to Azure", id="sign-in", variant="primary")
             yield Static(self._who(), id="who")
+        yield SwitchRow(
+            w.session.personal_account,
+            "Personal Microsoft account (outlook.com, hotmail.com, live.com): it signs in "
+            "only with the directory (tenant) ID below",
+            switch_id="personal-account",
+        )
+        yield self.field(
+            "azure.tenant_id",
+            "Directory (tenant) ID (optional for work or school accounts)",
+            check=check_tenant_id,
+            help="portal > Microsoft Entra ID > Overview > Tenant ID",
+        )
         yield Label("Subscription", classes="field-label")
         yield Select(
             self._subscription_options(),
@@ -133,6 +147,17 @@ class AzureScreen(StepScreen):
     def sign_in(self, event: Button.Pressed) -> None:
         event.stop()
         self.keep_answers()
+        w = self.wizard
+        w.session.personal_account = self.query_one("#personal-account", Switch).value
+        if w.session.personal_account and not w.settings.azure.tenant_id.strip():
+            # asked before any code: at "organizations" such an account would wait 15 minutes
+            tenant = self.query_one(f"#{field_id('azure.tenant_id')}", TextField)
+            tenant.set_error(
+                "a personal Microsoft account signs in only at its directory: enter the "
+                "tenant ID of your subscription (portal > Microsoft Entra ID > Overview)"
+            )
+            tenant.input.focus()
+            return
         self.query_one("#who", Static).update("Signing in...")
         self.query_one("#sign-in", Button).disabled = True
         self._discover(self.wizard.settings.azure.subscription_id)

@@ -23,11 +23,20 @@ class DeviceCodeScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, uri: str, code: str, on_cancel: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        code: str,
+        on_cancel: Callable[[], None] | None = None,
+        *,
+        work_or_school_only: bool = False,
+    ) -> None:
         super().__init__(name="device-code")
         self.uri = uri
         self.code = code
         self.on_cancel = on_cancel
+        #: the code was asked at "organizations": a personal account would wait in vain
+        self.work_or_school_only = work_or_school_only
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -36,6 +45,14 @@ class DeviceCodeScreen(ModalScreen[None]):
             yield Static(Text("2. Enter the code:"))
             yield Static(Text(self.code), id="device-code-text")
             yield Static("3. Sign in with the account that owns the subscription.")
+            if self.work_or_school_only:
+                yield Static(
+                    "A personal Microsoft account (outlook.com, hotmail.com, live.com) cannot "
+                    "use this code: Cancel, switch on 'Personal Microsoft account' and give the "
+                    "directory (tenant) ID, then sign in again.",
+                    id="device-personal-note",
+                    classes="muted",
+                )
             yield LoadingIndicator(id="waiting")
             with Horizontal(classes="buttons"):
                 yield Button("Copy code", id="copy-code", variant="primary")

@@ -65,6 +65,11 @@ class DockerScreen(StepScreen):
             check=check_base_image,
             help="empty: the Dockerfile's default; passed as build arg BASE_IMAGE",
         )
+        yield SwitchRow(
+            w.settings.docker.public_image_ok,
+            "My models may be public (off: never push them into a public Docker Hub repository)",
+            switch_id=field_id("docker.public_image_ok"),
+        )
         yield Static("", id="registry-note", classes="muted")
 
     def _check_username(self, value: str) -> str | None:
@@ -95,13 +100,14 @@ class DockerScreen(StepScreen):
             note = ""
         else:
             note = f"Registry: {ref.registry}; Azure logs in to {ref.credential_server}."
+            if ref.is_docker_hub:
+                note += " A missing repository is created private before the push."
         self.query_one("#registry-note", Static).update(note)
 
     def keep_answers(self) -> dict[str, str]:
         problems = super().keep_answers()
-        self.wizard.choose(
-            "docker.build", self.query_one(f"#{field_id('docker.build')}", Switch).value
-        )
+        for key in ("docker.build", "docker.public_image_ok"):
+            self.wizard.choose(key, self.query_one(f"#{field_id(key)}", Switch).value)
         return problems
 
     def extra_problems(self) -> dict[str, str]:
