@@ -40,7 +40,7 @@ def needed(trigger: str) -> tuple[str, ...]:
 
 
 def register_commands(namespaces: Sequence[str]) -> str:
-    return " && ".join(f"az provider register --namespace {ns}" for ns in namespaces)
+    return ", then ".join(f"az provider register --namespace {ns}" for ns in namespaces)
 
 
 class ProviderNotRegistered(Exception):
