@@ -282,8 +282,8 @@ class SignIn(Protocol):
         ...
 
 
-class AzureEngine(Protocol):
-    """One subscription + resource group as the settings name them."""
+class AzureDiscoveryEngine(Protocol):
+    """What exists: subscriptions, regions and their limits, the deployment's resources."""
 
     def list_subscriptions(self) -> list[Subscription]: ...
 
@@ -295,21 +295,9 @@ class AzureEngine(Protocol):
 
     def observe(self) -> Observed: ...
 
-    def plan(
-        self,
-        observed: Observed | None = None,
-        secrets: Secrets | None = None,
-        *,
-        adopt: bool = False,
-    ) -> Plan:
-        """``adopt``: plan to take over same-named resources the tool did not create."""
-        ...
 
-    def apply(
-        self, secrets: Secrets, plan: Plan | None = None, *, adopt: bool = False
-    ) -> ProvisionResult:
-        """Refuses (ErrorCode.NOT_OURS) to write over what the tool did not create, unless ``adopt``."""
-        ...
+class AzureRuntimeEngine(Protocol):
+    """What runs: the connection's status, the webhook, its runs, the container's state."""
 
     def webhook_url(self) -> str | None: ...
 
@@ -332,9 +320,34 @@ class AzureEngine(Protocol):
         assignment is not in effect yet (managed identity right after deploy)."""
         ...
 
+
+class AzureProvisioningEngine(Protocol):
+    """What the tool writes: plan, apply, destroy."""
+
+    def plan(
+        self,
+        observed: Observed | None = None,
+        secrets: Secrets | None = None,
+        *,
+        adopt: bool = False,
+    ) -> Plan:
+        """``adopt``: plan to take over same-named resources the tool did not create."""
+        ...
+
+    def apply(
+        self, secrets: Secrets, plan: Plan | None = None, *, adopt: bool = False
+    ) -> ProvisionResult:
+        """Refuses (ErrorCode.NOT_OURS) to write over what the tool did not create, unless ``adopt``."""
+        ...
+
     def destroy(self) -> list[Action]:
         """Refuses (ErrorCode.NOT_OURS) before any delete when something is not ours."""
         ...
+
+
+class AzureEngine(AzureDiscoveryEngine, AzureRuntimeEngine, AzureProvisioningEngine, Protocol):
+    """One subscription + resource group as the settings name them: the three parts
+    (services/azure_discovery.py, azure_runtime.py, azure_provision.py) in one engine."""
 
 
 class AzureFactory(Protocol):

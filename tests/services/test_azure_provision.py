@@ -521,7 +521,7 @@ def test_start_runs_the_job_and_follow_logs_streams_until_it_ends(env: Env) -> N
 
 
 def test_follow_shows_only_new_text_when_old_lines_scrolled_off() -> None:
-    from numerai_aci_wizard.services.azure_provision import _new_text
+    from numerai_aci_wizard.services.azure_runtime import _new_text
 
     assert _new_text("", "a\nb\n") == "a\nb\n"
     assert _new_text("a\nb\n", "a\nb\nc\n") == "c\n"
