@@ -42,6 +42,7 @@ from .events import (
     ErrorCode,
     Event,
     LogLine,
+    Removed,
     StepFinished,
     WizardError,
     check_cancel,
@@ -157,7 +158,21 @@ class Pipeline:
     # --- building blocks -----------------------------------------------------------
 
     def emit(self, event: Event) -> None:
+        self._remember_missing(event)
         self._emit(event)
+
+    def _remember_missing(self, event: Event) -> None:
+        """A container group a resize deleted is remembered until it exists again: a run that
+        ends in between (a failed create) leaves the next wizard a fact to say, not a guess."""
+        gone = isinstance(event, Removed) and event.resource == "container_group"
+        back = isinstance(event, StepFinished) and event.step == "container_group"
+        if not (gone or back):
+            return
+        state = self.run_state()
+        want = self.settings.azure.container_group if gone else ""
+        if state.group_missing != want:
+            state.group_missing = want
+            state.save(self.state_path)
 
     @contextmanager
     def step(self, name: str, title: str) -> Iterator[None]:

@@ -41,6 +41,7 @@ from ..events import (
     ErrorCode,
     LogLine,
     Progress,
+    Removed,
     StepFinished,
     WizardError,
     check_cancel,
@@ -294,16 +295,19 @@ class Azure:
                 exc, what, endpoint=self.endpoint, trigger=self._a.trigger, step=step
             ) from exc
 
-    def _wait(self, poller: Any, step: str, what: str) -> Any:
+    def _wait(self, poller: Any, step: str, what: str, *, cancellable: bool = True) -> Any:
         """Wait for an LRO, reporting progress and honouring cancel between polls.
 
         Progress counts seconds since the step started, so a recreate's delete and create
         make one rising count (Progress never goes backwards within a step).
+        ``cancellable=False``: a resize's delete and create are one unit: a cancel waits
+        until the group exists again (stopping in between would leave rounds nothing to start).
         """
         started = self._step_started.get(step, time.monotonic())
         last = -1
         while not poller.done():
-            check_cancel(self.cancel)
+            if cancellable:
+                check_cancel(self.cancel)
             poller.wait(0.1)
             elapsed = int(time.monotonic() - started)
             if elapsed != last:
@@ -738,19 +742,32 @@ class Azure:
             tags={**(tags or {}), MANAGED_BY_TAG: MANAGED_BY_VALUE, FINGERPRINT_TAG: fp},
         )
 
-    def _put_group(self, body: Any) -> Any:
+    def _put_group(self, body: Any, *, cancellable: bool = True) -> Any:
         a = self._a
         poller = self._client("aci").container_groups.begin_create_or_update(
             a.resource_group, a.container_group, body
         )
-        return self._wait(poller, "container_group", f"deploying {a.container_group}")
+        return self._wait(
+            poller, "container_group", f"deploying {a.container_group}", cancellable=cancellable
+        )
 
-    def _delete_group(self) -> None:
+    def _delete_group(self, *, cancellable: bool = True) -> None:
         a = self._a
         poller = self._client("aci").container_groups.begin_delete(
             a.resource_group, a.container_group
         )
-        self._wait(poller, "container_group", f"deleting {a.container_group}")
+        self._wait(
+            poller, "container_group", f"deleting {a.container_group}", cancellable=cancellable
+        )
+
+    def _recreate_group(self, body: Any) -> None:
+        """Delete, then create with the same name: one unit that a cancel does not split.
+        Once the delete is done, ``Removed`` says the group is gone until the step finishes."""
+        a = self._a
+        self._delete_group(cancellable=False)
+        self.emit(Removed("container_group", "container_group", a.container_group))
+        self.emit(LogLine("container_group", f"creating {a.container_group}"))
+        self._put_group(body, cancellable=False)
 
     def _container_group(self, plan: Plan, observed: Observed, secrets: Secrets, fp: str) -> None:
         from azure.core.exceptions import HttpResponseError
@@ -779,9 +796,7 @@ class Azure:
                 if kind == "recreate":
                     why = action.reason if action is not None else "recreate"
                     self.emit(LogLine(step, f"deleting {a.container_group}: {why}"))
-                    self._delete_group()
-                    self.emit(LogLine(step, f"creating {a.container_group}"))
-                    self._put_group(body)
+                    self._recreate_group(body)
                 else:
                     try:
                         self._put_group(body)
@@ -797,8 +812,7 @@ class Azure:
                                 "warning",
                             )
                         )
-                        self._delete_group()
-                        self._put_group(body)
+                        self._recreate_group(body)
             if self.settings.run.stop_after_create:
                 self._stop_after_write(step)
             verb = {"create": "created", "update": "updated", "recreate": "recreated"}.get(

@@ -114,11 +114,15 @@ class WizardApp(App[int]):
         self.log_path = log_path
         #: how long a run takes, for the estimate: remembered in the run state (not a setting)
         self.run_minutes: float = _remembered_run_minutes(self.config_path)
+        #: a container group a resize deleted and no deploy created again (from the run state)
+        self.group_missing = store.RunState.load(store.state_path(self.config_path)).group_missing
         self.result: DeployResult | None = None
         #: what the deploy runs of this session changed in Azure (a Retry's earlier attempts too)
         self.changes_made: list[str] = []
         #: what :func:`run` prints to the terminal once the screen is gone
         self.farewell: list[str] = []
+        #: what the last deploy that did not finish left in Azure (the farewell after a quit)
+        self.interrupted: list[str] = []
 
     @property
     def settings(self) -> Settings:
@@ -324,8 +328,11 @@ class WizardApp(App[int]):
 
     def leave(self, code: int) -> None:
         """Exit; after a successful deploy the URL and the next step outlive the screen."""
-        if self.result is not None and not self.farewell:
-            self.farewell = farewell_lines(self.result)
+        if not self.farewell:
+            if self.result is not None:
+                self.farewell = farewell_lines(self.result)
+            elif self.interrupted:
+                self.farewell = list(self.interrupted)
         self.exit(code)
 
     def action_open_log(self) -> None:

@@ -37,6 +37,7 @@ from numerai_aci_wizard.events import (
     ErrorCode,
     LogLine,
     Progress,
+    Removed,
     StepFailed,
     StepFinished,
     StepStarted,
@@ -100,6 +101,9 @@ class World:
     applied: list[str] = field(default_factory=list)
     #: Azure already holds everything as the settings say (a re-run): every action is "keep"
     nothing_to_change: bool = False
+    #: a re-run that resizes: the container group is recreated (deleted, then created), the
+    #: rest is kept
+    resize: bool = False
     sign_ins: int = 0
     status_calls: int = 0
 
@@ -201,9 +205,14 @@ class FakeAzure:
         adopt: bool = False,
     ) -> Plan:
         plan = compute_plan(self.settings, observed or Observed(), None, adopt=adopt)
-        if self.world.nothing_to_change:
+        if self.world.nothing_to_change or self.world.resize:
             return Plan(
-                [replace(a, action="keep", reason="as the settings say") for a in plan.actions]
+                [
+                    replace(a, action="recreate", reason="CPU 1 -> 2: ARM cannot resize in place")
+                    if self.world.resize and a.resource == "container_group"
+                    else replace(a, action="keep", reason="as the settings say")
+                    for a in plan.actions
+                ]
             )
         return plan
 
@@ -215,14 +224,19 @@ class FakeAzure:
     ) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
+            check_cancel(self.cancel)  # as the real engine: a cancel stops before the next step
             if action.action == "keep":  # like the real engine: no write, "unchanged"
                 self.emit(StepStarted(step, f"Check {step} {action.name}"))
                 self.emit(StepFinished(step, "unchanged"))
                 continue
             self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
             self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
-            try:
-                self.world._maybe(step, self.cancel)
+            if action.action == "recreate":  # as the real engine: deleted, then created
+                self.emit(LogLine(step, f"deleting {action.name}: {action.reason}"))
+                self.emit(Removed(step, step, action.name))
+                self.emit(LogLine(step, f"creating {action.name}"))
+            try:  # a recreate is one unit, as in the real engine: a cancel waits for its end
+                self.world._maybe(step, None if action.action == "recreate" else self.cancel)
             except WizardError as exc:
                 exc.reported = True
                 self.emit(StepFailed(step, exc.message, exc.hint))

@@ -24,6 +24,7 @@ from ...events import (
     Event,
     LogLine,
     Progress,
+    Removed,
     StepFailed,
     StepFinished,
     StepStarted,
@@ -62,6 +63,8 @@ class DeployScreen(StepScreen):
         self.running = False
         #: the user chose to quit: leave once the run has stopped at a safe point
         self.quitting = False
+        #: resources the run deleted and has not created again yet (resource -> name)
+        self.gone: dict[str, str] = {}
 
     def body(self) -> ComposeResult:
         yield VerticalScroll(Static("Starting...", id="steps-text"), id="steps")
@@ -93,6 +96,9 @@ class DeployScreen(StepScreen):
     def start(self) -> None:
         self.cancel = threading.Event()
         self.steps.clear()
+        self.gone.clear()
+        self.wizard.result = None  # an earlier run's result no longer says what Azure holds
+        self.wizard.interrupted = []
         self.failed_step = ""
         self.failed_field = ""
         self.running = True
@@ -134,6 +140,9 @@ class DeployScreen(StepScreen):
                 log.write(Text(redact.redact(f"ok {event.summary}")))
             if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
                 self.wizard.changes_made.append(redact.redact(event.summary))
+            self.gone.pop(event.step, None)
+        elif isinstance(event, Removed):
+            self.gone[event.resource] = event.name
         elif isinstance(event, StepFailed):
             _, title, _ = self.steps.get(event.step, ("", event.step, ""))
             self.steps[event.step] = ("failed", title, event.message)
@@ -190,30 +199,48 @@ class DeployScreen(StepScreen):
         self.call_after_refresh(self.query_one("#log", RichLog).scroll_end, animate=False)
 
     def stop_and_quit(self) -> None:
-        """Quit confirmed mid-run: cancel at the next safe point, then leave saying where Azure is."""
+        """Quit confirmed mid-run: cancel at the next safe point, then leave saying where Azure is.
+
+        The run may have ended while the question was open: then leave at once."""
         self.quitting = True
+        if not self.running:
+            self.wizard.leave(0 if self.wizard.result is not None else 1)
+            return
         self.action_cancel_run()
         self.query_one("#cancel", Button).label = "Stopping, then quitting..."
 
     def azure_state(
         self, headline: str = "The deploy was stopped at a safe point before it finished."
     ) -> list[str]:
-        """What the run left in Azure, for the terminal after a quit mid-deploy."""
+        """What the run left in Azure and what the next round will do, from the run's events."""
         lines = [headline, "Azure now:"]
         for name, (state, title, summary) in self.steps.items():
             if name not in AZURE_STEPS:
                 continue
-            if state == "done":
+            if name in self.gone:
+                lines.append(f"  deleted       {title}: not created again")
+            elif state == "done":
                 lines.append(f"  done          {title}" + (f": {summary}" if summary else ""))
             else:
                 lines.append(f"  not finished  {title}")
         if len(lines) == 2:
             lines[1] = "Azure now: nothing was changed."
-        lines.append(
+        lines.extend(self.next_round())
+        return [redact.redact(line) for line in lines]
+
+    def next_round(self) -> list[str]:
+        """What the next round will do, as far as the run's events tell."""
+        group = self.gone.get("container_group")
+        if group:
+            return [
+                f"The container group {group} was deleted for the resize and not re-created: "
+                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
+                "deploy`) again.",
+            ]
+        return [
             "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
             "what exists and repairs the rest."
-        )
-        return [redact.redact(line) for line in lines]
+        ]
 
     @on(Deployed)
     def _deployed(self, message: Deployed) -> None:
@@ -231,12 +258,12 @@ class DeployScreen(StepScreen):
     def _show_failure(self, message: WorkFailed) -> None:
         self._ended()
         error = message.error
+        self.wizard.interrupted = (
+            self.azure_state()
+            if error.code == ErrorCode.CANCELLED
+            else self.azure_state(f"The deploy failed: {error.message}")
+        )
         if self.quitting:
-            self.wizard.farewell = (
-                self.azure_state()
-                if error.code == ErrorCode.CANCELLED
-                else self.azure_state(f"The deploy failed: {error.message}")
-            )
             self.wizard.leave(1)
             return
         if error.code == ErrorCode.CANCELLED:
@@ -244,6 +271,8 @@ class DeployScreen(StepScreen):
             hint = "Retry continues from what exists; nothing you typed is lost."
         else:
             headline, hint = error.message, error.hint
+        if "container_group" in self.gone:
+            hint = " ".join([*self.next_round(), hint]).strip()
         self.failed_field = error.field
         text = Text()
         text.append("✗ ", style="bold red")
