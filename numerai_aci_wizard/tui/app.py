@@ -62,6 +62,8 @@ class WizardApp(App[int]):
     TITLE = "Numerai ACI wizard"
     SUB_TITLE = "Numerai -> Logic App -> Azure Container Instance"
     ENABLE_COMMAND_PALETTE = True
+    #: a terminal of fewer than 30 rows (80x24) gets the compact layout (class -short)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),

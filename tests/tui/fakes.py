@@ -64,6 +64,16 @@ PORTAL_LINK = (
 )
 
 
+#: the real engine's step titles ("Container group numerai-predict")
+STEP_TITLES = {
+    "resource_group": "Resource group",
+    "container_group": "Container group",
+    "api_connection": "API connection",
+    "workflow": "Logic App",
+    "role_assignment": "Azure Container Instances Contributor Role for",
+}
+
+
 def _session(method: str = "azure-cli") -> AzureSession:
     return AzureSession(None, "ada@example.com", "fake-tenant", method)
 
@@ -225,11 +235,12 @@ class FakeAzure:
         for action in plan.actions if plan is not None else []:
             step = action.resource
             check_cancel(self.cancel)  # as the real engine: a cancel stops before the next step
+            title = f"{STEP_TITLES.get(step, step)} {action.name}"  # as the real engine
             if action.action == "keep":  # like the real engine: no write, "unchanged"
-                self.emit(StepStarted(step, f"Check {step} {action.name}"))
+                self.emit(StepStarted(step, title))
                 self.emit(StepFinished(step, "unchanged"))
                 continue
-            self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
+            self.emit(StepStarted(step, title))
             self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
             if action.action == "recreate":  # as the real engine: deleted, then created
                 self.emit(LogLine(step, f"deleting {action.name}: {action.reason}"))

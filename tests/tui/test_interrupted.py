@@ -40,7 +40,7 @@ async def test_a_cancel_during_the_recreate_waits_until_the_group_exists_again(
     gate = world.block["container_group"] = threading.Event()
     app = make_app(answered(azure__cpu=2.0), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "Recreate container_group")
+        await _start_deploy(pilot, "Container group")
         await pilot.click("#cancel")
         await pilot.pause()
         gate.set()  # the create Azure was already doing completes
@@ -54,7 +54,7 @@ async def test_a_cancel_during_the_recreate_waits_until_the_group_exists_again(
     assert "recreate container_group" in world.applied
     said = "\n".join(app.farewell)
     assert "stopped at a safe point" in said
-    assert "done          Recreate container_group numerai-predict: recreated" in said
+    assert "done          Container group numerai-predict: recreated" in said
     assert GONE not in said and "Next: nothing to do" not in said
     assert store.RunState.load(store.state_path(config)).group_missing == ""
 
@@ -70,7 +70,7 @@ async def test_a_resize_whose_create_fails_says_the_group_is_gone_everywhere(
     )
     app = make_app(answered(azure__cpu=2.0), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "Recreate container_group", "✗")
+        await _start_deploy(pilot, "Container group", "✗")
         await settle(pilot)
         shown = text(app, "#failure")
         assert "no capacity" in shown and "numerai-predict " + GONE in shown
@@ -78,7 +78,7 @@ async def test_a_resize_whose_create_fails_says_the_group_is_gone_everywhere(
         await pilot.pause()
     said = "\n".join(app.farewell)
     assert "The deploy failed: Azure has no capacity" in said
-    assert "deleted       Recreate container_group numerai-predict: not created again" in said
+    assert "deleted       Container group numerai-predict: not created again" in said
     assert GONE in said and WEBHOOK_URL not in said
     # the next start of the wizard says it too, from the run state
     assert store.RunState.load(store.state_path(config)).group_missing == "numerai-predict"
@@ -100,7 +100,7 @@ async def test_the_next_deploy_that_creates_the_group_clears_the_warning(
     store.RunState(group_missing="numerai-predict").save(path)
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "Create container_group", "✓")
+        await _start_deploy(pilot, "Container group", "✓")
         await settle(pilot)
         assert app.result is not None
     assert store.RunState.load(path).group_missing == ""
@@ -112,7 +112,7 @@ async def test_stop_and_quit_after_the_run_finished_quits_at_once_with_the_url(
     gate = world.block["workflow"] = threading.Event()
     app = make_app(answered(azure__trigger="managed-identity"), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "Create workflow")
+        await _start_deploy(pilot, "Logic App")
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
@@ -129,7 +129,7 @@ async def test_a_quit_while_the_deploy_runs_says_what_azure_holds(make_app, worl
     gate = world.block["container_group"] = threading.Event()
     app = make_app(answered(azure__cpu=2.0), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "Recreate container_group")
+        await _start_deploy(pilot, "Container group")
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.click("#stop-and-quit")
@@ -139,5 +139,5 @@ async def test_a_quit_while_the_deploy_runs_says_what_azure_holds(make_app, worl
         await settle(pilot)
     assert app.return_value == 1
     said = "\n".join(app.farewell)
-    assert "Recreate container_group numerai-predict: recreated" in said
+    assert "Container group numerai-predict: recreated" in said
     assert "Next: nothing to do" not in said

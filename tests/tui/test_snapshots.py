@@ -212,7 +212,7 @@ def test_quit_during_deploy_asks(snap_compare, size, make_app, world) -> None:
         await pilot.press("ctrl+n")
         for _ in range(200):
             await pilot.pause(0.02)
-            if "workflow" in str(app.screen.query_one("#steps-text").content):
+            if "Logic App" in str(app.screen.query_one("#steps-text").content):
                 break
         await pilot.press("ctrl+q")
         await pilot.pause()

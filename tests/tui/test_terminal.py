@@ -120,12 +120,12 @@ def test_ctrl_q_mid_deploy_asks_stops_and_says_what_azure_holds(tmp_path: Path) 
         for step in ("Step 2 of 8", "Step 3 of 8", "Step 4 of 8", "Step 5 of 8", "Step 6 of 8"):
             assert term.shows(step), term.screen()
             term.keys("C-n")
-        assert term.shows("Step 7 of 8", "Create workflow startaci"), term.screen()
+        assert term.shows("Step 7 of 8", "Logic App startaci"), term.screen()
         term.keys("C-q")
         assert term.shows("Quit while deploying?", "Stop and quit"), term.screen()
         term.keys("BTab", "Enter")  # from "Keep deploying" to "Stop and quit"
         assert term.exit_status() == "1", term.screen()
         shown = term.screen()
         assert "stopped at a safe point" in shown
-        assert "not finished  Create workflow startaci" in shown
+        assert "not finished  Logic App startaci" in shown
         assert "repairs the rest" in shown and "Traceback" not in shown

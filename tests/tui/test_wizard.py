@@ -477,7 +477,7 @@ async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
         assert {r[0] for r in rows} >= {"resource_group", "container_group", "workflow", "webhook"}
         shown = text(app, "#plan")
         assert "build the image and push it" in shown and "register the Logic App's URL" in shown
-        assert text(app, "#plan-status") == "6 change(s): Deploy applies them."
+        assert text(app, "#plan-status") == "Deploy makes 6 changes (6 rows below):"
         assert "per run" in text(app, "#cost")
 
 
@@ -637,7 +637,7 @@ async def test_a_failure_shows_message_hint_retry_and_back_keeps_answers(make_ap
         await _deploy(pilot)
         failure = text(app, "#failure")
         assert "409 Conflict" in failure and "What to do: wait a minute and retry" in failure
-        assert "✗ Create container_group numerai-predict" in text(app, "#steps-text")
+        assert "✗ Container group numerai-predict" in text(app, "#steps-text")
         assert app.screen.query_one("#retry", Button).display
         assert app.focused is app.screen.query_one("#retry")
         assert world.webhooks == {}

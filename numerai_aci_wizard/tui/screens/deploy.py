@@ -109,7 +109,13 @@ class DeployScreen(StepScreen):
         self.query_one("#back", Button).disabled = True
         self.query_one("#next", Button).disabled = True
         self.query_one("#cancel", Button).focus()
+        for step in ("build", "push"):  # a Retry starts the bars afresh
+            bar = self.query_one(f"#{step}-progress", ProgressBar)
+            bar.update(total=None, progress=0)
+            bar.display = True
+            self.query_one(f"#{step}-label", Label).update(step.capitalize())
         self._render_steps()
+        self.refresh_bindings()
         self.deploy()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
@@ -179,6 +185,7 @@ class DeployScreen(StepScreen):
                     f": {redact.redact(summary)}", style="dim" if state == "done" else style
                 )
             lines.append("\n")
+        lines.rstrip()
         self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
         self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
 
@@ -193,6 +200,23 @@ class DeployScreen(StepScreen):
             if state == "running":
                 self.steps[name] = ("stopped", title, summary or "not finished")
         self._render_steps()
+        # a bar that never learnt its total pulses forever (and keeps redrawing): the run is
+        # over, so it says it did not run instead
+        for step in ("build", "push"):
+            bar = self.query_one(f"#{step}-progress", ProgressBar)
+            if bar.total is None:
+                bar.update(total=1, progress=0)
+                bar.display = False
+                self.query_one(f"#{step}-label", Label).update(f"{step.capitalize()}: not run")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the run changes Azure, the footer offers neither Back nor Next (they do nothing)."""
+        if action in ("back", "next") and self.running:
+            return False
+        if action == "next" and self.wizard.result is None:
+            return False
+        return True
 
     def on_resize(self) -> None:
         """The log keeps following the newest line after the terminal changes size."""
