@@ -346,6 +346,8 @@ def _status(ctx: Context) -> int:
             said.append(f"last submission round {m.latest.round or '?'} ({when})")
         elif m.checked:
             said.append("no submission yet")
+        elif m.problem:
+            said.append(f"submissions not read: {m.problem}")
         label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
         ctx.out.line(f"  {'model':<18} {label}" + (f": {'; '.join(said)}" if said else ""))
     if connection is not None:

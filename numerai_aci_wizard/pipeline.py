@@ -123,8 +123,10 @@ class ModelStatus:
     name: str
     holds_webhook: bool
     latest: Submission | None = None
-    #: False: Numerai was not asked (no keys), so ``latest`` says nothing
+    #: False: Numerai was not asked (no keys) or did not answer, so ``latest`` says nothing
     checked: bool = False
+    #: why the submissions could not be read (``checked`` is then False)
+    problem: str = ""
 
 
 class Pipeline:
@@ -476,26 +478,29 @@ class Pipeline:
         n = self.settings.numerai
         holder = self.run_state().webhook_model_id
         numerai = self.numerai() if self.secrets.numerai_secret_key else None
+        problem = ""
         if numerai is not None and not self.model_names:
             try:
                 self.model_names = dict(numerai.models())
-            except WizardError:
-                numerai = None
+            except WizardError as exc:  # a read that failed says so, never "no submission"
+                numerai, problem = None, exc.message
         out: list[ModelStatus] = []
         for m in n.model_ids:
             latest = None
+            read_failed = problem
             if numerai is not None:
                 try:
                     latest = numerai.latest_submission(m)
-                except WizardError:
-                    latest = None
+                except WizardError as exc:
+                    latest, read_failed = None, exc.message
             out.append(
                 ModelStatus(
                     model_id=m,
                     name=self.model_label(m),
                     holds_webhook=bool(holder) and holder.lower() == m.lower(),
                     latest=latest,
-                    checked=numerai is not None,
+                    checked=numerai is not None and not read_failed,
+                    problem=read_failed,
                 )
             )
         return out

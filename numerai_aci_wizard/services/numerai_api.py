@@ -219,7 +219,13 @@ class Numerai:
                 exit_code=2,
                 code=ErrorCode.NUMERAI_MODEL,
             )
-        return WizardError(f"Numerai refused to {what}: {message}", code=ErrorCode.NUMERAI_REFUSED)
+        # an error answer that is none of the above (a query Numerai could not run, say) is
+        # not a refusal of the user's key or model: say what was asked and what came back
+        return WizardError(
+            f"Numerai answered with an error when asked to {what}: {message}",
+            "try again in a while; if it stays, the log file has the details",
+            code=ErrorCode.NUMERAI_REFUSED,
+        )
 
     def _query(
         self, what: str, query: str, variables: dict[str, Any] | None = None
