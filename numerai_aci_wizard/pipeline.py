@@ -278,7 +278,7 @@ class Pipeline:
         """Docker reachable (when building), Azure sign-in, Numerai keys: at once, every failure reported."""
         jobs: dict[str, Callable[[], str]] = {}
         if self.settings.docker.build:  # an existing image is checked in its registry, later
-            jobs["Docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
+            jobs["Docker"] = self._check_docker
         jobs["Azure"] = self._check_azure
         if self.secrets.numerai_public_id:
             jobs["Numerai"] = self._check_numerai
@@ -307,6 +307,16 @@ class Pipeline:
                     field=next((f.field for f in failures if f.field), ""),
                 )
             self.emit(StepFinished("checks", f"{said} {'are' if len(names) > 1 else 'is'} ready"))
+
+    def _check_docker(self) -> str:
+        """The engine, then the registry sign-in the push will need: before the build, so a
+        wrong password costs seconds, not the minutes of a build."""
+        found = f"engine {self.engines.image.check_daemon()}"
+        if needs_registry_login(self.settings) and self.secrets.docker_password:
+            found += "; " + self.engines.image.check_login(
+                self.settings, self.secrets.docker_password
+            )
+        return found
 
     def _check_azure(self) -> str:
         session = self.session()

@@ -102,7 +102,10 @@ def unauthorized(registry: str, username: str, text: str, *, hub: bool, action: 
             "token with push rights)."
         )
     return WizardError(
-        f"The registry {registry} refused {who}: {text.strip()}", hint, code=ErrorCode.UNAUTHORIZED
+        f"The registry {registry} refused {who}: {text.strip()}",
+        hint,
+        code=ErrorCode.UNAUTHORIZED,
+        field="docker_password",  # the wizard's Back lands on the password
     )
 
 
@@ -215,13 +218,22 @@ def push_error(
 
 
 def registry_api_error(
-    text: str, status: int | None, *, registry: str, image: str, username: str, hub: bool
+    text: str,
+    status: int | None,
+    *,
+    registry: str,
+    image: str,
+    username: str,
+    hub: bool,
+    action: str = "read",
 ) -> WizardError:
-    """An error from login or from looking up a tag in the registry (through the engine)."""
+    """An error from login or from looking up a tag in the registry (through the engine).
+
+    ``action``: what the sign-in was for ("read", or "push to" before a push)."""
     body = text.strip()
     low = body.lower()
     if status == 401 or is_unauthorized(body):
-        return unauthorized(registry, username, body, hub=hub, action="read")
+        return unauthorized(registry, username, body, hub=hub, action=action)
     if status == 404 or "manifest unknown" in low or "not found" in low:
         return WizardError(
             f"The image {image} does not exist in the registry {registry}",

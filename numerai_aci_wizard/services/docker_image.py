@@ -76,6 +76,19 @@ def check_daemon() -> str:
         client.close()
 
 
+def check_login(settings: Settings, password: str) -> str:
+    """Sign in to the image's registry through the engine, before anything is built: a wrong
+    password found only at the push wastes the minutes of the build."""
+    ref = _parse(settings.docker.image)
+    redact.register(password)
+    client = connect(timeout=30)
+    try:
+        _login(client, ref, settings, password)
+    finally:
+        client.close()
+    return f"{settings.docker.username.strip()} may sign in to {ref.registry}"
+
+
 # --- build context -----------------------------------------------------------------------
 
 
@@ -534,6 +547,7 @@ def _login(client: docker.DockerClient, ref: ImageRef, settings: Settings, passw
                 image=str(ref),
                 username=settings.docker.username.strip(),
                 hub=ref.is_docker_hub,
+                action="push to",  # the sign-in is for a push: the hint says so
             ) from None
 
 

@@ -123,6 +123,8 @@ class WizardApp(App[int]):
         self.changes_made: list[str] = []
         #: what :func:`run` prints to the terminal once the screen is gone
         self.farewell: list[str] = []
+        #: Numerai keys (public id, secret key) Numerai refused, with its reason: Next stops on them
+        self.refused_keys: dict[tuple[str, str], str] = {}
         #: what the last deploy that did not finish left in Azure (the farewell after a quit)
         self.interrupted: list[str] = []
 

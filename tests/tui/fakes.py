@@ -312,6 +312,10 @@ class FakeDocker:
         self.world._maybe("docker")
         return "27.0 (fake)"
 
+    def check_login(self, settings: Settings, password: str) -> str:
+        self.world._maybe("login")
+        return f"{settings.docker.username} may sign in to docker.io"
+
     def resolve_context(self, settings: Settings) -> Path:
         return Path("/fake/context")
 
@@ -389,6 +393,7 @@ class FakeNumerai:
                 "copy both from numer.ai > Account > API keys",
                 code=ErrorCode.NUMERAI_BAD_KEYS,
                 exit_code=2,
+                field="numerai_public_id",
             )
 
     def check_keys(self) -> Account:

@@ -60,6 +60,8 @@ class DeployScreen(StepScreen):
         self.steps: dict[str, tuple[str, str, str]] = {}  # step -> (state, title, summary)
         self.failed_step = ""
         self.failed_field = ""
+        #: the last run stopped because the user cancelled it (no answer is to blame)
+        self.cancelled = False
         self.running = False
         #: the user chose to quit: leave once the run has stopped at a safe point
         self.quitting = False
@@ -101,6 +103,7 @@ class DeployScreen(StepScreen):
         self.wizard.interrupted = []
         self.failed_step = ""
         self.failed_field = ""
+        self.cancelled = False
         self.running = True
         self.query_one("#failure").display = False
         self.query_one("#retry").display = False
@@ -214,9 +217,7 @@ class DeployScreen(StepScreen):
         """While the run changes Azure, the footer offers neither Back nor Next (they do nothing)."""
         if action in ("back", "next") and self.running:
             return False
-        if action == "next" and self.wizard.result is None:
-            return False
-        return True
+        return not (action == "next" and self.wizard.result is None)
 
     def on_resize(self) -> None:
         """The log keeps following the newest line after the terminal changes size."""
@@ -298,6 +299,7 @@ class DeployScreen(StepScreen):
         if "container_group" in self.gone:
             hint = " ".join([*self.next_round(), hint]).strip()
         self.failed_field = error.field
+        self.cancelled = error.code == ErrorCode.CANCELLED
         text = Text()
         text.append("✗ ", style="bold red")
         text.append(redact.redact(headline), style="bold")
@@ -339,6 +341,9 @@ class DeployScreen(StepScreen):
 
     def action_back(self) -> None:
         if self.running:
+            return
+        if self.cancelled:  # nothing was wrong with an answer: back to the whole plan
+            self.wizard.goto("review")
             return
         key = self.failed_field or FIX_AT.get(self.failed_step)
         if not key and self.failed_step not in NOT_ONE_FIELD:

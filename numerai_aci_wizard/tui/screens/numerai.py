@@ -13,16 +13,22 @@ from textual.widgets import Button, Input, Label, SelectionList, Static, Switch
 from textual.widgets.selection_list import Selection
 
 from ... import secrets as secret_sources
+from ...events import ErrorCode
 from ...settings import check_model_id, check_public_id, check_secret_key
 from ..messages import KeysChecked, WorkFailed, report
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
 
+#: Numerai's answers that mean "these keys will not do" (not "Numerai could not be asked")
+KEY_REFUSALS = (ErrorCode.NUMERAI_BAD_KEYS, ErrorCode.NUMERAI_SCOPE)
+
 
 class NumeraiScreen(StepScreen):
     STEP = "numerai"
     HEADING = "Numerai"
+    #: the keys of the check under way
+    checking: tuple[str, str] = ("", "")
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -139,7 +145,8 @@ class NumeraiScreen(StepScreen):
         self.query_one("#keys-status", Static).update("Checking the keys with Numerai...")
         self.query_one("#check-keys", Button).disabled = True
         s = self.wizard.secrets
-        self._check(s.numerai_public_id, s.numerai_secret_key)
+        self.checking = (s.numerai_public_id, s.numerai_secret_key)
+        self._check(*self.checking)
 
     @work(thread=True, exclusive=True, group="numerai", exit_on_error=False)
     def _check(self, public_id: str, secret_key: str) -> None:
@@ -151,6 +158,8 @@ class NumeraiScreen(StepScreen):
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
         error = message.error
+        if error.code in KEY_REFUSALS:  # Next stops on these keys until they change
+            self.wizard.refused_keys[self.checking] = error.message
         status.update(f"✗ {error.message}" + (f" {error.hint}" if error.hint else ""))
         status.add_class("error")
         self.query_one("#check-keys", Button).focus()
@@ -158,6 +167,7 @@ class NumeraiScreen(StepScreen):
     @on(KeysChecked)
     def _checked(self, message: KeysChecked) -> None:
         models = message.models
+        self.wizard.refused_keys.pop(self.checking, None)
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
         status.remove_class("error")
@@ -225,6 +235,9 @@ class NumeraiScreen(StepScreen):
 
     def extra_problems(self) -> dict[str, str]:
         w = self.wizard
+        refused = w.refused_keys.get((w.secrets.numerai_public_id, w.secrets.numerai_secret_key))
+        if refused:
+            return {"numerai_public_id": f"{refused}: paste the keys again and check them"}
         known = {m.lower() for m in w.session.found.models.values()}
         if not known:
             return {}

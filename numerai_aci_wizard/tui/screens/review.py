@@ -116,6 +116,9 @@ class ReviewScreen(StepScreen):
         for spec in SECRET_FIELDS:
             if spec.name in needed and (reason := spec.check(getattr(w.secrets, spec.name))):
                 out.setdefault(spec.name, reason)
+        refused = w.refused_keys.get((w.secrets.numerai_public_id, w.secrets.numerai_secret_key))
+        if refused:
+            out.setdefault("numerai_public_id", refused)
         for problem in validate(w.settings, limits):
             out.setdefault(problem.key, problem.reason)
         return out
