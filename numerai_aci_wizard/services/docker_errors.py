@@ -179,6 +179,14 @@ def build_step_error(
         )
     if keyword == "FROM":
         name = base_image or (instruction.split(None, 1)[1] if " " in instruction else "")
+        if is_unreachable(body):  # not a typo: the base image's registry cannot be reached
+            return WizardError(
+                f"The base image {name} could not be pulled: its registry cannot be reached "
+                f"({body})",
+                "Check the network connection (and a proxy, if you use one). Offline, build "
+                "with a base image that is already on this machine (the base image setting).",
+                code=ErrorCode.REGISTRY_UNREACHABLE,
+            )
         tried = "locally or pulled" if pull_attempted else "locally and could not be pulled"
         return WizardError(
             f"The base image {name} was not found {tried}: {body}",

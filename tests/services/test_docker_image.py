@@ -325,6 +325,17 @@ def test_wrong_password_is_refused(docker_env: DockerEngine, built_image: Settin
     assert isinstance(events.events[-1], StepFailed)
 
 
+def test_the_sign_in_is_checked_before_any_build(docker_env: DockerEngine, built_image: Settings):
+    """What the deploy's checks ask first (issue 21): a wrong password costs seconds."""
+    said = docker_image.check_login(built_image, docker_env.registry_password)
+    assert docker_env.registry_username in said
+    with pytest.raises(WizardError) as caught:
+        docker_image.check_login(built_image, "not-the-password")
+    assert caught.value.code == "unauthorized" and caught.value.field == "docker_password"
+    assert "may push to" in caught.value.hint
+    assert "not-the-password" not in str(caught.value)
+
+
 def test_push_without_credentials_is_refused(docker_env: DockerEngine, built_image: Settings):
     built_image.docker.username = ""
     with pytest.raises(WizardError) as caught:
