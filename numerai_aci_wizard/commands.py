@@ -567,7 +567,8 @@ def _run(
         out.warn(warning)
     resolved.require_valid()  # a bad value stops here: nothing reaches Azure, the file stays
     setup_logging()
-    endpoint_note(resolved.settings, out)
+    if not (command == "trigger" and getattr(args, "local", False)):  # --local uses no Azure
+        endpoint_note(resolved.settings, out)
     ctx = Context(command, args, resolved, out)
     if cancel is not None:
         ctx.cancel = cancel

@@ -297,7 +297,7 @@ class _BuildRun:
         values = {**self.args, **(buildargs or {})}
         for name, value in values.items():
             instruction = instruction.replace("${" + name + "}", value)
-            instruction = re.sub(rf"\${name}\b", lambda _: value, instruction)
+            instruction = re.sub(rf"\${name}\b", value.replace("\\", r"\\"), instruction)
         return instruction
 
     def feed(self, event: dict[str, Any]) -> None:

@@ -42,3 +42,20 @@ def test_status_json_with_an_answer_is_checked(config, capsys) -> None:
     assert main(["status", "--json", "--config", str(config)]) == 0
     (model,) = json.loads(capsys.readouterr().out)["models"]
     assert model["checked"] is True and model["problem"] == ""
+
+
+@pytest.mark.parametrize(("local", "noted"), [(True, False), (False, True)])
+def test_only_a_command_that_uses_azure_notes_where_the_token_goes(
+    tmp_path, monkeypatch, capsys, local, noted
+) -> None:
+    """`trigger --local` runs on this machine's Docker: no word about an Azure token."""
+    for name in ("NUMERAI_PUBLIC_ID", "NUMERAI_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    settings.azure.arm_endpoint = "https://127.0.0.1:9"
+    path = tmp_path / "config.toml"
+    save(settings, path)
+    args = ["trigger", *(["--local"] if local else []), "--config", str(path)]
+    assert main(args) == 2  # the Numerai keys are missing: nothing runs
+    err = capsys.readouterr().err
+    assert ("your Azure token is sent there" in err) is noted

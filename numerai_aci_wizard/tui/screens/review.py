@@ -14,6 +14,7 @@ from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignor
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
 from ..messages import CostEstimated, PipelineEvent, PlanMade, Rehearsed, WorkFailed, report
+from .azure import endpoint_warning
 from .base import StepScreen
 
 ACTION_STYLE = {
@@ -90,6 +91,8 @@ class ReviewScreen(StepScreen):
             id="summary",
             classes="para",
         )
+        if warning := endpoint_warning(w.settings):
+            yield Static(f"! {warning}", id="endpoint", classes="notes")
         yield Static("", id="problems", classes="notes")
         yield Static("", id="locked", classes="error")
         yield Static("Planning: comparing the settings with Azure...", id="plan-status")
