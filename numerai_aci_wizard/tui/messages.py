@@ -25,6 +25,12 @@ if TYPE_CHECKING:  # the types the messages carry: the modules load when the wor
     from ..rehearse import Rehearsal
 
 
+def failure_text(error: WizardError) -> str:
+    """A failure as every step shows it: what failed, then on its own line what to do
+    (never the hint glued to the end of the message)."""
+    return f"✗ {error.message}" + (f"\n  What to do: {error.hint}" if error.hint else "")
+
+
 class WorkFailed(Message):
     """A worker's failure, already translated for people (never Python's exception text)."""
 

@@ -20,7 +20,7 @@ from ...settings import (
     check_resource_group,
     check_subscription_id,
 )
-from ..messages import LocationsListed, SignedIn, WorkFailed, report
+from ..messages import LocationsListed, SignedIn, WorkFailed, failure_text, report
 from ..widgets.field import field_id
 from .base import StepScreen
 
@@ -180,10 +180,7 @@ class AzureScreen(StepScreen):
     def _failed(self, message: WorkFailed) -> None:
         self.query_one("#sign-in", Button).disabled = False
         error = message.error
-        if error.code == ErrorCode.CANCELLED:
-            text = "Sign-in cancelled."
-        else:
-            text = f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
+        text = "Sign-in cancelled." if error.code == ErrorCode.CANCELLED else failure_text(error)
         who = self.query_one("#who", Static)
         who.update(text)
         who.add_class("error")

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
-from ..messages import ConnectionChecked, HistoryRead, WorkFailed, report
+from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
 from ..widgets.history import history_text
 from .base import StepScreen
 
@@ -197,9 +197,7 @@ class DoneScreen(StepScreen):
             )
             return
         error = message.error
-        self.query_one("#connection-status", Static).update(
-            f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
-        )
+        self.query_one("#connection-status", Static).update(failure_text(error))
         button = self.query_one("#check-connection", Button)
         button.disabled = False
         button.focus()

@@ -19,7 +19,7 @@ from textual.widgets.selection_list import Selection
 from ... import secrets as secret_sources
 from ...events import ErrorCode
 from ...settings import check_model_id, check_public_id, check_secret_key
-from ..messages import KeysChecked, WorkFailed, report
+from ..messages import KeysChecked, WorkFailed, failure_text, report
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
@@ -200,7 +200,7 @@ class NumeraiScreen(StepScreen):
         error = message.error
         if error.code in KEY_REFUSALS:  # Next stops on these keys until they change
             self.wizard.refused_keys[self.checking] = error.message
-        status.update(f"✗ {error.message}" + (f" {error.hint}" if error.hint else ""))
+        status.update(failure_text(error))
         status.add_class("error")
         self.query_one("#check-keys", Button).focus()
 
