@@ -114,6 +114,14 @@ class WizardApp(App[int]):
             polling_interval=polling_interval,
         )
         self.log_path = log_path
+        a = resolved.settings.azure
+        #: where the saved settings put the pipeline (subscription, resource group): a re-run
+        #: that moves it says the old resources stay behind
+        self.saved_place = (
+            (a.subscription_id, a.resource_group)
+            if self.settings_existed and a.subscription_id and a.resource_group
+            else None
+        )
         #: how long a run takes, for the estimate: remembered in the run state (not a setting)
         self.run_minutes: float = _remembered_run_minutes(self.config_path)
         #: a container group a resize deleted and no deploy created again (from the run state)

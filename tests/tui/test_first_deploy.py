@@ -100,3 +100,17 @@ async def test_back_after_a_cancel_goes_to_review_with_no_field_blamed(make_app,
         assert "Cancelled" not in str(
             [n.message for n in app._notifications]
         )  # no field error, no notice blaming an answer
+
+
+async def test_moving_to_another_resource_group_says_the_old_one_stays(make_app) -> None:
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await settle(pilot)
+        assert not app.screen.query("#left-behind")  # same place: nothing to say
+        app.choose("azure.resource_group", "numerai-rg2")
+        app.goto("review")
+        await settle(pilot)
+        said = text(app, "#left-behind")
+        assert "pipeline in resource group numerai-rg" in said
+        assert "new one in numerai-rg2" in said and "az group delete --name numerai-rg" in said

@@ -91,6 +91,8 @@ class ReviewScreen(StepScreen):
             id="summary",
             classes="para",
         )
+        if moved := self.left_behind():
+            yield Static(moved, id="left-behind", classes="notes")
         if warning := endpoint_warning(w.settings):
             yield Static(f"! {warning}", id="endpoint", classes="notes")
         yield Static("", id="problems", classes="notes")
@@ -106,6 +108,24 @@ class ReviewScreen(StepScreen):
                 id="rehearsal",
                 classes="muted",
             )
+
+    def left_behind(self) -> str:
+        """A re-run that moves the pipeline to another resource group (or subscription)
+        builds a new set there: the old one stays, and the user should know where."""
+        saved = self.wizard.saved_place
+        a = self.wizard.settings.azure
+        if saved is None or saved == (a.subscription_id, a.resource_group):
+            return ""
+        subscription, group = saved
+        where = f"resource group {group}" + (
+            f" (subscription {subscription})" if subscription != a.subscription_id else ""
+        )
+        return (
+            f"! The saved settings put the pipeline in {where}. Deploy sets up a new one in "
+            f"{a.resource_group}; the old resources stay as they are. Once the new one works, "
+            f"delete them in the Azure portal (Resource groups > {group}) or with "
+            f"`az group delete --name {group}` if nothing else lives there."
+        )
 
     def problems(self) -> dict[str, str]:
         """Everything that would stop deploy before it starts, by the field to fix."""
