@@ -595,7 +595,7 @@ async def test_two_models_register_one_webhook_and_done_says_which(make_app, wor
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#numerai-status") == (
             "✓ Numerai has it: it is the webhook of model ada_model. One run a round submits "
-            "for all 2 models: ada_model, ada_second."
+            "for both models: ada_model, ada_second."
         )
 
 

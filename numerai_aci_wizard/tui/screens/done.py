@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
 from ..widgets.history import history_text
 from .base import StepScreen
+from .review import RESOURCE_LABEL
 
 
 class DoneScreen(StepScreen):
@@ -42,8 +43,9 @@ class DoneScreen(StepScreen):
             holder = result.webhook_model or n.model_name or n.model_id
             numerai = f"✓ Numerai has it: it is the webhook of model {holder}."
             if len(result.models) > 1:
+                every = "both" if len(result.models) == 2 else f"all {len(result.models)}"
                 numerai += (
-                    f" One run a round submits for all {len(result.models)} models: "
+                    f" One run a round submits for {every} models: "
                     + ", ".join(result.models)
                     + "."
                 )
@@ -53,7 +55,8 @@ class DoneScreen(StepScreen):
         changes = result.changed
         if changes:
             changed = "Changed: " + ", ".join(
-                f"{c.resource} {c.name} ({c.action})" for c in changes
+                f"{RESOURCE_LABEL.get(c.resource, c.resource)} {c.name} ({c.action})"
+                for c in changes
             )
         elif w.changes_made:  # a Retry: the earlier attempt of this run made the changes
             changed = "Changed by this run: " + "; ".join(w.changes_made)

@@ -214,7 +214,8 @@ class NumeraiScreen(StepScreen):
         missing = message.account.missing_scopes
         text = self._account_text()
         if missing:
-            text += f" The key lacks the scope(s) {', '.join(missing)}: make a key with them."
+            scopes = "scope" if len(missing) == 1 else "scopes"
+            text += f" The key lacks the {scopes} {', '.join(missing)}: make a key with them."
         status.update(text)
         listed = self.query_one("#model-list", SelectionList)
         field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
