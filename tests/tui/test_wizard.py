@@ -395,7 +395,7 @@ async def test_size_uses_the_regions_real_maximum_and_estimates_the_cost(make_ap
         input_of(app, "azure.cpu").value = "1,5"
         await settle(pilot)
         assert error_of(app, "azure.memory_gb") == "the memory must be between 0.5 and 4 GB"
-        assert text(app, "#cost") == "Cost: fix the values above to see an estimate."
+        assert text(app, "#cost") == "Cost: fix the values below to see an estimate."
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.focused is input_of(app, "azure.memory_gb")

@@ -87,7 +87,7 @@ class NumeraiScreen(StepScreen):
             yield Button("Check keys and list models", id="check-keys")
             yield Static(self._account_text(), id="keys-status")
         yield Label(
-            "Models (tick each one the run submits for; check the keys to list them all)",
+            "Models to submit for (tick them; Check keys lists all of yours)",
             classes="field-label",
         )
         options = self._selections(w.session.found.models)
