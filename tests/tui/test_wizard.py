@@ -580,7 +580,7 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#webhook-url") == WEBHOOK_URL  # whole
         assert text(app, "#numerai-status").startswith("✓ Numerai has it")
-        assert "container_group numerai-predict (create)" in text(app, "#changed")
+        assert "Container group numerai-predict (create)" in text(app, "#changed")
         await pilot.click("#copy-url")
         assert app.clipboard == WEBHOOK_URL
 
