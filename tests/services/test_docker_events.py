@@ -274,6 +274,19 @@ def test_a_base_image_that_cannot_be_pulled_offline_is_not_called_a_typo():
     assert "typo" not in error.hint and "network" in error.hint
 
 
+def test_a_base_image_hub_does_not_have_is_still_a_missing_base_image():
+    error = docker_errors.build_step_error(
+        "pull access denied for localbase/nosuch, repository does not exist or may require "
+        "'docker login': denied: requested access to the resource is denied",
+        step="2/3",
+        instruction="FROM localbase/nosuch:1",
+        last_lines=[],
+        exit_code=None,
+        pull_attempted=True,
+    )
+    assert error.code == "base_image_missing" and "localbase/nosuch:1" in error.message
+
+
 def test_the_build_shows_from_with_its_argument_expanded_and_each_step_once():
     seen: list[Event] = []
     first = docker_image._BuildRun(seen.append, 0)
