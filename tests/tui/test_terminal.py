@@ -152,9 +152,10 @@ def test_first_time_setup_enter_on_deploy_ends_on_done_after_one_deploy(
         term.keys("Enter")  # Sign in to Azure
         assert term.shows("Signed in as ada@example.com"), term.screen()
         term.keys("Enter")  # the region list (the one subscription is chosen): open it
-        time.sleep(0.5)
+        assert term.shows("West Europe"), term.screen()  # only the open list shows it
         term.keys("Down", "Enter")  # its first region
-        assert term.shows("East US"), term.screen()
+        assert _wait_for(lambda: "West Europe" not in term.screen()), term.screen()
+        assert term.shows("East US  (eastus)"), term.screen()
         term.keys("C-n")
         assert term.shows("Step 4 of 8"), term.screen()
         term.keys("C-n")
@@ -162,7 +163,7 @@ def test_first_time_setup_enter_on_deploy_ends_on_done_after_one_deploy(
         term.keys("-l", "ada1/numerai-predict:latest")
         assert term.shows("ada1/numerai-predict:latest"), term.screen()
         term.keys("Tab")
-        time.sleep(0.5)  # the cursor moves to the username field before it is typed
+        time.sleep(1.0)  # the cursor moves to the username field before it is typed
         term.keys("-l", "ada1")
         assert term.shows("▊  ada1 "), term.screen()
         term.keys("C-n")
