@@ -43,6 +43,8 @@ async def test_a_cancel_during_the_recreate_waits_until_the_group_exists_again(
         await _start_deploy(pilot, "Container group")
         await pilot.click("#cancel")
         await pilot.pause()
+        label = str(app.screen.query_one("#cancel", Button).label)
+        assert label == "Cancelling once the container group exists again..."
         gate.set()  # the create Azure was already doing completes
         await settle(pilot)
         screen = app.screen

@@ -67,6 +67,8 @@ class DeployScreen(StepScreen):
         self.quitting = False
         #: resources the run deleted and has not created again yet (resource -> name)
         self.gone: dict[str, str] = {}
+        #: the run's plan recreates the container group (a resize): a cancel waits for it
+        self.resizing = False
 
     def body(self) -> ComposeResult:
         yield VerticalScroll(Static("Starting...", id="steps-text"), id="steps")
@@ -99,6 +101,7 @@ class DeployScreen(StepScreen):
         self.cancel = threading.Event()
         self.steps.clear()
         self.gone.clear()
+        self.resizing = False
         self.wizard.result = None  # an earlier run's result no longer says what Azure holds
         self.wizard.interrupted = []
         self.failed_step = ""
@@ -150,6 +153,12 @@ class DeployScreen(StepScreen):
             if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
                 self.wizard.changes_made.append(redact.redact(event.summary))
             self.gone.pop(event.step, None)
+            if event.step == "plan":
+                actions = event.data.get("plan", {}).get("actions", [])
+                self.resizing = any(
+                    a.get("resource") == "container_group" and a.get("action") == "recreate"
+                    for a in actions
+                )
         elif isinstance(event, Removed):
             self.gone[event.resource] = event.name
         elif isinstance(event, StepFailed):
@@ -333,7 +342,11 @@ class DeployScreen(StepScreen):
         if self.running:
             self.cancel.set()
             button = self.query_one("#cancel", Button)
-            button.label = "Cancelling..."
+            state, _, _ = self.steps.get("container_group", ("", "", ""))
+            if self.resizing and state == "running":  # the engine finishes the recreate first
+                button.label = "Cancelling once the container group exists again..."
+            else:
+                button.label = "Cancelling..."
             button.disabled = True
 
     def keep_answers(self) -> dict[str, str]:
