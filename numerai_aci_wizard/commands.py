@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -227,7 +227,7 @@ def _print_plan(ctx: Context, plan: Plan) -> None:
     ctx.out.line(
         "Nothing to change."
         if not changes
-        else f"{changes} change(s) pending: run deploy to apply."
+        else f"{changes} change{'' if changes == 1 else 's'} pending: run deploy to apply."
     )
 
 
@@ -305,6 +305,13 @@ def _deploy(ctx: Context) -> int:
     return 0
 
 
+def _utc_time(when: Any) -> str:
+    """A time as `history` prints it too: "2026-11-26 13:04:51 UTC" ("" for none)."""
+    if when is None or not hasattr(when, "astimezone"):
+        return str(when or "")
+    return str(when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
 def _status(ctx: Context) -> int:
     pipeline = ctx.pipeline(ctx.secrets(optional=secret_sources.NUMERAI_KEYS))
     pipeline.validate()
@@ -338,18 +345,20 @@ def _status(ctx: Context) -> int:
         ("state", status.state),
         ("image", status.image),
         ("size", f"{status.cpu:g} vCPU, {status.memory_gb:g} GB"),
-        ("last run started", status.started or "never"),
-        ("last run finished", status.finished or "-"),
+        ("last run started", _utc_time(status.started) or "never"),
+        ("last run finished", _utc_time(status.finished) or "-"),
         ("exit code", "-" if status.exit_code is None else status.exit_code),
     ):
         ctx.out.line(f"  {label:<18} {value}")
     for m in models:
         said = ["holds the webhook"] if m.holds_webhook else []
         if m.latest is not None:
-            when = m.latest.inserted_at.isoformat() if m.latest.inserted_at else "?"
+            when = _utc_time(m.latest.inserted_at) or "?"
             said.append(f"last submission round {m.latest.round or '?'} ({when})")
         elif m.checked:
             said.append("no submission yet")
+        elif m.problem:
+            said.append(f"submissions not read: {m.problem}")
         label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
         ctx.out.line(f"  {'model':<18} {label}" + (f": {'; '.join(said)}" if said else ""))
     if connection is not None:
@@ -585,7 +594,8 @@ def _run(
     # for a command that acts (the default would stand in for what the user meant)
     resolved.require_valid(acting=acting)
     setup_logging()
-    endpoint_note(resolved.settings, out)
+    if not (command == "trigger" and getattr(args, "local", False)):  # --local uses no Azure
+        endpoint_note(resolved.settings, out)
     ctx = Context(command, args, resolved, out)
     if cancel is not None:
         ctx.cancel = cancel

@@ -94,6 +94,16 @@ class StepFailed(Event):
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Removed(Event):
+    """A resource is gone from Azure while its step goes on: a resize deletes the container
+    group before it creates it again. Until the step's StepFinished, Azure does not hold it,
+    so a run that ends before then must say so (the next round would find nothing to start)."""
+
+    resource: str
+    name: str
+
+
 Emit = Callable[[Event], None]
 
 

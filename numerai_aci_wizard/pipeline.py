@@ -43,6 +43,7 @@ from .events import (
     Event,
     GroupStopped,
     LogLine,
+    Removed,
     StepFinished,
     WizardError,
     check_cancel,
@@ -123,8 +124,10 @@ class ModelStatus:
     name: str
     holds_webhook: bool
     latest: Submission | None = None
-    #: False: Numerai was not asked (no keys), so ``latest`` says nothing
+    #: False: Numerai was not asked (no keys) or did not answer, so ``latest`` says nothing
     checked: bool = False
+    #: why the submissions could not be read (``checked`` is then False)
+    problem: str = ""
 
 
 class Pipeline:
@@ -160,7 +163,21 @@ class Pipeline:
     def emit(self, event: Event) -> None:
         if isinstance(event, GroupStopped):
             self._stop_done(event.group)
+        self._remember_missing(event)
         self._emit(event)
+
+    def _remember_missing(self, event: Event) -> None:
+        """A container group a resize deleted is remembered until it exists again: a run that
+        ends in between (a failed create) leaves the next wizard a fact to say, not a guess."""
+        gone = isinstance(event, Removed) and event.resource == "container_group"
+        back = isinstance(event, StepFinished) and event.step == "container_group"
+        if not (gone or back):
+            return
+        state = self.run_state()
+        want = self.settings.azure.container_group if gone else ""
+        if state.group_missing != want:
+            state.group_missing = want
+            state.save(self.state_path)
 
     @contextmanager
     def step(self, name: str, title: str) -> Iterator[None]:
@@ -285,7 +302,7 @@ class Pipeline:
         """Docker reachable (when building), Azure sign-in, Numerai keys: at once, every failure reported."""
         jobs: dict[str, Callable[[], str]] = {}
         if self.settings.docker.build:  # an existing image is checked in its registry, later
-            jobs["Docker"] = lambda: f"engine {self.engines.image.check_daemon()}"
+            jobs["Docker"] = self._check_docker
         jobs["Azure"] = self._check_azure
         if self.secrets.numerai_public_id:
             jobs["Numerai"] = self._check_numerai
@@ -314,6 +331,16 @@ class Pipeline:
                     field=next((f.field for f in failures if f.field), ""),
                 )
             self.emit(StepFinished("checks", f"{said} {'are' if len(names) > 1 else 'is'} ready"))
+
+    def _check_docker(self) -> str:
+        """The engine, then the registry sign-in the push will need: before the build, so a
+        wrong password costs seconds, not the minutes of a build."""
+        found = f"engine {self.engines.image.check_daemon()}"
+        if needs_registry_login(self.settings) and self.secrets.docker_password:
+            found += "; " + self.engines.image.check_login(
+                self.settings, self.secrets.docker_password
+            )
+        return found
 
     def _check_azure(self) -> str:
         session = self.session()
@@ -507,26 +534,29 @@ class Pipeline:
         n = self.settings.numerai
         holder = self.run_state().webhook_model_id
         numerai = self.numerai() if self.secrets.numerai_secret_key else None
+        problem = ""
         if numerai is not None and not self.model_names:
             try:
                 self.model_names = dict(numerai.models())
-            except WizardError:
-                numerai = None
+            except WizardError as exc:  # a read that failed says so, never "no submission"
+                numerai, problem = None, exc.message
         out: list[ModelStatus] = []
         for m in n.model_ids:
             latest = None
+            read_failed = problem
             if numerai is not None:
                 try:
                     latest = numerai.latest_submission(m)
-                except WizardError:
-                    latest = None
+                except WizardError as exc:
+                    latest, read_failed = None, exc.message
             out.append(
                 ModelStatus(
                     model_id=m,
                     name=self.model_label(m),
                     holds_webhook=bool(holder) and holder.lower() == m.lower(),
                     latest=latest,
-                    checked=numerai is not None,
+                    checked=numerai is not None and not read_failed,
+                    problem=read_failed,
                 )
             )
         return out

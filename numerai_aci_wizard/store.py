@@ -744,6 +744,9 @@ class RunState:
     stop_pending_why: str = ""
     #: the wizard's "minutes a run takes" (for the cost estimate), as the user typed it last
     run_minutes: str = ""
+    #: the container group a resize deleted and did not create again (a failure in between):
+    #: until a deploy creates it, a round finds nothing to start
+    group_missing: str = ""
 
     @classmethod
     def load(cls, path: Path, warn: Callable[[str], None] | None = None) -> RunState:

@@ -25,6 +25,7 @@ from ..clouds import CLOUD_NAMES
 from ..clouds import cloud as cloud_named
 from ..engines import AzureSession, DeviceCodePrompt
 from ..events import Cancelled, ErrorCode, WizardError, check_cancel
+from ..netreason import network_reason
 
 APP_NAME = "numerai-aci-wizard"
 #: The public ARM audience: Azure Stack and local test servers accept the same token.
@@ -334,6 +335,15 @@ def _device_code(
         text = str(exc.message or exc)
         if not tenant_id and any(code in text for code in PERSONAL_ACCOUNT_CODES):
             raise _personal_account_refused(exc) from exc
+        offline = network_reason(text)
+        if offline:
+            raise WizardError(
+                f"Azure sign-in failed: {offline}",
+                "check the network connection (and a proxy, if you use one), then sign in again",
+                exit_code=2,
+                code=ErrorCode.AZURE_UNREACHABLE,
+                upstream="NetworkError",
+            ) from exc
         raise WizardError(
             f"Azure sign-in failed: {exc.message or exc}",
             "sign in again (a code is valid for 15 minutes), or run `az login` and retry",

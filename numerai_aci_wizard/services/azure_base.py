@@ -283,16 +283,19 @@ class AzureBase:
                 exc, what, endpoint=self.endpoint, trigger=self._a.trigger, step=step
             ) from exc
 
-    def _wait(self, poller: Any, step: str, what: str) -> Any:
+    def _wait(self, poller: Any, step: str, what: str, *, cancellable: bool = True) -> Any:
         """Wait for an LRO, reporting progress and honouring cancel between polls.
 
         Progress counts seconds since the step started, so a recreate's delete and create
         make one rising count (Progress never goes backwards within a step).
+        ``cancellable=False``: a resize's delete and create are one unit: a cancel waits
+        until the group exists again (stopping in between would leave rounds nothing to start).
         """
         started = self._step_started.get(step, time.monotonic())
         last = -1
         while not poller.done():
-            check_cancel(self.cancel)
+            if cancellable:
+                check_cancel(self.cancel)
             poller.wait(0.1)
             elapsed = int(time.monotonic() - started)
             if elapsed != last:

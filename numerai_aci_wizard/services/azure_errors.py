@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..events import ErrorCode, WizardError
+from ..netreason import network_reason
 from ..redact import redact
 
 QUOTA_CODES = {
@@ -217,7 +218,11 @@ def _translate(
 
 
 def _short(exc: BaseException) -> str:
+    """The first line of what the SDK said; a network failure in words, not urllib3's repr."""
     text = str(getattr(exc, "message", "") or exc)
+    reason = network_reason(text)
+    if reason:
+        return reason
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 

@@ -30,6 +30,7 @@ from ..events import (
     ErrorCode,
     GroupStopped,
     LogLine,
+    Removed,
     StepFinished,
     WizardError,
     check_cancel,
@@ -248,19 +249,32 @@ class Azure(AzureRuntime):
             tags={**self._tags(tags), FINGERPRINT_TAG: fp},
         )
 
-    def _put_group(self, body: Any) -> Any:
+    def _put_group(self, body: Any, *, cancellable: bool = True) -> Any:
         a = self._a
         poller = self._client("aci").container_groups.begin_create_or_update(
             a.resource_group, a.container_group, body
         )
-        return self._wait(poller, "container_group", f"deploying {a.container_group}")
+        return self._wait(
+            poller, "container_group", f"deploying {a.container_group}", cancellable=cancellable
+        )
 
-    def _delete_group(self) -> None:
+    def _delete_group(self, *, cancellable: bool = True) -> None:
         a = self._a
         poller = self._client("aci").container_groups.begin_delete(
             a.resource_group, a.container_group
         )
-        self._wait(poller, "container_group", f"deleting {a.container_group}")
+        self._wait(
+            poller, "container_group", f"deleting {a.container_group}", cancellable=cancellable
+        )
+
+    def _recreate_group(self, body: Any) -> None:
+        """Delete, then create with the same name: one unit that a cancel does not split.
+        Once the delete is done, ``Removed`` says the group is gone until the step finishes."""
+        a = self._a
+        self._delete_group(cancellable=False)
+        self.emit(Removed("container_group", "container_group", a.container_group))
+        self.emit(LogLine("container_group", f"creating {a.container_group}"))
+        self._put_group(body, cancellable=False)
 
     def _container_group(self, plan: Plan, observed: Observed, secrets: Secrets, fp: str) -> None:
         from azure.core.exceptions import HttpResponseError
@@ -289,9 +303,7 @@ class Azure(AzureRuntime):
                 if kind == "recreate":
                     why = action.reason if action is not None else "recreate"
                     self.emit(LogLine(step, f"deleting {a.container_group}: {why}"))
-                    self._delete_group()
-                    self.emit(LogLine(step, f"creating {a.container_group}"))
-                    self._put_group(body)
+                    self._recreate_group(body)
                 else:
                     try:
                         self._put_group(body)
@@ -307,8 +319,7 @@ class Azure(AzureRuntime):
                                 "warning",
                             )
                         )
-                        self._delete_group()
-                        self._put_group(body)
+                        self._recreate_group(body)
             if self.settings.run.stop_after_create:
                 self._stop_after_write(step)
             verb = {"create": "created", "update": "updated", "recreate": "recreated"}.get(

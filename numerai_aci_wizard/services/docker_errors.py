@@ -102,7 +102,10 @@ def unauthorized(registry: str, username: str, text: str, *, hub: bool, action: 
             "token with push rights)."
         )
     return WizardError(
-        f"The registry {registry} refused {who}: {text.strip()}", hint, code=ErrorCode.UNAUTHORIZED
+        f"The registry {registry} refused {who}: {text.strip()}",
+        hint,
+        code=ErrorCode.UNAUTHORIZED,
+        field="docker_password",  # the wizard's Back lands on the password
     )
 
 
@@ -176,6 +179,14 @@ def build_step_error(
         )
     if keyword == "FROM":
         name = base_image or (instruction.split(None, 1)[1] if " " in instruction else "")
+        if is_unreachable(body):  # not a typo: the base image's registry cannot be reached
+            return WizardError(
+                f"The base image {name} could not be pulled: its registry cannot be reached "
+                f"({body})",
+                "Check the network connection (and a proxy, if you use one). Offline, build "
+                "with a base image that is already on this machine (the base image setting).",
+                code=ErrorCode.REGISTRY_UNREACHABLE,
+            )
         tried = "locally or pulled" if pull_attempted else "locally and could not be pulled"
         return WizardError(
             f"The base image {name} was not found {tried}: {body}",
@@ -215,13 +226,22 @@ def push_error(
 
 
 def registry_api_error(
-    text: str, status: int | None, *, registry: str, image: str, username: str, hub: bool
+    text: str,
+    status: int | None,
+    *,
+    registry: str,
+    image: str,
+    username: str,
+    hub: bool,
+    action: str = "read",
 ) -> WizardError:
-    """An error from login or from looking up a tag in the registry (through the engine)."""
+    """An error from login or from looking up a tag in the registry (through the engine).
+
+    ``action``: what the sign-in was for ("read", or "push to" before a push)."""
     body = text.strip()
     low = body.lower()
     if status == 401 or is_unauthorized(body):
-        return unauthorized(registry, username, body, hub=hub, action="read")
+        return unauthorized(registry, username, body, hub=hub, action=action)
     if status == 404 or "manifest unknown" in low or "not found" in low:
         return WizardError(
             f"The image {image} does not exist in the registry {registry}",

@@ -77,6 +77,19 @@ def check_daemon() -> str:
         client.close()
 
 
+def check_login(settings: Settings, password: str) -> str:
+    """Sign in to the image's registry through the engine, before anything is built: a wrong
+    password found only at the push wastes the minutes of the build."""
+    ref = _parse(settings.docker.image)
+    redact.register(password)
+    client = connect(timeout=30)
+    try:
+        _login(client, ref, settings, password)
+    finally:
+        client.close()
+    return f"{settings.docker.username.strip()} may sign in to {ref.registry}"
+
+
 # --- build context -----------------------------------------------------------------------
 
 
@@ -286,6 +299,19 @@ class _BuildRun:
         self.progress = progress_floor
         self.total = 0
         self.error: dict[str, Any] | None = None
+        #: a retry (after a pull that failed) runs the steps up to here again: not shown twice
+        self.shown_upto = progress_floor
+        self.current = 0
+        #: the Dockerfile's ARG defaults, to show ``FROM ${BASE_IMAGE}`` as the image it means
+        self.args: dict[str, str] = {}
+
+    def expanded(self, instruction: str, buildargs: dict[str, str] | None) -> str:
+        """``FROM ${BASE_IMAGE}`` as the build saw it: the build arg, else the ARG default."""
+        values = {**self.args, **(buildargs or {})}
+        for name, value in values.items():
+            instruction = instruction.replace("${" + name + "}", value)
+            instruction = re.sub(rf"\${name}\b", value.replace("\\", r"\\"), instruction)
+        return instruction
 
     def feed(self, event: dict[str, Any]) -> None:
         if "stream" in event:
@@ -310,11 +336,17 @@ class _BuildRun:
         line = errors.clean_line(raw)
         if not line.strip():
             return
-        self.emit(LogLine(step="build", text=redact.redact(line)))
         match = _STEP_RE.match(line)
+        if match:
+            self.current = int(match.group(1))
+        if self.current > self.shown_upto or not self.shown_upto:
+            self.emit(LogLine(step="build", text=redact.redact(line)))
         if match:
             done, total = int(match.group(1)), int(match.group(2))
             self.step, self.instruction = f"{done}/{total}", match.group(3).strip()
+            arg = re.match(r"ARG\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)", self.instruction)
+            if arg:
+                self.args[arg.group(1)] = arg.group(2).strip("\"'")
             self.last_lines.clear()
             self.total = total
             if done > self.progress:
@@ -434,7 +466,7 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
                 raise errors.build_step_error(
                     text,
                     step=run.step,
-                    instruction=run.instruction,
+                    instruction=run.expanded(run.instruction, buildargs),
                     last_lines=list(run.last_lines),
                     exit_code=detail.get("code"),
                     base_image=base,
@@ -550,6 +582,7 @@ def _login(client: docker.DockerClient, ref: ImageRef, settings: Settings, passw
                 image=str(ref),
                 username=settings.docker.username.strip(),
                 hub=ref.is_docker_hub,
+                action="push to",  # the sign-in is for a push: the hint says so
             ) from None
 
 

@@ -204,6 +204,7 @@ class Numerai:
                 KEYS_HINT,
                 exit_code=2,
                 code=ErrorCode.NUMERAI_BAD_KEYS,
+                field="numerai_public_id",
             )
         if "scope" in low or "permission" in low:
             return WizardError(
@@ -211,6 +212,7 @@ class Numerai:
                 "Create a key with all scopes ticked (numer.ai > Account > API keys).",
                 exit_code=2,
                 code=ErrorCode.NUMERAI_SCOPE,
+                field="numerai_public_id",
             )
         if "model" in low and "not found" in low:
             return WizardError(
@@ -218,8 +220,15 @@ class Numerai:
                 "Check the model id (numer.ai > Models, or pick one from the list of your models).",
                 exit_code=2,
                 code=ErrorCode.NUMERAI_MODEL,
+                field="numerai.model_id",
             )
-        return WizardError(f"Numerai refused to {what}: {message}", code=ErrorCode.NUMERAI_REFUSED)
+        # an error answer that is none of the above (a query Numerai could not run, say) is
+        # not a refusal of the user's key or model: say what was asked and what came back
+        return WizardError(
+            f"Numerai answered with an error when asked to {what}: {message}",
+            "try again in a while; if it stays, the log file has the details",
+            code=ErrorCode.NUMERAI_REFUSED,
+        )
 
     def _query(
         self, what: str, query: str, variables: dict[str, Any] | None = None

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engines import DEFAULT_REGION, Estimate, Prices
 from ..events import ErrorCode, WizardError
+from ..netreason import host_of, network_reason
 
 if TYPE_CHECKING:
     import ssl
@@ -114,9 +115,9 @@ def get_prices(
     try:
         vcpu, gb, currency = _fetch(endpoint, region, timeout)
     except _LookupFailed as exc:
-        return _from_table(region, f"price lookup failed ({exc})")
+        return _from_table(region, f"price lookup failed: {exc}")
     except (OSError, ValueError, HTTPException) as exc:
-        return _from_table(region, f"price lookup failed ({_describe(exc)})")
+        return _from_table(region, f"price lookup failed: {_describe(exc, host_of(endpoint))}")
     _write_cache(cache_file, region, endpoint, now, vcpu, gb, currency)
     return _live(region, vcpu, gb, currency, now)
 
@@ -272,16 +273,18 @@ def _pick(items: list[dict[str, Any]], region: str, currency: str) -> tuple[floa
     return best["vcpu"][1], best["memory"][1], best["vcpu"][2]
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, host: str = "prices.azure.com") -> str:
     """A short reason for the note: no URLs, no stack, nothing a user cannot act on."""
     import urllib.error
 
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}"
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-        return "timed out"
+        return f"{host} did not answer in time"
+    if isinstance(exc, OSError) and (reason := network_reason(str(exc), host)):
+        return reason
     if isinstance(exc, urllib.error.URLError):
-        return f"unreachable: {exc.reason}"
+        return network_reason(str(exc.reason), host) or f"{host} is unreachable"
     if isinstance(exc, json.JSONDecodeError):
         return "the answer was not JSON"
     if isinstance(exc, ValueError):

@@ -466,6 +466,7 @@ class _Registry:
             "(DOCKER_PASSWORD); for a public Docker Hub image, check the name for typos.",
             exit_code=2,
             code=ErrorCode.UNAUTHORIZED,
+            field="docker_password",
         )
 
     def _refused(self, text: str) -> WizardError:

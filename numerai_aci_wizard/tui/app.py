@@ -63,6 +63,8 @@ class WizardApp(App[int]):
     TITLE = "Numerai ACI wizard"
     SUB_TITLE = "Numerai -> Logic App -> Azure Container Instance"
     ENABLE_COMMAND_PALETTE = True
+    #: a terminal of fewer than 30 rows (80x24) gets the compact layout (class -short)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -116,13 +118,27 @@ class WizardApp(App[int]):
             polling_interval=polling_interval,
         )
         self.log_path = log_path
+        a = resolved.settings.azure
+        #: where the saved settings put the pipeline (subscription, resource group): a re-run
+        #: that moves it says the old resources stay behind
+        self.saved_place = (
+            (a.subscription_id, a.resource_group)
+            if self.settings_existed and a.subscription_id and a.resource_group
+            else None
+        )
         #: how long a run takes, for the estimate: remembered in the run state (not a setting)
         self.run_minutes: float = _remembered_run_minutes(self.config_path)
+        #: a container group a resize deleted and no deploy created again (from the run state)
+        self.group_missing = store.RunState.load(store.state_path(self.config_path)).group_missing
         self.result: DeployResult | None = None
         #: what the deploy runs of this session changed in Azure (a Retry's earlier attempts too)
         self.changes_made: list[str] = []
         #: what :func:`run` prints to the terminal once the screen is gone
         self.farewell: list[str] = []
+        #: Numerai keys (public id, secret key) Numerai refused, with its reason: Next stops on them
+        self.refused_keys: dict[tuple[str, str], str] = {}
+        #: what the last deploy that did not finish left in Azure (the farewell after a quit)
+        self.interrupted: list[str] = []
 
     @property
     def settings(self) -> Settings:
@@ -332,8 +348,11 @@ class WizardApp(App[int]):
 
     def leave(self, code: int) -> None:
         """Exit; after a successful deploy the URL and the next step outlive the screen."""
-        if self.result is not None and not self.farewell:
-            self.farewell = farewell_lines(self.result)
+        if not self.farewell:
+            if self.result is not None:
+                self.farewell = farewell_lines(self.result)
+            elif self.interrupted:
+                self.farewell = list(self.interrupted)
         self.exit(code)
 
     def action_open_log(self) -> None:

@@ -35,6 +35,14 @@ class WizardHost(Protocol):
     #: keys the settings file holds that no setting reads (the Welcome offers to fix them)
     unknown_keys: list[UnknownKey]
     unknown_notes: list[str]
+    #: where the saved settings put the pipeline (subscription, resource group), if anywhere
+    saved_place: tuple[str, str] | None
+    #: a container group a resize deleted and no deploy created again ("" when none)
+    group_missing: str
+    #: Numerai keys (public id, secret key) Numerai refused, with its reason
+    refused_keys: dict[tuple[str, str], str]
+    #: what the last deploy that did not finish left in Azure (the farewell after a quit)
+    interrupted: list[str]
 
     @property
     def settings(self) -> Settings: ...

@@ -12,9 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.message import Message
 from textual.message_pump import MessagePump
 
+from .. import redact
 from ..events import ErrorCode, Event, Progress, WizardError, describe
 
 if TYPE_CHECKING:  # the types the messages carry: the modules load when the work runs
@@ -23,6 +25,14 @@ if TYPE_CHECKING:  # the types the messages carry: the modules load when the wor
     from ..pipeline import DeployResult
     from ..plan import Plan
     from ..rehearse import Rehearsal
+
+
+def failure_text(error: WizardError) -> Text:
+    """A failure as every step shows it: what failed, then on its own line what to do
+    (never the hint glued to the end of the message). Plain text, never markup, and what
+    came from outside has its control characters written out (redact.shown)."""
+    said = f"✗ {error.message}" + (f"\n  What to do: {error.hint}" if error.hint else "")
+    return Text(redact.shown(said))
 
 
 class WorkFailed(Message):

@@ -253,6 +253,34 @@ def test_resize_is_exactly_one_delete_and_one_create_of_the_group(env: Env) -> N
     assert env.azure(settings).status().memory_gb == 4.0
 
 
+def test_a_cancel_during_a_resize_waits_until_the_group_exists_again(env: Env) -> None:
+    """Issue 21: a cancel between the delete and the create left rounds nothing to start."""
+    from numerai_aci_wizard.events import Cancelled, LogLine, Removed, StepFinished
+
+    deploy(env, env.settings())
+    settings = env.settings(azure__memory_gb=4.0, azure__cpu=2.0)
+    plan = env.azure(settings).plan(secrets=SECRETS)
+    cancel = threading.Event()
+    seen: list[Event] = []
+
+    def emit(event: Event) -> None:
+        seen.append(event)
+        if isinstance(event, LogLine) and event.text.startswith("deleting numerai-predict"):
+            cancel.set()  # the user presses Cancel as the delete starts
+
+    env.server.lro_seconds = 0.6
+    azure = Azure(settings, env.credential, emit=emit, polling_interval=0.05, cancel=cancel)
+    with pytest.raises(Cancelled):
+        azure.apply(SECRETS, plan)
+    env.server.lro_seconds = 0
+    assert env.azure(settings).status().memory_gb == 4.0  # created again, at the new size
+    gone = [i for i, e in enumerate(seen) if isinstance(e, Removed)]
+    back = [
+        i for i, e in enumerate(seen) if isinstance(e, StepFinished) and e.step == "container_group"
+    ]
+    assert len(gone) == 1 and back and gone[0] < back[0]  # said gone, then said back
+
+
 def test_new_image_updates_the_group_in_place_only(env: Env) -> None:
     deploy(env, env.settings())
     before = len(writes(env.server))

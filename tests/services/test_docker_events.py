@@ -251,3 +251,73 @@ def test_image_names_that_cannot_be_built(image: str, fragment: str):
     with pytest.raises(WizardError) as caught:
         docker_image.build(settings)
     assert caught.value.exit_code == 2 and fragment in caught.value.message
+
+
+# --- issue 21, items 5 and 6: what a failed build or sign-in says ------------------------
+
+OFFLINE_PULL = (
+    'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on '
+    "127.0.0.53:53: server misbehaving"
+)
+
+
+def test_a_base_image_that_cannot_be_pulled_offline_is_not_called_a_typo():
+    error = docker_errors.build_step_error(
+        OFFLINE_PULL,
+        step="2/6",
+        instruction="FROM python:3.12-slim",
+        last_lines=[],
+        exit_code=None,
+        pull_attempted=True,
+    )
+    assert error.code == "registry_unreachable"
+    assert "python:3.12-slim could not be pulled: its registry cannot be reached" in error.message
+    assert "typo" not in error.hint and "network" in error.hint
+
+
+def test_a_base_image_hub_does_not_have_is_still_a_missing_base_image():
+    error = docker_errors.build_step_error(
+        "pull access denied for localbase/nosuch, repository does not exist or may require "
+        "'docker login': denied: requested access to the resource is denied",
+        step="2/3",
+        instruction="FROM localbase/nosuch:1",
+        last_lines=[],
+        exit_code=None,
+        pull_attempted=True,
+    )
+    assert error.code == "base_image_missing" and "localbase/nosuch:1" in error.message
+
+
+def test_the_build_shows_from_with_its_argument_expanded_and_each_step_once():
+    seen: list[Event] = []
+    first = docker_image._BuildRun(seen.append, 0)
+    for line in ("Step 1/3 : ARG BASE_IMAGE=python:3.12-slim", "Step 2/3 : FROM ${BASE_IMAGE}"):
+        first.feed({"stream": line + "\n"})
+    assert first.expanded(first.instruction, None) == "FROM python:3.12-slim"
+    assert first.expanded(first.instruction, {"BASE_IMAGE": "local/base:1"}) == "FROM local/base:1"
+    retry = docker_image._BuildRun(seen.append, first.progress)  # after a failed pull: again
+    for line in (
+        "Step 1/3 : ARG BASE_IMAGE=python:3.12-slim",
+        "Step 2/3 : FROM ${BASE_IMAGE}",
+        " ---> 1234",
+        "Step 3/3 : COPY . /app",
+    ):
+        retry.feed({"stream": line + "\n"})
+    lines = [e.text for e in seen if hasattr(e, "text")]
+    assert lines.count("Step 1/3 : ARG BASE_IMAGE=python:3.12-slim") == 1
+    assert lines.count("Step 2/3 : FROM ${BASE_IMAGE}") == 1
+    assert "Step 3/3 : COPY . /app" in lines
+
+
+def test_a_sign_in_refused_before_a_push_says_the_user_must_be_allowed_to_push():
+    error = docker_errors.registry_api_error(
+        "unauthorized: authentication required",
+        401,
+        registry="registry.example.com",
+        image="registry.example.com/team/app:latest",
+        username="ada",
+        hub=False,
+        action="push to",
+    )
+    assert "may push to this repository" in error.hint and "may read" not in error.hint
+    assert error.field == "docker_password"

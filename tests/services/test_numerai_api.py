@@ -212,8 +212,8 @@ def test_graphql_errors_keep_numerais_message(numerai_server: FakeNumerai) -> No
     with pytest.raises(WizardError) as err:
         service(numerai_server).current_round()
     assert (
-        err.value.message
-        == "Numerai refused to read the current round: Round data is being updated"
+        err.value.message == "Numerai answered with an error when asked to read the current round: "
+        "Round data is being updated"
     )
 
 

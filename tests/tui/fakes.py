@@ -37,6 +37,7 @@ from numerai_aci_wizard.events import (
     ErrorCode,
     LogLine,
     Progress,
+    Removed,
     StepFailed,
     StepFinished,
     StepStarted,
@@ -61,6 +62,16 @@ PORTAL_LINK = (
     "https://portal.azure.com/#@fake-tenant/resource/subscriptions/"
     f"{SUBSCRIPTION}/resourceGroups/numerai-rg/providers/Microsoft.Web/connections/aci/edit"
 )
+
+
+#: the real engine's step titles ("Container group numerai-predict")
+STEP_TITLES = {
+    "resource_group": "Resource group",
+    "container_group": "Container group",
+    "api_connection": "API connection",
+    "workflow": "Logic App",
+    "role_assignment": "Azure Container Instances Contributor Role for",
+}
 
 
 def _session(method: str = "azure-cli") -> AzureSession:
@@ -100,6 +111,9 @@ class World:
     applied: list[str] = field(default_factory=list)
     #: Azure already holds everything as the settings say (a re-run): every action is "keep"
     nothing_to_change: bool = False
+    #: a re-run that resizes: the container group is recreated (deleted, then created), the
+    #: rest is kept
+    resize: bool = False
     sign_ins: int = 0
     personal_sign_ins: list[tuple[bool, str]] = field(default_factory=list)
     status_calls: int = 0
@@ -206,9 +220,14 @@ class FakeAzure:
         adopt: bool = False,
     ) -> Plan:
         plan = compute_plan(self.settings, observed or Observed(), None, adopt=adopt)
-        if self.world.nothing_to_change:
+        if self.world.nothing_to_change or self.world.resize:
             return Plan(
-                [replace(a, action="keep", reason="as the settings say") for a in plan.actions]
+                [
+                    replace(a, action="recreate", reason="CPU 1 -> 2: ARM cannot resize in place")
+                    if self.world.resize and a.resource == "container_group"
+                    else replace(a, action="keep", reason="as the settings say")
+                    for a in plan.actions
+                ]
             )
         return plan
 
@@ -220,14 +239,20 @@ class FakeAzure:
     ) -> ProvisionResult:
         for action in plan.actions if plan is not None else []:
             step = action.resource
+            check_cancel(self.cancel)  # as the real engine: a cancel stops before the next step
+            title = f"{STEP_TITLES.get(step, step)} {action.name}"  # as the real engine
             if action.action == "keep":  # like the real engine: no write, "unchanged"
-                self.emit(StepStarted(step, f"Check {step} {action.name}"))
+                self.emit(StepStarted(step, title))
                 self.emit(StepFinished(step, "unchanged"))
                 continue
-            self.emit(StepStarted(step, f"{action.action.capitalize()} {step} {action.name}"))
+            self.emit(StepStarted(step, title))
             self.emit(Progress(step, 1, 0, "s", f"{action.name}: InProgress"))
-            try:
-                self.world._maybe(step, self.cancel)
+            if action.action == "recreate":  # as the real engine: deleted, then created
+                self.emit(LogLine(step, f"deleting {action.name}: {action.reason}"))
+                self.emit(Removed(step, step, action.name))
+                self.emit(LogLine(step, f"creating {action.name}"))
+            try:  # a recreate is one unit, as in the real engine: a cancel waits for its end
+                self.world._maybe(step, None if action.action == "recreate" else self.cancel)
             except WizardError as exc:
                 exc.reported = True
                 self.emit(StepFailed(step, exc.message, exc.hint))
@@ -291,6 +316,10 @@ class FakeDocker:
     def check_daemon(self) -> str:
         self.world._maybe("docker")
         return "27.0 (fake)"
+
+    def check_login(self, settings: Settings, password: str) -> str:
+        self.world._maybe("login")
+        return f"{settings.docker.username} may sign in to docker.io"
 
     def resolve_context(self, settings: Settings) -> Path:
         return Path("/fake/context")
@@ -371,6 +400,7 @@ class FakeNumerai:
                 "copy both from numer.ai > Account > API keys",
                 code=ErrorCode.NUMERAI_BAD_KEYS,
                 exit_code=2,
+                field="numerai_public_id",
             )
 
     def check_keys(self) -> Account:

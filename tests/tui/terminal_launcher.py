@@ -3,8 +3,9 @@
     python -m tests.tui.terminal_launcher CONFIG BLOCK_STEP
 
 The step named BLOCK_STEP never finishes (only a cancel ends it): a deploy is under way
-when the test presses Ctrl+Q. Everything after the app (the farewell lines) is the real
-``run()`` of the installed command.
+when the test presses Ctrl+Q; ``-`` blocks nothing. Everything after the app (the farewell
+lines) is the real ``run()`` of the installed command; then the launcher says how many
+deploys reached Azure (``deploys reaching Azure: N``), for the test to count.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from tests.tui.fakes import World
 def main() -> int:
     config, block = Path(sys.argv[1]), sys.argv[2]
     world = World()
-    world.block[block] = threading.Event()
-    return run(config, engines=world.engines())
+    if block != "-":
+        world.block[block] = threading.Event()
+    code = run(config, engines=world.engines())
+    print(f"deploys reaching Azure: {world.applied.count('create resource_group')}", flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ async def test_a_failing_rehearsal_shows_the_models_error(make_app, world) -> No
         shown = text(app, "#rehearsal")
         assert shown.startswith("✗ the rehearsal failed: the container exited with 1")
         assert "ValueError: broken model" in shown and "what to do" in shown
-        assert text(app, "#plan-status") == "6 change(s): Deploy applies them."  # untouched
+        assert text(app, "#plan-status") == "Deploy makes 6 changes (6 rows below):"  # untouched
 
 
 async def test_no_rehearsal_until_the_answers_are_complete(make_app) -> None:

@@ -60,7 +60,7 @@ async def test_ctrl_q_mid_deploy_asks_and_keep_deploying_lets_the_run_finish(
     gate = world.block["workflow"] = threading.Event()
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "workflow")
+        await _start_deploy(pilot, "Logic App")
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
@@ -81,7 +81,7 @@ async def test_confirmed_quit_stops_at_a_safe_point_and_says_what_azure_holds(
     world.block["workflow"] = threading.Event()  # never set: the Logic App is being written
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "workflow")
+        await _start_deploy(pilot, "Logic App")
         await pilot.press("ctrl+c")  # Ctrl+C asks too
         await pilot.pause()
         assert isinstance(app.screen, ChoiceScreen)
@@ -90,8 +90,8 @@ async def test_confirmed_quit_stops_at_a_safe_point_and_says_what_azure_holds(
     assert app.return_value == 1
     said = "\n".join(app.farewell)
     assert "stopped at a safe point" in said
-    assert "  done          Create container_group numerai-predict: created" in said
-    assert "  not finished  Create workflow startaci" in said
+    assert "  done          Container group numerai-predict: created" in said
+    assert "  not finished  Logic App startaci" in said
     assert "again: it continues from what exists and repairs the rest" in said
     assert "create container_group" in world.applied and "create workflow" not in world.applied
     assert WEBHOOK_URL not in said and world.webhooks == {}
@@ -188,11 +188,11 @@ async def test_after_cancel_no_step_stays_running_and_the_button_is_reset(make_a
     world.block["workflow"] = threading.Event()
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        await _start_deploy(pilot, "workflow")
+        await _start_deploy(pilot, "Logic App")
         await pilot.click("#cancel")
         await settle(pilot)
         steps = text(app, "#steps-text")
-        assert "…" not in steps and "- Create workflow startaci: not finished" in steps
+        assert "…" not in steps and "- Logic App startaci: not finished" in steps
         cancel = app.screen.query_one("#cancel", Button)
         assert str(cancel.label) == "Cancel" and cancel.disabled
         assert app.focused is app.screen.query_one("#retry")
@@ -338,7 +338,9 @@ async def test_a_failed_check_keys_says_why_without_python_text_and_refocuses(
     app = make_app(answered(), env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
         await check_keys(app, pilot)
-        assert text(app, "#keys-status") == "✗ Numerai refused the keys make a new key"
+        assert (
+            text(app, "#keys-status") == "✗ Numerai refused the keys\n  What to do: make a new key"
+        )
         assert app.focused is app.screen.query_one("#check-keys")
 
 

@@ -16,7 +16,7 @@ from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
 from tests.tui.conftest import FULL_ENV, KEYS_ENV, answered, check_keys, input_of, settle
-from tests.tui.fakes import MODEL_ID
+from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID
 
 #: every snapshot at both sizes
 SIZES = [(80, 24), (100, 32)]
@@ -219,9 +219,49 @@ def test_quit_during_deploy_asks(snap_compare, size, make_app, world) -> None:
         await pilot.press("ctrl+n")
         for _ in range(200):
             await pilot.pause(0.02)
-            if "workflow" in str(app.screen.query_one("#steps-text").content):
+            if "Logic App" in str(app.screen.query_one("#steps-text").content):
                 break
         await pilot.press("ctrl+q")
         await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# --- issue 21: the states a new user meets at 80x24 --------------------------------------
+
+
+def test_review_with_seven_plan_rows(snap_compare, size, make_app) -> None:
+    """Every row is there (the page scrolls at 80x24), names as people say them."""
+    app = make_app(
+        answered(azure__trigger="managed-identity", numerai__model_ids=[MODEL_ID, OTHER_MODEL_ID]),
+        env=FULL_ENV,
+    )
+
+    async def run_before(pilot) -> None:
+        app.goto("review")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_size_with_the_cost(snap_compare, size, make_app) -> None:
+    """The estimate is on screen above the fields, at both sizes."""
+    app = make_app(answered())
+
+    async def run_before(pilot) -> None:
+        app.goto("size")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_model_list_one_of_two_ticked(snap_compare, size, make_app) -> None:
+    """A check mark, not only colour; the list is on screen when it has the cursor."""
+    app = make_app(env=KEYS_ENV)
+
+    async def run_before(pilot) -> None:
+        await check_keys(app, pilot)
+        await pilot.press("space")  # the cursor is on the first model: tick it
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

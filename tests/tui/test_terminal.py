@@ -1,5 +1,6 @@
 """A real terminal (tmux): the installed command shows the Welcome and quits with Ctrl+Q, at
-100x40 and at 80x24; and Ctrl+Q mid-deploy asks, stops, and leaves the state on the terminal."""
+100x40 and at 80x24; Ctrl+Q mid-deploy asks, stops, and leaves the state on the terminal; and
+the whole first-time setup, keys only, ends on Done after exactly one deploy."""
 
 from __future__ import annotations
 
@@ -122,12 +123,60 @@ def test_ctrl_q_mid_deploy_asks_stops_and_says_what_azure_holds(tmp_path: Path) 
         for step in ("Step 2 of 8", "Step 3 of 8", "Step 4 of 8", "Step 5 of 8", "Step 6 of 8"):
             assert term.shows(step), term.screen()
             term.keys("C-n")
-        assert term.shows("Step 7 of 8", "Create workflow startaci"), term.screen()
+        assert term.shows("Step 7 of 8", "Logic App startaci"), term.screen()
         term.keys("C-q")
         assert term.shows("Quit while deploying?", "Stop and quit"), term.screen()
         term.keys("BTab", "Enter")  # from "Keep deploying" to "Stop and quit"
         assert term.exit_status() == "1", term.screen()
         shown = term.screen()
         assert "stopped at a safe point" in shown
-        assert "not finished  Create workflow startaci" in shown
+        assert "not finished  Logic App startaci" in shown
         assert "repairs the rest" in shown and "Traceback" not in shown
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
+def test_first_time_setup_enter_on_deploy_ends_on_done_after_one_deploy(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """No settings file; the keys in the environment; every button pressed with Enter."""
+    config = tmp_path / "config.toml"
+    command = f"{sys.executable} -m tests.tui.terminal_launcher {config} -"
+    with terminal(command, tmp_path, size, env=FULL_ENV) as term:
+        assert term.shows("Step 1 of 8", "Start"), term.screen()
+        term.keys("Enter")  # Start
+        assert term.shows("Step 2 of 8", "Check keys"), term.screen()
+        term.keys("Tab", "Tab", "Enter")  # past the two keys (from the environment): Check keys
+        assert term.shows("Keys work: account ada"), term.screen()
+        term.keys("Space")  # the model list has the cursor on its first model: tick it
+        assert term.shows("✓▌ ada_model"), term.screen()
+        term.keys("C-n")
+        assert term.shows("Step 3 of 8", "Sign in to Azure"), term.screen()
+        term.keys("Enter")  # Sign in to Azure
+        assert term.shows("Signed in as ada@example.com"), term.screen()
+        term.keys("Enter")  # the region list (the one subscription is chosen): open it
+        assert term.shows("West Europe"), term.screen()  # only the open list shows it
+        term.keys("Down", "Enter")  # its first region
+        assert _wait_for(lambda: "West Europe" not in term.screen()), term.screen()
+        assert term.shows("East US  (eastus)"), term.screen()
+        term.keys("C-n")
+        assert term.shows("Step 4 of 8"), term.screen()
+        term.keys("C-n")
+        assert term.shows("Step 5 of 8", "Registry username"), term.screen()
+        term.keys("-l", "ada1/numerai-predict:latest")
+        assert term.shows("ada1/numerai-predict:latest"), term.screen()
+        term.keys("Tab")
+        time.sleep(1.0)  # the cursor moves to the username field before it is typed
+        term.keys("-l", "ada1")
+        assert term.shows("▊  ada1 "), term.screen()
+        term.keys("C-n")
+        assert term.shows("Step 6 of 8", "rows below"), term.screen()
+        term.keys("Enter")  # Deploy: the button has the cursor
+        assert term.shows("Step 7 of 8", "Deploy finished."), term.screen()
+        assert "one run at a time" not in term.screen()
+        term.keys("Enter")  # Continue
+        assert term.shows("Step 8 of 8", "Webhook URL"), term.screen()
+        term.keys("C-q")
+        assert term.exit_status() == "0", term.screen()
+        shown = term.screen()
+        assert "deploys reaching Azure: 1" in shown, shown
+        assert "sig=FAKE-SIGNATURE" in shown and "Traceback" not in shown

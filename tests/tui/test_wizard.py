@@ -503,7 +503,7 @@ async def test_size_uses_the_regions_real_maximum_and_estimates_the_cost(make_ap
         input_of(app, "azure.cpu").value = "1,5"
         await settle(pilot)
         assert error_of(app, "azure.memory_gb") == "the memory must be between 0.5 and 4 GB"
-        assert text(app, "#cost") == "Cost: fix the values above to see an estimate."
+        assert text(app, "#cost") == "Cost: fix the values below to see an estimate."
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.focused is input_of(app, "azure.memory_gb")
@@ -602,7 +602,7 @@ async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
         assert {r[0] for r in rows} >= {"resource_group", "container_group", "workflow", "webhook"}
         shown = text(app, "#plan")
         assert "build the image and push it" in shown and "register the Logic App's URL" in shown
-        assert text(app, "#plan-status") == "6 change(s): Deploy applies them."
+        assert text(app, "#plan-status") == "Deploy makes 6 changes (6 rows below):"
         assert "per run" in text(app, "#cost")
 
 
@@ -705,7 +705,7 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#webhook-url") == WEBHOOK_URL  # whole
         assert text(app, "#numerai-status").startswith("✓ Numerai has it")
-        assert "container_group numerai-predict (create)" in text(app, "#changed")
+        assert "Container group numerai-predict (create)" in text(app, "#changed")
         await pilot.click("#copy-url")
         assert app.clipboard == WEBHOOK_URL
 
@@ -730,7 +730,7 @@ async def test_two_models_register_one_webhook_and_done_says_which(make_app, wor
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#numerai-status") == (
             "✓ Numerai has it: it is the webhook of model ada_model. One run a round submits "
-            "for all 2 models: ada_model, ada_second."
+            "for both models: ada_model, ada_second."
         )
 
 
@@ -772,7 +772,7 @@ async def test_a_failure_shows_message_hint_retry_and_back_keeps_answers(make_ap
         await _deploy(pilot)
         failure = text(app, "#failure")
         assert "409 Conflict" in failure and "What to do: wait a minute and retry" in failure
-        assert "✗ Create container_group numerai-predict" in text(app, "#steps-text")
+        assert "✗ Container group numerai-predict" in text(app, "#steps-text")
         assert app.screen.query_one("#retry", Button).display
         assert app.focused is app.screen.query_one("#retry")
         assert world.webhooks == {}

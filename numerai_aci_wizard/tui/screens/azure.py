@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static, Switch
 
-from ...clouds import check_tenant_id
+from ...clouds import check_tenant_id, cloud
 from ...events import ErrorCode
 from ...session import Session
 from ...settings import (
     DEFAULT_ARM_ENDPOINT,
+    Settings,
     check_arm_endpoint,
     check_container_group,
     check_location,
@@ -19,15 +20,30 @@ from ...settings import (
     check_resource_group,
     check_subscription_id,
 )
-from ..messages import LocationsListed, SignedIn, WorkFailed, report
+from ..messages import LocationsListed, SignedIn, WorkFailed, failure_text, report
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
 
+#: short enough for an 80-column terminal; the note under them says what each needs
 TRIGGERS = (
-    ("api-connection", "API connection: one sign-in in the portal after deploy (as the original)"),
-    ("managed-identity", "Managed identity: no manual step, needs Owner on the subscription"),
+    ("api-connection", "API connection: authorize it once in the portal"),
+    ("managed-identity", "Managed identity: no manual step"),
 )
+TRIGGER_NOTE = (
+    "API connection (as the original scripts): after deploy, one sign-in in the portal. "
+    "Managed identity: deploy grants the Logic App a role on the resource group, which "
+    "needs Owner or User Access Administrator there."
+)
+
+
+def endpoint_warning(settings: Settings) -> str:
+    """Where the Azure token goes, when that is not the cloud's own ARM ("" when it is)."""
+    endpoint = settings.azure.endpoint
+    default = cloud(settings.azure.cloud).arm_endpoint.rstrip("/")
+    if endpoint.lower() == default.lower():
+        return ""
+    return f"Azure Resource Manager at {endpoint} (not {default}): your Azure token is sent there."
 
 
 class AzureScreen(StepScreen):
@@ -85,13 +101,14 @@ class AzureScreen(StepScreen):
                 yield RadioButton(
                     text, value=w.settings.azure.trigger == mode, id=f"trigger-{mode}"
                 )
+        yield Static(TRIGGER_NOTE, classes="para muted", id="trigger-note")
         yield self.field("azure.logic_app", "Logic App name", check=check_logic_app)
         yield self.field(
             "azure.arm_endpoint",
             "ARM endpoint (advanced)",
             check=check_arm_endpoint,
             placeholder=DEFAULT_ARM_ENDPOINT,
-            help="leave empty for the public Azure cloud",
+            help="leave empty for the public Azure cloud; another address receives your Azure token",
         )
 
     def _who(self) -> str:
@@ -187,10 +204,7 @@ class AzureScreen(StepScreen):
     def _failed(self, message: WorkFailed) -> None:
         self.query_one("#sign-in", Button).disabled = False
         error = message.error
-        if error.code == ErrorCode.CANCELLED:
-            text = "Sign-in cancelled."
-        else:
-            text = f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")
+        text = "Sign-in cancelled." if error.code == ErrorCode.CANCELLED else failure_text(error)
         who = self.query_one("#who", Static)
         who.update(text)
         who.add_class("error")

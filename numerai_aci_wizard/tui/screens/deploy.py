@@ -23,6 +23,7 @@ from ...events import (
     Event,
     LogLine,
     Progress,
+    Removed,
     StepFailed,
     StepFinished,
     StepStarted,
@@ -58,9 +59,15 @@ class DeployScreen(StepScreen):
         self.steps: dict[str, tuple[str, str, str]] = {}  # step -> (state, title, summary)
         self.failed_step = ""
         self.failed_field = ""
+        #: the last run stopped because the user cancelled it (no answer is to blame)
+        self.cancelled = False
         self.running = False
         #: the user chose to quit: leave once the run has stopped at a safe point
         self.quitting = False
+        #: resources the run deleted and has not created again yet (resource -> name)
+        self.gone: dict[str, str] = {}
+        #: the run's plan recreates the container group (a resize): a cancel waits for it
+        self.resizing = False
 
     def body(self) -> ComposeResult:
         yield VerticalScroll(Static("Starting...", id="steps-text"), id="steps")
@@ -92,8 +99,13 @@ class DeployScreen(StepScreen):
     def start(self) -> None:
         self.cancel = threading.Event()
         self.steps.clear()
+        self.gone.clear()
+        self.resizing = False
+        self.wizard.result = None  # an earlier run's result no longer says what Azure holds
+        self.wizard.interrupted = []
         self.failed_step = ""
         self.failed_field = ""
+        self.cancelled = False
         self.running = True
         self.query_one("#failure").display = False
         self.query_one("#retry").display = False
@@ -102,7 +114,13 @@ class DeployScreen(StepScreen):
         self.query_one("#back", Button).disabled = True
         self.query_one("#next", Button).disabled = True
         self.query_one("#cancel", Button).focus()
+        for step in ("build", "push"):  # a Retry starts the bars afresh
+            bar = self.query_one(f"#{step}-progress", ProgressBar)
+            bar.update(total=None, progress=0)
+            bar.display = True
+            self.query_one(f"#{step}-label", Label).update(step.capitalize())
         self._render_steps()
+        self.refresh_bindings()
         self.deploy()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
@@ -132,6 +150,15 @@ class DeployScreen(StepScreen):
                 log.write(Text(redact.shown(f"ok {event.summary}")))
             if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
                 self.wizard.changes_made.append(redact.redact(event.summary))
+            self.gone.pop(event.step, None)
+            if event.step == "plan":
+                actions = event.data.get("plan", {}).get("actions", [])
+                self.resizing = any(
+                    a.get("resource") == "container_group" and a.get("action") == "recreate"
+                    for a in actions
+                )
+        elif isinstance(event, Removed):
+            self.gone[event.resource] = event.name
         elif isinstance(event, StepFailed):
             _, title, _ = self.steps.get(event.step, ("", event.step, ""))
             self.steps[event.step] = ("failed", title, event.message)
@@ -168,6 +195,7 @@ class DeployScreen(StepScreen):
                     f": {redact.shown(summary)}", style="dim" if state == "done" else style
                 )
             lines.append("\n")
+        lines.rstrip()
         self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
         self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
 
@@ -182,36 +210,69 @@ class DeployScreen(StepScreen):
             if state == "running":
                 self.steps[name] = ("stopped", title, summary or "not finished")
         self._render_steps()
+        # a bar that never learnt its total pulses forever (and keeps redrawing): the run is
+        # over, so it says it did not run instead
+        for step in ("build", "push"):
+            bar = self.query_one(f"#{step}-progress", ProgressBar)
+            if bar.total is None:
+                bar.update(total=1, progress=0)
+                bar.display = False
+                self.query_one(f"#{step}-label", Label).update(f"{step.capitalize()}: not run")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the run changes Azure, the footer offers neither Back nor Next (they do nothing)."""
+        if action in ("back", "next") and self.running:
+            return False
+        return not (action == "next" and self.wizard.result is None)
 
     def on_resize(self) -> None:
         """The log keeps following the newest line after the terminal changes size."""
         self.call_after_refresh(self.query_one("#log", RichLog).scroll_end, animate=False)
 
     def stop_and_quit(self) -> None:
-        """Quit confirmed mid-run: cancel at the next safe point, then leave saying where Azure is."""
+        """Quit confirmed mid-run: cancel at the next safe point, then leave saying where Azure is.
+
+        The run may have ended while the question was open: then leave at once."""
         self.quitting = True
+        if not self.running:
+            self.wizard.leave(0 if self.wizard.result is not None else 1)
+            return
         self.action_cancel_run()
         self.query_one("#cancel", Button).label = "Stopping, then quitting..."
 
     def azure_state(
         self, headline: str = "The deploy was stopped at a safe point before it finished."
     ) -> list[str]:
-        """What the run left in Azure, for the terminal after a quit mid-deploy."""
+        """What the run left in Azure and what the next round will do, from the run's events."""
         lines = [headline, "Azure now:"]
         for name, (state, title, summary) in self.steps.items():
             if name not in AZURE_STEPS:
                 continue
-            if state == "done":
+            if name in self.gone:
+                lines.append(f"  deleted       {title}: not created again")
+            elif state == "done":
                 lines.append(f"  done          {title}" + (f": {summary}" if summary else ""))
             else:
                 lines.append(f"  not finished  {title}")
         if len(lines) == 2:
             lines[1] = "Azure now: nothing was changed."
-        lines.append(
+        lines.extend(self.next_round())
+        return [redact.redact(line) for line in lines]
+
+    def next_round(self) -> list[str]:
+        """What the next round will do, as far as the run's events tell."""
+        group = self.gone.get("container_group")
+        if group:
+            return [
+                f"The container group {group} was deleted for the resize and not re-created: "
+                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
+                "deploy`) again.",
+            ]
+        return [
             "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
             "what exists and repairs the rest."
-        )
-        return [redact.redact(line) for line in lines]
+        ]
 
     @on(Deployed)
     def _deployed(self, message: Deployed) -> None:
@@ -229,12 +290,12 @@ class DeployScreen(StepScreen):
     def _show_failure(self, message: WorkFailed) -> None:
         self._ended()
         error = message.error
+        self.wizard.interrupted = (
+            self.azure_state()
+            if error.code == ErrorCode.CANCELLED
+            else self.azure_state(f"The deploy failed: {error.message}")
+        )
         if self.quitting:
-            self.wizard.farewell = (
-                self.azure_state()
-                if error.code == ErrorCode.CANCELLED
-                else self.azure_state(f"The deploy failed: {error.message}")
-            )
             self.wizard.leave(1)
             return
         if error.code == ErrorCode.CANCELLED:
@@ -242,7 +303,10 @@ class DeployScreen(StepScreen):
             hint = "Retry continues from what exists; nothing you typed is lost."
         else:
             headline, hint = error.message, error.hint
+        if "container_group" in self.gone:
+            hint = " ".join([*self.next_round(), hint]).strip()
         self.failed_field = error.field
+        self.cancelled = error.code == ErrorCode.CANCELLED
         text = Text()
         text.append("✗ ", style="bold red")
         text.append(redact.shown(headline), style="bold")
@@ -276,7 +340,11 @@ class DeployScreen(StepScreen):
         if self.running:
             self.cancel.set()
             button = self.query_one("#cancel", Button)
-            button.label = "Cancelling..."
+            state, _, _ = self.steps.get("container_group", ("", "", ""))
+            if self.resizing and state == "running":  # the engine finishes the recreate first
+                button.label = "Cancelling once the container group exists again..."
+            else:
+                button.label = "Cancelling..."
             button.disabled = True
 
     def keep_answers(self) -> dict[str, str]:
@@ -284,6 +352,9 @@ class DeployScreen(StepScreen):
 
     def action_back(self) -> None:
         if self.running:
+            return
+        if self.cancelled:  # nothing was wrong with an answer: back to the whole plan
+            self.wizard.goto("review")
             return
         key = self.failed_field or FIX_AT.get(self.failed_step)
         if not key and self.failed_step not in NOT_ONE_FIELD:

@@ -165,7 +165,7 @@ def quit_during_deploy() -> ChoiceScreen:
         "quit-deploy",
         "Quit while deploying?",
         "The deploy is changing Azure right now. Quitting stops it at the next safe point "
-        "(a create already sent to Azure completes there), then tells you what state Azure is in. "
+        "(a create already sent to Azure completes there, and a resize re-creates the container group first), then tells you what state Azure is in. "
         "Running the wizard or `numerai-aci-wizard deploy` again repairs the rest.",
         [("stop-and-quit", "Stop and quit", "error"), ("stay", "Keep deploying", "primary")],
     )

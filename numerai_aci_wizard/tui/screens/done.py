@@ -12,9 +12,10 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
-from ..messages import ConnectionChecked, HistoryRead, WorkFailed, report
+from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
 from ..widgets.history import history_text
 from .base import StepScreen
+from .review import RESOURCE_LABEL
 
 
 class DoneScreen(StepScreen):
@@ -43,8 +44,9 @@ class DoneScreen(StepScreen):
             holder = result.webhook_model or n.model_name or n.model_id
             numerai = f"✓ Numerai has it: it is the webhook of model {holder}."
             if len(result.models) > 1:
+                every = "both" if len(result.models) == 2 else f"all {len(result.models)}"
                 numerai += (
-                    f" One run a round submits for all {len(result.models)} models: "
+                    f" One run a round submits for {every} models: "
                     + ", ".join(result.models)
                     + "."
                 )
@@ -54,7 +56,8 @@ class DoneScreen(StepScreen):
         changes = result.changed
         if changes:
             changed = "Changed: " + ", ".join(
-                f"{c.resource} {c.name} ({c.action})" for c in changes
+                f"{RESOURCE_LABEL.get(c.resource, c.resource)} {c.name} ({c.action})"
+                for c in changes
             )
         elif w.changes_made:  # a Retry: the earlier attempt of this run made the changes
             changed = "Changed by this run: " + "; ".join(w.changes_made)
@@ -198,9 +201,7 @@ class DoneScreen(StepScreen):
             )
             return
         error = message.error
-        self.query_one("#connection-status", Static).update(
-            Text(redact.shown(f"✗ {error.message}" + (f" {error.hint}" if error.hint else "")))
-        )
+        self.query_one("#connection-status", Static).update(failure_text(error))
         button = self.query_one("#check-connection", Button)
         button.disabled = False
         button.focus()

@@ -6,23 +6,57 @@ first (the text field, which also takes a typed id) holds the webhook; one run s
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widgets import Button, Input, Label, SelectionList, Static, Switch
+from textual.widgets._toggle_button import ToggleButton
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from ... import secrets as secret_sources
+from ...events import ErrorCode
 from ...settings import check_model_id, check_public_id, check_secret_key
-from ..messages import KeysChecked, WorkFailed, report
+from ..messages import KeysChecked, WorkFailed, failure_text, report
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
+
+#: Numerai's answers that mean "these keys will not do" (not "Numerai could not be asked")
+KEY_REFUSALS = (ErrorCode.NUMERAI_BAD_KEYS, ErrorCode.NUMERAI_SCOPE)
+
+
+class ModelList(SelectionList[str]):
+    """The models to submit for: a ticked row shows a check mark, not only another colour
+    (colour alone says nothing to a colour-blind user or a monochrome terminal), and the
+    list highlights a row as soon as it has the cursor."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        segments = list(strip)
+        if len(segments) < 4 or segments[1].text != ToggleButton.BUTTON_INNER:
+            return strip
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        mark = "✓" if selection.value in self.selected else " "
+        segments[1] = Segment(mark, segments[1].style)
+        return Strip(segments, strip.cell_length)
+
+    def on_focus(self) -> None:
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0
+        self.call_after_refresh(self.scroll_visible, animate=False)
 
 
 class NumeraiScreen(StepScreen):
     STEP = "numerai"
     HEADING = "Numerai"
+    #: the keys of the check under way
+    checking: tuple[str, str] = ("", "")
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -53,11 +87,12 @@ class NumeraiScreen(StepScreen):
             yield Button("Check keys and list models", id="check-keys")
             yield Static(self._account_text(), id="keys-status")
         yield Label(
-            "Models (tick each one the run submits for; check the keys to list them)",
+            "Models to submit for (tick them; Check keys lists all of yours)",
             classes="field-label",
         )
-        listed = SelectionList[str](*self._selections(w.session.found.models), id="model-list")
-        listed.display = bool(w.session.found.models)  # an empty box says nothing
+        options = self._selections(w.session.found.models)
+        listed = ModelList(*options, id="model-list")
+        listed.display = bool(options)  # an empty box says nothing
         yield listed
         yield self.field(
             "numerai.model_id",
@@ -82,7 +117,18 @@ class NumeraiScreen(StepScreen):
     def _selections(self, models: dict[str, str]) -> list[Selection[str]]:
         """The account's models, then any saved model the account does not have: shown
         ticked and named as such (never dropped unseen), for the user to untick."""
-        saved = self.wizard.settings.numerai.model_ids
+        n = self.wizard.settings.numerai
+        saved = n.model_ids
+        if not models:  # not checked yet (a re-run): the saved models, all of them, ticked
+            return [
+                Selection(
+                    f"{n.model_name if mid == n.model_id and n.model_name else 'saved model'}"
+                    f"  ({mid})",
+                    mid,
+                    True,
+                )
+                for mid in saved
+            ]
         chosen = {m.lower() for m in saved}
         known = {mid.lower() for mid in models.values()}
         listed = [
@@ -139,7 +185,8 @@ class NumeraiScreen(StepScreen):
         self.query_one("#keys-status", Static).update("Checking the keys with Numerai...")
         self.query_one("#check-keys", Button).disabled = True
         s = self.wizard.secrets
-        self._check(s.numerai_public_id, s.numerai_secret_key)
+        self.checking = (s.numerai_public_id, s.numerai_secret_key)
+        self._check(*self.checking)
 
     @work(thread=True, exclusive=True, group="numerai", exit_on_error=False)
     def _check(self, public_id: str, secret_key: str) -> None:
@@ -151,20 +198,24 @@ class NumeraiScreen(StepScreen):
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
         error = message.error
-        status.update(f"✗ {error.message}" + (f" {error.hint}" if error.hint else ""))
+        if error.code in KEY_REFUSALS:  # Next stops on these keys until they change
+            self.wizard.refused_keys[self.checking] = error.message
+        status.update(failure_text(error))
         status.add_class("error")
         self.query_one("#check-keys", Button).focus()
 
     @on(KeysChecked)
     def _checked(self, message: KeysChecked) -> None:
         models = message.models
+        self.wizard.refused_keys.pop(self.checking, None)
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
         status.remove_class("error")
         missing = message.account.missing_scopes
         text = self._account_text()
         if missing:
-            text += f" The key lacks the scope(s) {', '.join(missing)}: make a key with them."
+            scopes = "scope" if len(missing) == 1 else "scopes"
+            text += f" The key lacks the {scopes} {', '.join(missing)}: make a key with them."
         status.update(text)
         listed = self.query_one("#model-list", SelectionList)
         field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
@@ -177,7 +228,7 @@ class NumeraiScreen(StepScreen):
             listed.select(next(iter(models.values())))
         # the next question: which models (else, with one ticked, on to Next)
         if models and not listed.selected:
-            listed.focus()
+            listed.focus()  # it scrolls into view once drawn (ModelList.on_focus)
         else:
             self.query_one("#next", Button).focus()
 
@@ -187,7 +238,11 @@ class NumeraiScreen(StepScreen):
         ticked = self._ticked()
         field = self.query_one(f"#{field_id('numerai.model_id')}", TextField)
         first = field.value.strip()
-        listed = {m.lower() for m in self.wizard.session.found.models.values()}
+        model_list = self.query_one("#model-list", SelectionList)
+        listed = {
+            str(model_list.get_option_at_index(i).value).lower()
+            for i in range(model_list.option_count)
+        }
         if first.lower() not in {t.lower() for t in ticked} and (
             not first or first.lower() in listed
         ):
@@ -210,7 +265,8 @@ class NumeraiScreen(StepScreen):
     def keep_answers(self) -> dict[str, str]:
         problems = super().keep_answers()
         w = self.wizard
-        if w.session.found.models and "numerai.model_id" not in problems:
+        listed = self.query_one("#model-list", SelectionList)
+        if listed.option_count and "numerai.model_id" not in problems:
             # the account's models are listed: the ticks say which models, the field the first
             w.choose("numerai.model_ids", self._model_ids(w.settings.numerai.model_id))
         name = self._name_of(w.settings.numerai.model_id)
@@ -225,6 +281,9 @@ class NumeraiScreen(StepScreen):
 
     def extra_problems(self) -> dict[str, str]:
         w = self.wizard
+        refused = w.refused_keys.get((w.secrets.numerai_public_id, w.secrets.numerai_secret_key))
+        if refused:
+            return {"numerai_public_id": f"{refused}: paste the keys again and check them"}
         known = {m.lower() for m in w.session.found.models.values()}
         if not known:
             return {}

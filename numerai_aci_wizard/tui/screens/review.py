@@ -14,6 +14,7 @@ from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignor
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
 from ..messages import CostEstimated, PipelineEvent, PlanMade, Rehearsed, WorkFailed, report
+from .azure import endpoint_warning
 from .base import StepScreen
 
 ACTION_STYLE = {
@@ -25,16 +26,40 @@ ACTION_STYLE = {
 }
 
 
+#: what a plan row's resource is called on screen (``plan --json`` keeps the stable names)
+RESOURCE_LABEL = {
+    "image": "Image",
+    "resource_group": "Resource group",
+    "container_group": "Container group",
+    "api_connection": "API connection",
+    "workflow": "Logic App",
+    "role_assignment": "Role assignment",
+    "webhook": "Webhook",
+}
+
+
 def plan_table(plan: Plan) -> Table:
-    """The plan as a table whose reasons wrap (a reason is the part a user reads)."""
+    """The plan as a table whose names and reasons wrap (a reason is the part a user reads):
+    every row is shown, at any width, and the body scrolls when they do not fit."""
     table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
     table.add_column("Resource", no_wrap=True)
-    table.add_column("Name", overflow="fold", max_width=30)
+    table.add_column("Name", overflow="fold", max_width=24)
     table.add_column("Action", no_wrap=True)
-    table.add_column("Reason", ratio=1)
+    table.add_column("Reason", ratio=1, overflow="fold")
     for a in plan.actions:
-        table.add_row(a.resource, a.name, a.action, a.reason, style=ACTION_STYLE.get(a.action, ""))
+        table.add_row(
+            RESOURCE_LABEL.get(a.resource, a.resource),
+            a.name,
+            a.action,
+            a.reason,
+            style=ACTION_STYLE.get(a.action, ""),
+        )
     return table
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 change", "2 changes" (never "1 change(s)")."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class ReviewScreen(StepScreen):
@@ -46,13 +71,30 @@ class ReviewScreen(StepScreen):
     def body(self) -> ComposeResult:
         w = self.wizard
         a, d, n = w.settings.azure, w.settings.docker, w.settings.numerai
+        names = {mid.lower(): name for name, mid in w.session.found.models.items()}
+        if n.model_name and n.model_id:
+            names.setdefault(n.model_id.lower(), n.model_name)
+        models = [names.get(m.lower(), m) for m in n.model_ids]
+        said = (
+            f"Model {models[0]}"
+            if len(models) == 1
+            else f"Models {', '.join(models)} (one run submits for each; {models[0]}'s webhook "
+            "starts it)"
+            if models
+            else "Model: none chosen"
+        )
         yield Static(
-            f"Model {n.model_name or n.model_id}  ·  {a.resource_group}/{a.container_group} in "
-            f"{a.location}  ·  {a.memory_gb:g} GB, {a.cpu:g} vCPU  ·  trigger {a.trigger}\n"
+            f"{said}\n"
+            f"Azure: {a.resource_group}/{a.container_group} in {a.location}, "
+            f"{a.memory_gb:g} GB, {a.cpu:g} vCPU, trigger {a.trigger}\n"
             f"Image {d.image} ({'build and push' if d.build else 'use as it is'})",
             id="summary",
             classes="para",
         )
+        if moved := self.left_behind():
+            yield Static(moved, id="left-behind", classes="notes")
+        if warning := endpoint_warning(w.settings):
+            yield Static(f"! {warning}", id="endpoint", classes="notes")
         yield Static("", id="problems", classes="notes")
         yield Static("", id="locked", classes="error")
         yield Static("Planning: comparing the settings with Azure...", id="plan-status")
@@ -67,6 +109,24 @@ class ReviewScreen(StepScreen):
                 classes="muted",
             )
 
+    def left_behind(self) -> str:
+        """A re-run that moves the pipeline to another resource group (or subscription)
+        builds a new set there: the old one stays, and the user should know where."""
+        saved = self.wizard.saved_place
+        a = self.wizard.settings.azure
+        if saved is None or saved == (a.subscription_id, a.resource_group):
+            return ""
+        subscription, group = saved
+        where = f"resource group {group}" + (
+            f" (subscription {subscription})" if subscription != a.subscription_id else ""
+        )
+        return (
+            f"! The saved settings put the pipeline in {where}. Deploy sets up a new one in "
+            f"{a.resource_group}; the old resources stay as they are. Once the new one works, "
+            f"delete them in the Azure portal (Resource groups > {group}) or with "
+            f"`az group delete --name {group}` if nothing else lives there."
+        )
+
     def problems(self) -> dict[str, str]:
         """Everything that would stop deploy before it starts, by the field to fix."""
         w = self.wizard
@@ -79,6 +139,9 @@ class ReviewScreen(StepScreen):
         for spec in SECRET_FIELDS:
             if spec.name in needed and (reason := spec.check(getattr(w.secrets, spec.name))):
                 out.setdefault(spec.name, reason)
+        refused = w.refused_keys.get((w.secrets.numerai_public_id, w.secrets.numerai_secret_key))
+        if refused:
+            out.setdefault("numerai_public_id", refused)
         for problem in validate(w.settings, limits):
             out.setdefault(problem.key, problem.reason)
         return out
@@ -123,10 +186,13 @@ class ReviewScreen(StepScreen):
         plan = self.plan = message.plan
         self.query_one("#plan", Static).update(plan_table(plan))
         changes = len(plan.changes)
+        rows = len(plan.actions)
         self.query_one("#plan-status", Static).update(
             "Nothing to change: Deploy re-checks and shows the webhook URL."
             if not changes
-            else f"{changes} change(s): Deploy applies them."
+            else f"Deploy makes {count(changes, 'change')}"
+            + (f", {rows - changes} kept as is" if rows > changes else "")
+            + f" ({count(rows, 'row')} below):"
         )
 
     @on(WorkFailed)

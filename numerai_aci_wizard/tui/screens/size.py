@@ -33,6 +33,9 @@ class SizeScreen(StepScreen):
             classes="para",
         )
         yield Static(self._limits_text(), id="limits", classes="para")
+        # the figure above the fields: at 80x24 it stays on screen while you type; the
+        # breakdown (rates, source, the Logic App's share) below them
+        yield Static("Estimating the cost...", id="cost", classes="para")
         yield self.field(
             "azure.memory_gb",
             "Memory (GB)",
@@ -43,7 +46,7 @@ class SizeScreen(StepScreen):
         yield self.field(
             "run_minutes", "Minutes a run takes (for the estimate only)", check=check_run_minutes
         )
-        yield Static("Estimating the cost...", id="cost")
+        yield Static("", id="cost-detail", classes="muted")
 
     def _known_limits(self) -> tuple[float, float] | None:
         found = self.wizard.session.found
@@ -111,7 +114,8 @@ class SizeScreen(StepScreen):
             or check_run_minutes(texts["run_minutes"])
         ):
             self._generation += 1  # an estimate still on its way is stale now
-            self.query_one("#cost", Static).update("Cost: fix the values above to see an estimate.")
+            self.query_one("#cost", Static).update("Cost: fix the values below to see an estimate.")
+            self.query_one("#cost-detail", Static).update("")
             return
         self._generation += 1
         self._estimate(
@@ -136,4 +140,6 @@ class SizeScreen(StepScreen):
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:
         if message.generation == self._generation:
-            self.query_one("#cost", Static).update("Cost: " + "\n".join(message.lines))
+            first, *rest = message.lines or [""]
+            self.query_one("#cost", Static).update(f"Cost: {first}")
+            self.query_one("#cost-detail", Static).update("\n".join(rest))

@@ -62,6 +62,14 @@ class WelcomeScreen(StepScreen):
             yield Static(Text("\n".join(f"! {n}" for n in w.notes)), classes="notes", id="notes")
         if w.unknown_keys:
             yield from self._unknown_keys()
+        if w.group_missing:
+            yield Static(
+                f"! The last deploy deleted the container group {w.group_missing} for a resize "
+                "and did not create it again: the next round will fail until you deploy again "
+                "(Start, then Deploy).",
+                classes="notes",
+                id="group-missing",
+            )
         if self._rerun():
             history = Static("", id="history", classes="para")
             history.display = False  # shown once rows arrive
