@@ -82,7 +82,9 @@ def test_a_lightgbm_booster_predicts_the_live_round(
     assert sub.accepted, sub.reason
     assert sub.trigger_id == "trigger-abc"
     version = numerai_server.round.version
-    assert numerai_server.downloads == [f"{version}/live.parquet", f"{version}/features.json"]
+    # the newest version's feature list first (it has every feature the booster names), then
+    # its live data; nothing of the older versions
+    assert numerai_server.downloads == [f"{version}/features.json", f"{version}/live.parquet"]
     booster = lightgbm.Booster(model_file=str(booster_dir / "model.txt"))
     features = booster.feature_name()
     live = pd.read_parquet(live_path(numerai_server), columns=features)
@@ -214,7 +216,10 @@ def test_a_model_needing_features_the_data_lacks_is_told_to_retrain(
     booster.save_model(str(folder / "model.txt"))
     done = run_predict(numerai_server, folder)
     assert done.returncode == 2
-    assert "needs 1 features this round's data lacks (feature_gone)" in done.stdout
+    assert (
+        "no listed data version has all the model's 3 features: the newest, v5.2, lacks 1 "
+        "(feature_gone); retrain it on v5.2" in done.stdout
+    )
     assert numerai_server.submissions == []
 
 
