@@ -587,8 +587,7 @@ def _upload_result(result: Any, features: Any) -> Any:
     if not isinstance(result, pd.DataFrame):
         hint = " (return series.to_frame('prediction'))" if isinstance(result, pd.Series) else ""
         raise Failure(
-            f"the Model Upload returned a {type(result).__module__}.{type(result).__name__}, "
-            f"not a DataFrame: {rule}{hint}"
+            f"the Model Upload returned a {_type_name(result)}, not a DataFrame: {rule}{hint}"
         )
     if len(result) != len(features):
         raise Failure(
@@ -622,6 +621,13 @@ def _upload_result(result: Any, features: Any) -> Any:
             "live_features.index as the result's index"
         )
     return values.reindex(features.index).astype("float64")
+
+
+def _type_name(value: Any) -> str:
+    """``pandas.Series``, ``numpy.ndarray``, ``list``: the type as a user would write it."""
+    kind = type(value)
+    top = kind.__module__.split(".", 1)[0]
+    return kind.__name__ if top == "builtins" else f"{top}.{kind.__name__}"
 
 
 def predict_upload(function: Any, live: Path, benchmarks: Path | None) -> Any:

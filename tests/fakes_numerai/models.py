@@ -163,3 +163,54 @@ def upload_function_pkl(dest: Path, source: str, **names: Any) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(cloudpickle.dumps(namespace["predict"]))
     return dest
+
+
+def pickle_from_python_310(dest: Path) -> Path:
+    """A pickle holding a function's compiled code the way cloudpickle writes it under Python
+    3.8-3.10: ``CodeType`` rebuilt from 16 arguments (3.11 added ``co_qualname`` and
+    ``co_exceptiontable``: 18). Loading it under 3.11 or later fails as a real 3.10 Model
+    Upload does (``TypeError: code() argument 13 must be str, not int``)."""
+    import pickle
+    import sys
+
+    from cloudpickle import cloudpickle as cp
+
+    assert sys.version_info >= (3, 11), "this stands for a pickle from an older Python"
+
+    def predict(live_features: Any) -> Any:
+        return live_features
+
+    code = predict.__code__
+    args = (
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_nlocals,
+        code.co_stacksize,
+        code.co_flags,
+        code.co_code,
+        code.co_consts,
+        code.co_names,
+        code.co_varnames,
+        code.co_filename,
+        code.co_name,
+        code.co_firstlineno,
+        code.co_linetable,
+        code.co_freevars,
+        code.co_cellvars,
+    )
+
+    class CodeTypeByName:  # pickled as cloudpickle pickles types.CodeType
+        def __call__(self, *a: Any) -> None:
+            pass
+
+        def __reduce__(self) -> Any:
+            return (cp._builtin_type, ("CodeType",))
+
+    class OldCode:
+        def __reduce__(self) -> Any:
+            return (CodeTypeByName(), args)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(pickle.dumps(OldCode(), protocol=5))
+    return dest
