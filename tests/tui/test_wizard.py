@@ -472,7 +472,7 @@ async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
             "image",
             "ada1/numerai-predict:latest",
             "create",
-            "build the image and push it",
+            "build the image and push it (Python 3.12)",
         ) in rows
         assert {r[0] for r in rows} >= {"resource_group", "container_group", "workflow", "webhook"}
         shown = text(app, "#plan")

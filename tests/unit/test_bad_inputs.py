@@ -13,6 +13,7 @@ field                      file inputs      also via env var
 numerai.model_ids          11               7
 numerai.model_name         6                5
 numerai.register_webhook   6                3
+numerai.data_version       6                5
 azure.subscription_id      6                5
 azure.location             7                6
 azure.resource_group       7                5
@@ -30,13 +31,14 @@ docker.build               6                3
 docker.context             5                4
 docker.base_image          6                5
 docker.pull                6                3
+docker.python              6                4
 run.stop_after_create      6                3
 secrets.keyring            6                3
 --run-minutes (option)     7                -
 logs --tail (option)       5                -
 =========================  ===============  ==================
 
-In all: 153 file inputs, 104 environment inputs and 12 option inputs.
+In all: 165 file inputs, 113 environment inputs and 12 option inputs.
 Every input in the table is refused, each with a reason (checked by the tests below;
 ``test_the_table_is_true`` keeps the table and the lists in step).
 """
@@ -73,6 +75,7 @@ BAD: dict[str, list[str]] = {
     ],
     "numerai.model_name": ['"my model"', f'"{"m" * 101}"', '"model!"', '"modèle"', '"a/b"', "7"],
     "numerai.register_webhook": _BOOL_BAD,
+    "numerai.data_version": ['"5.2"', '"latest"', '"v5"', '"v5.2.x"', '" v 5.2"', "5.2"],
     "azure.subscription_id": [
         '"00000000000000000000000000000001"',
         '"0000-0000"',
@@ -175,6 +178,7 @@ BAD: dict[str, list[str]] = {
         "3",
     ],
     "docker.pull": _BOOL_BAD,
+    "docker.python": ['"3.9"', '"3.12.1"', '"3"', '"python"', '""', "3.12"],
     "run.stop_after_create": _BOOL_BAD,
     "secrets.keyring": _BOOL_BAD,
 }
