@@ -8,8 +8,10 @@ the live data), and <= 20 s per run here plus 5 s for each further model. The ru
 script as a subprocess against the local Numerai (tests/fakes_numerai: ~5,000 rows x ~2,400
 int8 features): without a model (example predictions), with a small LightGBM booster (medium
 and all feature sets), and with 1, 2 and 5 models in one run (a booster of its own per model,
-in ``models/<model id>/``). Peak RSS is the child's own ``ru_maxrss`` from ``wait4``. Each run
-must land every model's submission and download the live data once.
+in ``models/<model id>/``), and with a Numerai Model Upload made like hello_numerai's last
+cells (a cloudpickled function given the whole live frame). Peak RSS is the child's own
+``ru_maxrss`` from ``wait4``. Each run must land every model's submission and download the
+live data once.
 
 Run: python benchmarks/predict.py [runs]   (from the repository root; default 3 runs)
 """
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes_numerai import FakeNumerai, synthetic_round  # noqa: E402
-from tests.fakes_numerai.models import train_lightgbm_txt  # noqa: E402
+from tests.fakes_numerai.models import model_upload_pkl, train_lightgbm_txt  # noqa: E402
 
 RSS_TARGET_MB, TIME_TARGET_S, TIME_PER_EXTRA_MODEL_S = 600, 20.0, 5.0
 # several models: the peak of one model, plus one model's size (these boosters: ~0.1 MB), plus
@@ -89,6 +91,10 @@ def scenarios(server: FakeNumerai, tmp: Path) -> dict[str, Scenario]:
         folder = tmp / feature_set
         train_lightgbm_txt(live_round, folder / "model.txt", feature_set=feature_set, n_trees=50)
         found[f"LightGBM booster, {feature_set} features"] = Scenario(folder, [server.model_id])
+    # a Numerai Model Upload made like hello_numerai's last cells: the whole live frame, era by era
+    upload = tmp / "upload"
+    model_upload_pkl(live_round, upload / "hello_numerai.pkl")
+    found["Model Upload (hello_numerai.pkl)"] = Scenario(upload, [server.model_id])
     # five models on the account, each with a booster of its own (different seeds)
     ids = [m.id for m in server.models if m.tournament == 8]
     while len(ids) < 5:
