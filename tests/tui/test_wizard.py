@@ -24,6 +24,7 @@ from numerai_aci_wizard.settings import (
     check_memory,
     check_model_id,
     check_public_id,
+    check_python,
     check_resource_group,
     check_secret_key,
 )
@@ -742,6 +743,7 @@ BAD_VALUES = [
     ("docker", "docker.image", "Ada/Predict", check_image),
     ("docker", "docker.context", "/no/such/folder", check_context),
     ("docker", "docker.base_image", "bad image", check_base_image),
+    ("docker", "docker.python", "3.9", check_python),
 ]
 
 

@@ -13,6 +13,7 @@ from ...settings import (
     check_hub_username,
     check_image,
     check_password,
+    check_python,
     check_registry_username,
     check_username_field,
     needs_registry_login,
@@ -64,6 +65,12 @@ class DockerScreen(StepScreen):
             "Base image (optional)",
             check=check_base_image,
             help="empty: the Dockerfile's default; passed as build arg BASE_IMAGE",
+        )
+        yield self.field(
+            "docker.python",
+            "Python version",
+            check=check_python,
+            help="3.10-3.14: a cloudpickled model (Numerai Model Upload) needs the one that made it",
         )
         yield Static("", id="registry-note", classes="muted")
 
