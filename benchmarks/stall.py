@@ -56,7 +56,6 @@ def _tick_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     #: (gap, the screen at its end, whether the deploy ran at both of its ends)
     gaps: list[tuple[float, str, bool]] = []
-
     def on_mount(self: Any) -> None:
         collect_young_only()  # as run() does for the installed command (the test builds the app)
         last = [time.perf_counter(), False]
