@@ -8,8 +8,12 @@ the live data), and <= 20 s per run here plus 5 s for each further model. The ru
 script as a subprocess against the local Numerai (tests/fakes_numerai: ~5,000 rows x ~2,400
 int8 features): without a model (example predictions), with a small LightGBM booster (medium
 and all feature sets), and with 1, 2 and 5 models in one run (a booster of its own per model,
-in ``models/<model id>/``). Peak RSS is the child's own ``ru_maxrss`` from ``wait4``. Each run
-must land every model's submission and download the live data once.
+in ``models/<model id>/``), and with a Numerai Model Upload made like hello_numerai's last
+cells (a cloudpickled function given the whole live frame). Peak RSS is the child's own
+high-water mark (``VmHWM``, read as it exits): its ``ru_maxrss`` would also count the pages of
+this benchmark that it shares between fork and exec (~285 MB here, so every scenario read the
+same). Each run must land every model's submission and download the live data once.
+``PREDICT_SCRIPT`` measures another copy of predict.py (e.g. an older one) on the same harness.
 
 Run: python benchmarks/predict.py [runs]   (from the repository root; default 3 runs)
 """
@@ -30,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes_numerai import FakeNumerai, synthetic_round  # noqa: E402
-from tests.fakes_numerai.models import train_lightgbm_txt  # noqa: E402
+from tests.fakes_numerai.models import model_upload_pkl, train_lightgbm_txt  # noqa: E402
 
 RSS_TARGET_MB, TIME_TARGET_S, TIME_PER_EXTRA_MODEL_S = 600, 20.0, 5.0
 # several models: the peak of one model, plus one model's size (these boosters: ~0.1 MB), plus
@@ -53,27 +57,50 @@ class Result:
     live_downloads: int
 
 
+# Runs predict.py as __main__ and writes the process's VmHWM (kB) when it exits.
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+                    out.write(line.split()[1])
+
+atexit.register(_peak)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+SCRIPT = Path(os.environ.get("PREDICT_SCRIPT") or ROOT / "image" / "predict.py")
+
+
 def run_once(server: FakeNumerai, scenario: Scenario) -> Result:
     """One predict.py run, and what the server saw during it (no reset between runs: the
     models added to the account must stay)."""
     subs_before, downloads_before = len(server.submissions), len(server.downloads)
     env = {k: v for k, v in os.environ.items() if k not in ("TRIGGER_ID", "NUMERAI_MODEL_IDS")}
     env.update(server.container_env(scenario.model_ids), NUMERAI_MODEL_DIR=str(scenario.model_dir))
+    peak_file = Path(tempfile.mkstemp(prefix="predict-peak-")[1])
+    env["BENCH_PEAK_FILE"] = str(peak_file)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "image" / "predict.py")],
+        [sys.executable, "-c", _PEAK_WRAPPER, str(SCRIPT)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
+    peak_kb = peak_file.read_text().strip()
+    peak_file.unlink()
+    rss_mb = int(peak_kb) / 1024 if peak_kb else usage.ru_maxrss / 1024
     new_subs = server.submissions[subs_before:]
     landed = {s.model_id for s in new_subs if s.accepted} & set(scenario.model_ids)
     live = [d for d in server.downloads[downloads_before:] if d.endswith("/live.parquet")]
     return Result(
         seconds,
-        usage.ru_maxrss / 1024,
+        rss_mb,
         os.waitstatus_to_exitcode(status),
         len(landed),
         len(live),
@@ -89,6 +116,10 @@ def scenarios(server: FakeNumerai, tmp: Path) -> dict[str, Scenario]:
         folder = tmp / feature_set
         train_lightgbm_txt(live_round, folder / "model.txt", feature_set=feature_set, n_trees=50)
         found[f"LightGBM booster, {feature_set} features"] = Scenario(folder, [server.model_id])
+    # a Numerai Model Upload made like hello_numerai's last cells: the whole live frame, era by era
+    upload = tmp / "upload"
+    model_upload_pkl(live_round, upload / "hello_numerai.pkl")
+    found["Model Upload (hello_numerai.pkl)"] = Scenario(upload, [server.model_id])
     # five models on the account, each with a booster of its own (different seeds)
     ids = [m.id for m in server.models if m.tournament == 8]
     while len(ids) < 5:

@@ -376,7 +376,9 @@ class ImageEngine(Protocol):
 
     def resolve_context(self, settings: Settings) -> Path: ...
 
-    def context_hash(self, context: Path, *, base_image: str = "") -> str: ...
+    def context_hash(
+        self, context: Path, *, base_image: str = "", build_args: dict[str, str] | None = None
+    ) -> str: ...
 
     def build_and_push(
         self,

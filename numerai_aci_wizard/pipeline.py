@@ -226,9 +226,7 @@ class Pipeline:
             image = self.engines.image
             try:
                 context = image.resolve_context(self.settings)
-                context_hash = image.context_hash(
-                    context, base_image=self.settings.docker.base_image
-                )
+                context_hash = image.context_hash(context, build_args=self.settings.build_args())
             except WizardError as exc:
                 problem = exc.message
         return decide.image_action(

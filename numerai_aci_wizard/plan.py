@@ -572,20 +572,32 @@ def image_action(
             "keep",
             "use the existing image as it is (checked in the registry at deploy)",
         )
+    built = image_detail(settings)
     if context_hash is None:
-        return Action("image", d.image, "update", f"build and push ({context_problem})")
+        return Action("image", d.image, "update", f"build and push ({context_problem}){built}")
     if last_image == d.image and last_context_hash == context_hash and last_digest:
         return Action(
             "image",
             d.image,
             "keep",
-            f"build context unchanged since the last push ({last_digest[:19]})",
+            f"build context unchanged since the last push ({last_digest[:19]}){built}",
         )
     if last_digest and last_image == d.image:
         return Action(
-            "image", d.image, "update", "the build context changed: build and push a new image"
+            "image",
+            d.image,
+            "update",
+            f"the build context changed: build and push a new image{built}",
         )
-    return Action("image", d.image, "create", "build the image and push it")
+    return Action("image", d.image, "create", f"build the image and push it{built}")
+
+
+def image_detail(settings: Settings) -> str:
+    """What the settings make of a built image: its Python (or base) and the data version."""
+    base = settings.docker.base_image.strip()
+    what = f"base {base}" if base else f"Python {settings.docker.python}"
+    version = settings.numerai.data_version.strip()
+    return f" ({what}, data {version})" if version else f" ({what})"
 
 
 def pushed_again(decided: Action, pushed: bool, image: str) -> Action:

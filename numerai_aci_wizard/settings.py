@@ -26,6 +26,10 @@ DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 
 MEMORY_MIN_GB, MEMORY_MAX_GB = 0.5, 16.0
 CPU_MIN, CPU_MAX = 0.1, 4.0
+#: The image's Python minor versions: those Numerai's runner (numerai-predict) builds images for
+#: and image/requirements.txt has wheels for. A cloudpickled model loads only under its own.
+PYTHON_VERSIONS: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13", "3.14")
+DEFAULT_PYTHON = "3.12"  # the bundled Dockerfile's default base: python:3.12-slim
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -106,6 +110,17 @@ def check_model_ids(value: str) -> str | None:
 def split_model_ids(value: str) -> list[str]:
     """The IDs a ``check_model_ids``-approved text stands for, in the order given."""
     return [clean(p) for p in value.split(",") if clean(p)]
+
+
+def check_data_version(value: str) -> str | None:
+    """Empty: per model, the newest version with all its features; else a version like v5.2."""
+    v = clean(value)
+    if not v or re.fullmatch(r"v\d+\.\d+", v):
+        return None
+    if re.fullmatch(r"[Vv]?\d+(\.\d+)?", v):
+        number = v.lstrip("vV")
+        return f"write the data version as Numerai lists it: v{number if '.' in number else number + '.0'}"
+    return "a data version looks like v5.2 (empty: the newest that has all the model's features)"
 
 
 def check_model_name(value: str) -> str | None:
@@ -331,6 +346,17 @@ def check_base_image(value: str) -> str | None:
     return check_image(value) if clean(value) else None
 
 
+def check_python(value: str) -> str | None:
+    """The image's Python minor version: one Numerai's runner supports."""
+    v = clean(value)
+    if v in PYTHON_VERSIONS:
+        return None
+    minor = re.fullmatch(r"(?:python|py)?\s*(3\.\d+)(?:\.\d+)?", v, re.IGNORECASE)
+    if minor and minor.group(1) in PYTHON_VERSIONS:
+        return f"give the minor version only: {minor.group(1)}"
+    return f"choose one of {', '.join(PYTHON_VERSIONS)} (the Python that pickled your model)"
+
+
 def check_context(value: str) -> str | None:
     """Empty means the bundled image/; else a folder holding a Dockerfile."""
     v = clean(value)
@@ -356,6 +382,8 @@ class NumeraiSettings:
     model_ids: list[str] = field(default_factory=list)
     model_name: str = ""
     register_webhook: bool = True
+    #: empty: per model, the newest listed version whose features.json has all its features
+    data_version: str = ""
 
     @property
     def model_id(self) -> str:
@@ -404,6 +432,8 @@ class DockerSettings:
     pull: bool = True
     #: pushing the models into a public repository is what the user wants (else refused)
     public_image_ok: bool = False
+    #: the image's Python minor version (a cloudpickled model needs the one that made it)
+    python: str = DEFAULT_PYTHON
 
 
 @dataclass
@@ -530,6 +560,21 @@ class Settings:
         }
         return Settings(**sections, provenance=self.provenance.copy(), tags=dict(self.tags))
 
+    def build_args(self) -> dict[str, str]:
+        """The image's build arguments: ``BASE_IMAGE`` (the base_image setting, else
+        python:3.X-slim when the Python is not the Dockerfile's default) and ``DATA_VERSION``.
+        Only what differs from the Dockerfile's defaults, so a context of the user's own keeps
+        its own base unless a setting asks for another."""
+        args: dict[str, str] = {}
+        base, python = clean(self.docker.base_image), clean(self.docker.python)
+        if base:
+            args["BASE_IMAGE"] = base
+        elif python and python != DEFAULT_PYTHON:
+            args["BASE_IMAGE"] = f"python:{python}-slim"
+        if clean(self.numerai.data_version):
+            args["DATA_VERSION"] = clean(self.numerai.data_version)
+        return args
+
     def as_dict(self) -> dict[str, dict[str, Any]]:
         return {
             name: {
@@ -632,6 +677,15 @@ FIELDS: tuple[Field, ...] = (
         "--register-webhook",
         (),
         "set the model's compute webhook to the Logic App's URL",
+    ),
+    Field(
+        "numerai.data_version",
+        "Data version",
+        str,
+        check_data_version,
+        "--data-version",
+        (),
+        "e.g. v5.2 for every model; empty: per model, the newest with all its features",
     ),
     Field(
         "azure.subscription_id",
@@ -754,6 +808,16 @@ FIELDS: tuple[Field, ...] = (
         "--base-image",
         (),
         "passed as build arg BASE_IMAGE",
+    ),
+    Field(
+        "docker.python",
+        "Python version",
+        str,
+        check_python,
+        "--python",
+        (),
+        "the image's Python: a cloudpickled model needs the one that made it",
+        PYTHON_VERSIONS,
     ),
     Field(
         "docker.pull",

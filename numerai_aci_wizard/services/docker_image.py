@@ -152,12 +152,15 @@ def _context_tar(context: Path) -> IO[bytes]:
     return made
 
 
-def context_hash(context: Path, *, base_image: str = "") -> str:
+def context_hash(
+    context: Path, *, base_image: str = "", build_args: dict[str, str] | None = None
+) -> str:
     """A content hash of what ``docker build`` would be sent (``.dockerignore`` honoured).
 
     Names, contents, executable bits and symlink targets count; timestamps do not, so a
-    fresh checkout of the same files hashes the same. A ``base_image`` build arg is
-    mixed in because it changes the image as much as a file does.
+    fresh checkout of the same files hashes the same. The build args (``Settings.build_args``:
+    the base image, which the Python setting picks, and the data version; ``base_image`` alone
+    as before) are mixed in because they change the image as much as a file does.
     """
     from docker.utils.build import exclude_paths
 
@@ -178,8 +181,11 @@ def context_hash(context: Path, *, base_image: str = "") -> str:
                     content.update(block)
             executable = "x" if info.st_mode & 0o111 else "-"
             digest.update(f"F {name} {executable} {content.hexdigest()}\n".encode())
+    args = dict(build_args or {})
     if base_image:
-        digest.update(f"A {BUILD_ARG_BASE}={base_image}\n".encode())
+        args.setdefault(BUILD_ARG_BASE, base_image)
+    for name in sorted(args, key=lambda n: (n != BUILD_ARG_BASE, n)):
+        digest.update(f"A {name}={args[name]}\n".encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -433,9 +439,10 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
     tag = settings.docker.image.strip()
     context = resolve_context(settings)
     client = connect(timeout=_STREAM_TIMEOUT)
-    base = settings.docker.base_image.strip()
-    buildargs = {BUILD_ARG_BASE: base} if base else None
-    emit(LogLine(step="build", text=f"Building {context} as {tag} for {PLATFORM}"))
+    buildargs = settings.build_args() or None
+    base = (buildargs or {}).get(BUILD_ARG_BASE, "")
+    shown = "".join(f", {k}={v}" for k, v in (buildargs or {}).items())
+    emit(LogLine(step="build", text=f"Building {context} as {tag} for {PLATFORM}{shown}"))
     pull = bool(settings.docker.pull)
     floor = 0
     try:
@@ -463,6 +470,17 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
                     )
                     pull, floor = False, run.progress
                     continue
+                requirements = _failed_requirements(list(run.last_lines))
+                if requirements:
+                    raise WizardError(
+                        f"The packages of {requirements} could not be installed into the "
+                        "image.\nLast output:\n"
+                        + "\n".join(f"  {line}" for line in run.last_lines),
+                        f"Fix {requirements} (pip's message above names the package or the "
+                        "version that conflicts); the image's own pins in requirements.txt "
+                        "beside the Dockerfile stay as they are. Then deploy again.",
+                        code=ErrorCode.RUN_FAILED,
+                    )
                 raise errors.build_step_error(
                     text,
                     step=run.step,
@@ -472,8 +490,11 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
                     base_image=base,
                     pull_attempted=bool(settings.docker.pull),
                 )
-        if not run.image_id:
-            run.image_id = client.images.get(tag).id
+        built = client.images.get(tag)
+        run.image_id = run.image_id or built.id
+        size_bytes = int(built.attrs.get("Size") or 0)
+        if size_bytes:
+            emit(LogLine(step="build", text=f"Image size: {_mib(size_bytes)} unpacked"))
         if run.total:
             emit(Progress(step="build", done=run.total, total=run.total, unit="steps"))
     except (WizardError, Cancelled):
@@ -488,14 +509,31 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
         raise _lost(exc) from exc
     finally:
         client.close()
+    size_text = f", {_mib(size_bytes)}" if size_bytes else ""
     emit(
         StepFinished(
             step="build",
-            summary=f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]})",
-            data={"image": tag, "image_id": run.image_id},
+            summary=f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]}{size_text})",
+            data={"image": tag, "image_id": run.image_id, "size_bytes": size_bytes},
         )
     )
     return run.image_id
+
+
+def _mib(size_bytes: int) -> str:
+    return f"{size_bytes / 2**20:,.0f} MiB"
+
+
+_PIP_FAILED = re.compile(r"ERROR: pip could not install the packages of (\S+)")
+
+
+def _failed_requirements(lines: list[str]) -> str:
+    """The models' requirements file whose install failed (the bundled Dockerfile says), or ""."""
+    for line in reversed(lines):
+        match = _PIP_FAILED.search(line)
+        if match:
+            return match.group(1)
+    return ""
 
 
 # --- push --------------------------------------------------------------------------------
@@ -744,7 +782,7 @@ def build_and_push(
         context = resolve_context(settings)
     except WizardError as exc:
         raise fail(emit, "build", exc) from None  # reported as the build's failure
-    current = context_hash(context, base_image=settings.docker.base_image.strip())
+    current = context_hash(context, build_args=settings.build_args())
     if not force and state.context_hash == current and state.image == image and state.digest:
         check_cancel(cancel)
         try:

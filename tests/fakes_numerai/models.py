@@ -81,3 +81,136 @@ def untrained_sklearn_pkl(dest: Path) -> Path:
     with dest.open("wb") as fh:
         pickle.dump(LinearRegression(), fh)
     return dest
+
+
+# --- Numerai Model Uploads ------------------------------------------------------------------
+
+# The last cells of Numerai's hello_numerai notebook (numerai/example-scripts), as a user runs
+# them: a LightGBM model trained on the small feature set, the prediction pipeline as a
+# function of the live features, serialized with cloudpickle. Run in a namespace named
+# ``__main__`` like a notebook's, so cloudpickle stores the function and the globals it uses
+# (``model``, ``features``) by value, exactly as it does for the notebook.
+HELLO_NUMERAI_CELLS = """
+import cloudpickle
+import lightgbm as lgb
+import pandas as pd
+
+model = lgb.LGBMRegressor(
+    n_estimators=40, learning_rate=0.05, max_depth=5, num_leaves=2**5 - 1,
+    colsample_bytree=0.5, verbose=-1,
+)
+model.fit(train[features], train["target"])
+
+def predict(live_features: pd.DataFrame) -> pd.DataFrame:
+    live_predictions = model.predict(live_features[features])
+    submission = pd.Series(live_predictions, index=live_features.index)
+    return submission.to_frame("prediction")
+
+p = cloudpickle.dumps(predict)
+"""
+
+
+def numerai_targets(live_round: SyntheticRound, features: list[str], n_rows: int, seed: int) -> Any:
+    """A training frame over ``features`` whose ``target`` is like Numerai's: 0, .25, ... 1."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    train = pd.DataFrame(
+        rng.integers(0, 5, size=(n_rows, len(features)), dtype=np.int8), columns=features
+    )
+    signal = train[features[:5]].mean(axis=1).to_numpy(dtype=float) / 4
+    noisy = np.clip(signal + rng.normal(0, 0.15, n_rows), 0, 1)
+    train["target"] = np.round(noisy * 4) / 4
+    return train
+
+
+def model_upload_pkl(
+    live_round: SyntheticRound,
+    dest: Path,
+    *,
+    features: list[str] | None = None,
+    source: str = HELLO_NUMERAI_CELLS,
+    n_rows: int = 2_000,
+    seed: int = 5,
+    **names: Any,
+) -> Path:
+    """A ``.pkl`` made like a Numerai Model Upload: ``source`` (by default the hello_numerai
+    cells) run as a notebook runs it, with ``train`` and ``features`` (the small feature set
+    unless given) defined; it must leave the pickled bytes in ``p``. ``names`` are further
+    globals the cells may use."""
+    meta = json.loads((live_round.directory / "features.json").read_text())
+    chosen = features or meta["feature_sets"]["small"]
+    namespace: dict[str, Any] = {
+        "__name__": "__main__",
+        "train": numerai_targets(live_round, chosen, n_rows, seed),
+        "features": chosen,
+        **names,
+    }
+    exec(compile(source, "<notebook>", "exec"), namespace)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(namespace["p"])
+    return dest
+
+
+def upload_function_pkl(dest: Path, source: str, **names: Any) -> Path:
+    """A cloudpickled function ``predict`` defined by ``source`` in a notebook-like namespace
+    (for the shapes a Model Upload can take: two arguments, wrong results...)."""
+    import cloudpickle
+
+    namespace: dict[str, Any] = {"__name__": "__main__", **names}
+    exec(compile(source, "<notebook>", "exec"), namespace)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(cloudpickle.dumps(namespace["predict"]))
+    return dest
+
+
+def pickle_from_python_310(dest: Path) -> Path:
+    """A pickle holding a function's compiled code the way cloudpickle writes it under Python
+    3.8-3.10: ``CodeType`` rebuilt from 16 arguments (3.11 added ``co_qualname`` and
+    ``co_exceptiontable``: 18). Loading it under 3.11 or later fails as a real 3.10 Model
+    Upload does (``TypeError: code() argument 13 must be str, not int``)."""
+    import pickle
+    import sys
+
+    from cloudpickle import cloudpickle as cp
+
+    assert sys.version_info >= (3, 11), "this stands for a pickle from an older Python"
+
+    def predict(live_features: Any) -> Any:
+        return live_features
+
+    code = predict.__code__
+    args = (
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_nlocals,
+        code.co_stacksize,
+        code.co_flags,
+        code.co_code,
+        code.co_consts,
+        code.co_names,
+        code.co_varnames,
+        code.co_filename,
+        code.co_name,
+        code.co_firstlineno,
+        code.co_linetable,
+        code.co_freevars,
+        code.co_cellvars,
+    )
+
+    class CodeTypeByName:  # pickled as cloudpickle pickles types.CodeType
+        def __call__(self, *a: Any) -> None:
+            pass
+
+        def __reduce__(self) -> Any:
+            return (cp._builtin_type, ("CodeType",))
+
+    class OldCode:
+        def __reduce__(self) -> Any:
+            return (CodeTypeByName(), args)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(pickle.dumps(OldCode(), protocol=5))
+    return dest

@@ -5,7 +5,9 @@ time, and the prediction script and the wizard honour ``NUMERAI_API_URL``). It d
 GraphQL: each request is dispatched on its first root field, which is all numerapi needs. It
 checks the ``Authorization: Token PUBLIC$SECRET`` header like Numerai (a wrong key gets
 Numerai's own "Your session is invalid or has expired." error), serves the synthetic round
-over HTTP, takes uploads by PUT and judges them in ``create_submission`` as Numerai does:
+over HTTP, serves the current data version and older ones (``older_versions``, where some features
+have their old names) with their ``live_benchmark_models.parquet``, takes uploads by PUT and
+judges them in ``create_submission`` as Numerai does:
 every live id exactly once, numeric predictions in [0, 1], no NaN; anything else is a
 GraphQL error. Faults are injected per test (``fail_next``, ``missing_datasets``,
 ``refuse_uploads``, ``down``).
@@ -555,11 +557,14 @@ class FakeNumerai:
     # --- file transfer ----------------------------------------------------------------------
 
     def file_for(self, name: str) -> Path | None:
-        """Older versions are served from the same files (only their names differ)."""
+        """Older versions serve the same round with some features under their old names
+        (``SyntheticRound.renamed``), as Numerai serves every listed version's live data."""
         if name in self.missing_datasets or name not in self._listed():
             return None
         version, _, base = name.partition("/")
-        return self.round.files.get(f"{self.round.version}/{base}")
+        if version == self.round.version:
+            return self.round.files.get(name)
+        return self.round.older_file(base)
 
     def store_upload(self, token: str, body: bytes) -> int:
         fault = self._take_fault("upload")

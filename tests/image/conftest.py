@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.fakes_numerai import SyntheticRound
-from tests.fakes_numerai.models import train_lightgbm_txt, train_sklearn_pkl
+from tests.fakes_numerai.models import model_upload_pkl, train_lightgbm_txt, train_sklearn_pkl
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,28 @@ def pickle_dir(numerai_round: SyntheticRound, tmp_path_factory: pytest.TempPathF
     folder = tmp_path_factory.mktemp("pickle")
     train_sklearn_pkl(numerai_round, folder / "model.pkl")
     return folder
+
+
+@pytest.fixture(scope="session")
+def hello_numerai_pkl(
+    numerai_round: SyntheticRound, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """``hello_numerai.pkl``: a Model Upload made exactly like the notebook's last cells
+    (LightGBM on the small feature set, ``predict(live_features)``, ``cloudpickle.dumps``)."""
+    return model_upload_pkl(numerai_round, tmp_path_factory.mktemp("hello") / "hello_numerai.pkl")
+
+
+@pytest.fixture(scope="session")
+def older_version_pkl(
+    numerai_round: SyntheticRound, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The same notebook, trained on the older data version's small feature set (10 of its
+    features have other names in the newest version)."""
+    old_small = [numerai_round.renamed.get(n, n) for n in _small(numerai_round)]
+    dest = tmp_path_factory.mktemp("older") / "trained_on_v5_0.pkl"
+    return model_upload_pkl(numerai_round, dest, features=old_small)
+
+
+def _small(numerai_round: SyntheticRound) -> list[str]:
+    meta = json.loads((numerai_round.directory / "features.json").read_text())
+    return list(meta["feature_sets"]["small"])

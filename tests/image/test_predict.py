@@ -15,7 +15,11 @@ import pandas as pd
 import pytest
 
 from tests.fakes_numerai import FakeNumerai, Submission, dead_url
-from tests.fakes_numerai.models import untrained_sklearn_pkl
+from tests.fakes_numerai.models import (
+    pickle_from_python_310,
+    untrained_sklearn_pkl,
+    upload_function_pkl,
+)
 
 PREDICT = Path(__file__).resolve().parents[2] / "image" / "predict.py"
 
@@ -82,7 +86,9 @@ def test_a_lightgbm_booster_predicts_the_live_round(
     assert sub.accepted, sub.reason
     assert sub.trigger_id == "trigger-abc"
     version = numerai_server.round.version
-    assert numerai_server.downloads == [f"{version}/live.parquet", f"{version}/features.json"]
+    # the newest version's feature list first (it has every feature the booster names), then
+    # its live data; nothing of the older versions
+    assert numerai_server.downloads == [f"{version}/features.json", f"{version}/live.parquet"]
     booster = lightgbm.Booster(model_file=str(booster_dir / "model.txt"))
     features = booster.feature_name()
     live = pd.read_parquet(live_path(numerai_server), columns=features)
@@ -214,7 +220,10 @@ def test_a_model_needing_features_the_data_lacks_is_told_to_retrain(
     booster.save_model(str(folder / "model.txt"))
     done = run_predict(numerai_server, folder)
     assert done.returncode == 2
-    assert "needs 1 features this round's data lacks (feature_gone)" in done.stdout
+    assert (
+        "no listed data version has all the model's 3 features: the newest, v5.2, lacks 1 "
+        "(feature_gone); retrain it on v5.2" in done.stdout
+    )
     assert numerai_server.submissions == []
 
 
@@ -465,3 +474,215 @@ def test_a_model_named_twice_is_submitted_once(numerai_server: FakeNumerai, no_m
     assert done.returncode == 0, done.stdout + done.stderr
     assert [s.model_id for s in numerai_server.accepted] == [model_id]
     assert "is submitted once" in done.stdout
+
+
+# --- Numerai Model Uploads (a cloudpickled predict function) ----------------------------------
+
+
+def upload_output(pkl: Path, live: Path, benchmarks: Path | None = None) -> dict[str, float]:
+    """What the Model Upload itself returns for the live file, by id (no ranking: Numerai takes
+    a Model Upload's values as they are)."""
+    function = pickle.loads(pkl.read_bytes())
+    frame = pd.read_parquet(live)
+    if benchmarks is None:
+        out = function(frame)
+    else:
+        out = function(frame, pd.read_parquet(benchmarks).loc[frame.index])
+    return out["prediction"].to_dict()
+
+
+def test_a_model_upload_made_like_hello_numerai_submits_its_own_values(
+    numerai_server: FakeNumerai, hello_numerai_pkl: Path, tmp_path: Path
+) -> None:
+    folder = models_folder(tmp_path, shared=hello_numerai_pkl)  # any name ending .pkl
+    done = run_predict(numerai_server, folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [sub] = numerai_server.submissions
+    assert sub.accepted, sub.reason
+    assert "a Numerai Model Upload, function predict(live_features)" in done.stdout
+    expected = upload_output(hello_numerai_pkl, live_path(numerai_server))
+    assert sub.predictions() == pytest.approx(expected)
+    assert min(expected.values()) > 0 and max(expected.values()) < 1
+    version = numerai_server.round.version
+    # the model inside the function names its 42 features: the newest version has them all
+    assert f"data {version} (the newest of its 42 features)" in done.stdout
+    # one argument: no benchmark file
+    assert numerai_server.downloads == [f"{version}/features.json", f"{version}/live.parquet"]
+
+
+TWO_ARGUMENTS = """
+import pandas as pd
+
+def predict(live_features, live_benchmark_models):
+    # positional on purpose: right only if the benchmark rows are aligned to the live rows
+    values = live_benchmark_models["v5_lgbm_ct_blend"].to_numpy()
+    return pd.DataFrame({"prediction": values}, index=live_features.index)
+"""
+
+
+def test_a_two_argument_upload_gets_the_benchmark_models_aligned_to_the_live_ids_once_per_run(
+    numerai_server: FakeNumerai, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    pkl = upload_function_pkl(tmp_path / "bench" / "blend.pkl", TWO_ARGUMENTS)
+    folder = models_folder(tmp_path, **{first.name: pkl, second.id: pkl})
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    version = numerai_server.round.version
+    bench = pd.read_parquet(numerai_server.round.files[f"{version}/live_benchmark_models.parquet"])
+    assert list(bench.index) != list(pd.read_parquet(live_path(numerai_server), columns=[]).index)
+    expected = bench["v5_lgbm_ct_blend"].astype("float64").to_dict()
+    subs = by_model(numerai_server)
+    assert subs[first.id].predictions() == pytest.approx(expected)
+    assert subs[second.id].predictions() == pytest.approx(expected)
+    assert "predict(live_features, live_benchmark_models)" in done.stdout
+    assert numerai_server.downloaded("live_benchmark_models.parquet") == 1
+    assert numerai_server.downloaded("live.parquet") == 1
+
+
+BAD_RESULTS = {
+    "nan": (
+        "p = pd.Series(0.5, index=live_features.index)\n"
+        "    p.iloc[3] = float('nan')\n"
+        "    return p.to_frame('prediction')",
+        "returned NaN (or a non-number) for 1 of 5000 ids: predictions must not be NaN",
+    ),
+    "series": (
+        "return pd.Series(0.5, index=live_features.index)",
+        "returned a pandas.Series, not a DataFrame: a Model Upload must return a "
+        "pandas DataFrame with a 'prediction' column (return series.to_frame('prediction'))",
+    ),
+    "wrong length": (
+        "return pd.DataFrame({'prediction': 0.5}, index=live_features.index[:-1])",
+        "returned 4999 rows for 5000 live ids: it must return one row per live id",
+    ),
+    "outside [0, 1]": (
+        "return pd.DataFrame({'prediction': 1.5}, index=live_features.index)",
+        "returned 5000 values outside [0, 1] (min 1.5, max 1.5): predictions must be between "
+        "0 and 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RESULTS))
+def test_an_upload_breaking_a_rule_fails_naming_it_and_the_other_model_submits(
+    case: str, numerai_server: FakeNumerai, booster_dir: Path, tmp_path: Path
+) -> None:
+    body, rule = BAD_RESULTS[case]
+    source = f"import pandas as pd\n\ndef predict(live_features):\n    {body}\n"
+    bad = upload_function_pkl(tmp_path / "bad" / "bad.pkl", source)
+    first, second = numerai_server.models[:2]
+    folder = models_folder(tmp_path, **{first.name: bad, second.name: booster_dir / "model.txt"})
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"FAILED: {first.name} ({first.id}): the Model Upload {rule}" in done.stdout
+    assert [s.model_id for s in numerai_server.submissions] == [second.id]
+    assert numerai_server.accepted[0].predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+
+
+def test_a_model_trained_on_the_older_version_submits_on_it_beside_one_on_the_newest(
+    numerai_server: FakeNumerai, older_version_pkl: Path, booster_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    folder = models_folder(
+        tmp_path, **{first.name: older_version_pkl, second.name: booster_dir / "model.txt"}
+    )
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    newest, older = numerai_server.round.version, "v5.0"
+    subs = by_model(numerai_server)
+    expected = upload_output(older_version_pkl, numerai_server.round.older_file("live.parquet"))
+    assert subs[first.id].predictions() == pytest.approx(expected)
+    assert subs[second.id].predictions() == pytest.approx(
+        expected_predictions(booster_dir / "model.txt", numerai_server)
+    )
+    assert f"model {first.name} ({first.id}): data {older} (the newest with all of them" in (
+        done.stdout
+    )
+    assert f"NOTE: {newest} lacks 10 of its features (feature_old_" in done.stdout
+    assert f"model {second.name} ({second.id}): data {newest} (the newest" in done.stdout
+    assert f"landed: {first.name} ({first.id}): submission" in done.stdout
+    # each version's live file once; the oldest (v4.3) never looked at
+    assert sorted(d for d in numerai_server.downloads if d.endswith("live.parquet")) == [
+        f"{older}/live.parquet",
+        f"{newest}/live.parquet",
+    ]
+    assert not [d for d in numerai_server.downloads if d.startswith("v4.3/")]
+
+
+def test_a_data_version_pin_wins_and_an_unlisted_one_fails_that_model(
+    numerai_server: FakeNumerai, older_version_pkl: Path, hello_numerai_pkl: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    folder = models_folder(
+        tmp_path, **{first.name: older_version_pkl, second.name: hello_numerai_pkl}
+    )
+    (folder / first.name / "data_version").write_text("v4.3\n")
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"data v4.3 (pinned by models/{first.name}/data_version)" in done.stdout
+    assert numerai_server.downloaded("live.parquet") == 2  # v4.3 for one, v5.2 for the other
+
+    numerai_server.reset()
+    done = run_predict(
+        numerai_server,
+        folder,
+        **numerai_server.container_env([first.id, second.id]),
+        PREDICT_DATA_VERSION="v9.9",
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        f"FAILED: {second.name} ({second.id}): data version v9.9 (pinned by the data_version "
+        "setting) has no live file this round (listed: v5.2, v5.0, v4.3)" in done.stdout
+    )
+    assert [s.model_id for s in numerai_server.accepted] == [first.id]  # its own pin wins
+
+
+def test_a_pickle_from_an_older_python_says_which_and_what_to_set(
+    numerai_server: FakeNumerai, booster_dir: Path, tmp_path: Path
+) -> None:
+    first, second = numerai_server.models[:2]
+    old = pickle_from_python_310(tmp_path / "old" / "model_py310.pkl")
+    folder = models_folder(tmp_path, **{first.name: old, second.name: booster_dir / "model.txt"})
+    done = run_predict(
+        numerai_server, folder, **numerai_server.container_env([first.id, second.id])
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (
+        f"FAILED: {first.name} ({first.id}): cannot load the model model_py310.pkl: TypeError: "
+        "code() argument 13 must be str, not int. It was made by an older Python (3.10 or "
+        f"earlier) than this image's {here}" in done.stdout
+    )
+    assert '[docker] python = "3.X"' in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert [s.model_id for s in numerai_server.accepted] == [second.id]
+
+
+def test_several_pickles_in_one_folder_are_refused_for_that_model(
+    numerai_server: FakeNumerai, hello_numerai_pkl: Path, pickle_dir: Path, tmp_path: Path
+) -> None:
+    folder = models_folder(tmp_path, shared=hello_numerai_pkl)
+    shutil.copy(pickle_dir / "model.pkl", folder / "other.pkl")
+    done = run_predict(numerai_server, folder)
+    assert done.returncode == 2
+    assert "holds 2 .pkl files (hello_numerai.pkl, other.pkl)" in done.stdout
+    assert numerai_server.submissions == []
+
+
+def test_the_python_hint_reads_the_code_object_errors() -> None:
+    predict = _load_predict_module()
+    newer = predict._python_hint(TypeError("code expected at most 16 arguments, got 18"))
+    assert "made by a newer Python (3.11 or later)" in newer
+    assert predict._python_hint(KeyError("code")) == ""
+    assert predict._python_hint(TypeError("unsupported operand type(s)")) == ""

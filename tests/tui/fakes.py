@@ -324,7 +324,9 @@ class FakeDocker:
     def resolve_context(self, settings: Settings) -> Path:
         return Path("/fake/context")
 
-    def context_hash(self, context: Path, *, base_image: str = "") -> str:
+    def context_hash(
+        self, context: Path, *, base_image: str = "", build_args: dict[str, str] | None = None
+    ) -> str:
         return "sha256:" + "c" * 64
 
     def build_and_push(

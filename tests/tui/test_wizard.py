@@ -24,6 +24,7 @@ from numerai_aci_wizard.settings import (
     check_memory,
     check_model_id,
     check_public_id,
+    check_python,
     check_resource_group,
     check_secret_key,
 )
@@ -597,7 +598,7 @@ async def test_review_shows_the_plan_and_the_cost(make_app) -> None:
             "image",
             "ada1/numerai-predict:latest",
             "create",
-            "build the image and push it",
+            "build the image and push it (Python 3.12)",
         ) in rows
         assert {r[0] for r in rows} >= {"resource_group", "container_group", "workflow", "webhook"}
         shown = text(app, "#plan")
@@ -898,6 +899,7 @@ BAD_VALUES = [
     ("docker", "docker.image", "Ada/Predict", check_image),
     ("docker", "docker.context", "/no/such/folder", check_context),
     ("docker", "docker.base_image", "bad image", check_base_image),
+    ("docker", "docker.python", "3.9", check_python),
 ]
 
 

@@ -13,6 +13,7 @@ field                      file inputs      also via env var
 numerai.model_ids          11               7
 numerai.model_name         6                5
 numerai.register_webhook   6                3
+numerai.data_version       6                5
 azure.subscription_id      6                5
 azure.location             7                6
 azure.resource_group       7                5
@@ -31,13 +32,14 @@ docker.context             5                4
 docker.base_image          6                5
 docker.pull                6                3
 docker.public_image_ok     6                3
+docker.python              6                4
 run.stop_after_create      6                3
 secrets.keyring            6                3
 --run-minutes (option)     7                -
 logs --tail (option)       5                -
 =========================  ===============  ==================
 
-In all: 159 file inputs, 107 environment inputs and 12 option inputs.
+In all: 171 file inputs, 116 environment inputs and 12 option inputs.
 Every input in the table is refused, each with a reason (checked by the tests below;
 ``test_the_table_is_true`` keeps the table and the lists in step).
 """
@@ -74,6 +76,7 @@ BAD: dict[str, list[str]] = {
     ],
     "numerai.model_name": ['"my model"', f'"{"m" * 101}"', '"model!"', '"modèle"', '"a/b"', "7"],
     "numerai.register_webhook": _BOOL_BAD,
+    "numerai.data_version": ['"5.2"', '"latest"', '"v5"', '"v5.2.x"', '" v 5.2"', "5.2"],
     "azure.subscription_id": [
         '"00000000000000000000000000000001"',
         '"0000-0000"',
@@ -177,6 +180,7 @@ BAD: dict[str, list[str]] = {
     ],
     "docker.pull": _BOOL_BAD,
     "docker.public_image_ok": _BOOL_BAD,
+    "docker.python": ['"3.9"', '"3.12.1"', '"3"', '"python"', '""', "3.12"],
     "run.stop_after_create": _BOOL_BAD,
     "secrets.keyring": _BOOL_BAD,
 }

@@ -176,6 +176,20 @@ REJECTED: dict[str, list[tuple[str, str]]] = {
         ("py thon", "cannot contain spaces"),
         ("python@md5", "is not a digest"),
     ],
+    "check_python": [
+        ("3.9", "choose one of 3.10, 3.11, 3.12, 3.13, 3.14"),
+        ("", "choose one of"),
+        ("3.12.1", "give the minor version only: 3.12"),
+        ("py3.11", "give the minor version only: 3.11"),
+        ("three", "the Python that pickled your model"),
+    ],
+    "check_data_version": [
+        ("5.2", "write the data version as Numerai lists it: v5.2"),
+        ("v5", "as Numerai lists it: v5.0"),
+        ("latest", "a data version looks like v5.2"),
+        ("v5.2.1", "a data version looks like v5.2"),
+        ("v 5.2", "a data version looks like v5.2"),
+    ],
 }
 
 ACCEPTED: dict[str, list[str]] = {

@@ -26,6 +26,7 @@ def _every_field_changed(tmp_path: Path) -> Settings:
     cfg.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
     cfg.numerai.model_name = "my_model"
     cfg.numerai.register_webhook = False
+    cfg.numerai.data_version = "v5.0"
     cfg.azure.subscription_id = "00000000-0000-0000-0000-000000000001"
     cfg.azure.location = "westeurope"
     cfg.azure.resource_group = "rg-numerai"
@@ -44,6 +45,7 @@ def _every_field_changed(tmp_path: Path) -> Settings:
     cfg.docker.base_image = "localbase/python:3.11"
     cfg.docker.pull = False
     cfg.docker.public_image_ok = True
+    cfg.docker.python = "3.11"
     cfg.run.stop_after_create = False
     cfg.secrets.keyring = True
     return cfg

@@ -13,6 +13,7 @@ from ...settings import (
     check_hub_username,
     check_image,
     check_password,
+    check_python,
     check_registry_username,
     check_username_field,
     needs_registry_login,
@@ -69,6 +70,12 @@ class DockerScreen(StepScreen):
             w.settings.docker.public_image_ok,
             "My models may be public (off: never push them into a public Docker Hub repository)",
             switch_id=field_id("docker.public_image_ok"),
+        )
+        yield self.field(
+            "docker.python",
+            "Python version",
+            check=check_python,
+            help="3.10-3.14: a cloudpickled model (Numerai Model Upload) needs the one that made it",
         )
         yield Static("", id="registry-note", classes="muted")
 

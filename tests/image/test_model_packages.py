@@ -1,0 +1,183 @@
+"""A model's own packages, built into the real image by the product's build (a real dockerd):
+``models/<model>/requirements.txt`` installs on top of the image's pins, its package imports in
+the container where the model's Model Upload uses it, a model file change does not reinstall,
+and a requirement pip cannot meet fails the build naming the file.
+
+The package is a tiny wheel made here and served from loopback next to the test wheelhouse
+(``tests/fixtures/python_base.py``): the build reaches no index on the internet."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from numerai_aci_wizard.events import LogLine, StepFinished, WizardError
+from numerai_aci_wizard.services import docker_image
+from numerai_aci_wizard.settings import Settings
+from tests.fakes_numerai import FakeNumerai
+from tests.fakes_numerai.models import upload_function_pkl
+from tests.fixtures.python_base import copy_context, serve_directory
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+EXTRA = "aci_demo_extra"
+USES_EXTRA = """
+import pandas as pd
+
+def predict(live_features):
+    import aci_demo_extra
+    return pd.DataFrame({"prediction": aci_demo_extra.constant()}, index=live_features.index)
+"""
+
+
+def tiny_wheel(folder: Path, name: str = EXTRA, version: str = "1.0") -> Path:
+    """A pure-Python wheel (``py3-none-any``) holding ``name/__init__.py``."""
+    files = {
+        f"{name}/__init__.py": b"def constant():\n    return 0.25\n",
+        f"{name}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+        ).encode(),
+        f"{name}-{version}.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def extras_base(
+    docker_engine: Any, python_base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The test Python base whose pip also finds the tiny wheel (a second loopback index)."""
+    folder = tmp_path_factory.mktemp("extras-index")
+    tiny_wheel(folder)
+    client = docker_engine.client()
+    env = client.images.get(python_base_image).attrs["Config"]["Env"] or []
+    links = next(e.split("=", 1)[1] for e in env if e.startswith("PIP_FIND_LINKS="))
+    with serve_directory(folder) as url:
+        name = f"{python_base_image}-extras"
+        dockerfile = f'FROM {python_base_image}\nENV PIP_FIND_LINKS="{links} {url}"\n'
+        client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=name, pull=False, rm=True)
+        yield name
+
+
+def settings_for(context: Path, base: str, tag: str) -> Settings:
+    settings = Settings()
+    settings.docker.image = tag
+    settings.docker.context = str(context)
+    settings.docker.base_image = base
+    settings.docker.pull = False
+    return settings
+
+
+def build(settings: Settings) -> tuple[str, list[str], list[StepFinished]]:
+    lines: list[str] = []
+    finished: list[StepFinished] = []
+
+    def emit(event: object) -> None:
+        if isinstance(event, LogLine):
+            lines.append(event.text)
+        elif isinstance(event, StepFinished):
+            finished.append(event)
+
+    return docker_image.build(settings, emit=emit), lines, finished
+
+
+def run(
+    client: Any, image: str, environment: dict[str, str], command: Any = None
+) -> tuple[int, str]:
+    container = client.containers.run(
+        image, command, environment=environment, network_mode="host", detach=True
+    )
+    try:
+        status = container.wait(timeout=600)
+        return int(status["StatusCode"]), container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+
+
+def test_a_model_folder_with_its_own_requirements_builds_and_its_package_runs_in_the_container(
+    docker_env: Any,
+    extras_base: str,
+    hello_numerai_pkl: Path,
+    numerai_server: FakeNumerai,
+    tmp_path: Path,
+) -> None:
+    first, second = numerai_server.models[:2]
+    context = copy_context(tmp_path)
+    own = context / "models" / first.name
+    upload_function_pkl(own / "uses_extra.pkl", USES_EXTRA)
+    (own / "requirements.txt").write_text(f"{EXTRA}==1.0\n")
+    (context / "models" / second.name).mkdir()
+    shutil.copy(hello_numerai_pkl, context / "models" / second.name)
+    settings = settings_for(context, extras_base, "numerai-predict:test-extras")
+
+    _, lines, finished = build(settings)
+    assert f"Installing the packages of models/{first.name}/requirements.txt" in lines
+    assert any(line.startswith(f"Successfully installed {EXTRA}-1.0") for line in lines), lines[
+        -30:
+    ]
+    size_lines = [line for line in lines if line.startswith("Image size: ")]
+    assert size_lines and size_lines[0].endswith(" MiB unpacked")
+    assert finished[-1].data["size_bytes"] > 100 * 2**20
+
+    client = docker_env.client()
+    code, out = run(
+        client,
+        settings.docker.image,
+        {},
+        ["python", "-c", f"import {EXTRA}; print({EXTRA}.constant())"],
+    )
+    assert (code, out.strip()) == (0, "0.25")
+    code, logs = run(
+        client, settings.docker.image, numerai_server.container_env([first.id, second.id])
+    )
+    assert code == 0, logs
+    subs = {s.model_id: s for s in numerai_server.accepted}
+    assert set(subs[first.id].predictions().values()) == {0.25}
+    assert len(subs[second.id].predictions()) == len(numerai_server.round.ids)
+    assert "a Numerai Model Upload, function predict(live_features)" in logs
+
+    # a model file changes: the packages' layer is reused, nothing is reinstalled
+    (context / "models" / second.name / "data_version").write_text("v5.2\n")
+    _, again, _ = build(settings)
+    assert not [line for line in again if line.startswith("Installing the packages of")]
+    step = next(i for i, line in enumerate(again) if "RUN cd /app/model-requirements" in line)
+    assert again[step + 1].strip() == "---> Using cache", again[step : step + 3]
+
+
+def test_a_requirement_pip_cannot_meet_fails_the_build_naming_the_file(
+    docker_env: Any, extras_base: str, tmp_path: Path
+) -> None:
+    context = copy_context(tmp_path)
+    own = context / "models" / "my_model"
+    own.mkdir()
+    (own / "requirements.txt").write_text("aci-no-such-package==9.9\n")
+    settings = settings_for(context, extras_base, "numerai-predict:test-bad-requirements")
+    with pytest.raises(WizardError) as caught:
+        build(settings)
+    message = caught.value.message
+    assert message.startswith(
+        "The packages of models/my_model/requirements.txt could not be installed into the image"
+    )
+    assert "aci-no-such-package" in message
+    assert "Fix models/my_model/requirements.txt" in caught.value.hint
