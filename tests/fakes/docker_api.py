@@ -36,6 +36,8 @@ class FakeDockerApi:
     operating_system: str = "Debian GNU/Linux 12 (bookworm)"
     #: a build sends its first line, then nothing until the client goes away
     hang_build: bool = False
+    #: a build has finished: its image can be inspected (the build reads its size)
+    built: bool = False
     requests: list[Request] = field(default_factory=list)
     build_started: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
@@ -117,6 +119,9 @@ class FakeDockerApi:
                             "Name": "fake-engine",
                         },
                     )
+                elif r.path.startswith("/images/") and r.path.endswith("/json") and fake.built:
+                    # an image inspect, as the engine answers it for the image just built
+                    self._answer(200, {"Id": "sha256:" + "0" * 64, "Size": 2_000_000})
                 else:
                     self._answer(404, {"message": f"no such endpoint in the fake: {r.path}"})
 
@@ -148,6 +153,7 @@ class FakeDockerApi:
                     return
                 chunk({"aux": {"ID": "sha256:" + "0" * 64}})
                 chunk({"stream": "Successfully built 000000000000\n"})
+                fake.built = True
                 self.wfile.write(b"0\r\n\r\n")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
