@@ -63,17 +63,16 @@ def setup_logging() -> Path | None:
 
 
 def log_event(event: Event) -> None:
-    """One pipeline event as a log line, in the words the CLI and the Deploy step use
-    (``-> title``, ``ok summary``, ``xx message (hint)``) behind the step's id; progress
-    ticks are left out: they say nothing new."""
+    """One pipeline event as one log line (``[step] title``, ``[step] done: summary``,
+    ``[step] failed: message (hint)``); progress ticks are left out: they say nothing new."""
     log = logging.getLogger(EVENTS_LOGGER)
     if isinstance(event, StepStarted):
-        log.info("[%s] -> %s", event.step, event.title)
+        log.info("[%s] %s", event.step, event.title)
     elif isinstance(event, StepFinished):
-        log.info("[%s] ok%s", event.step, f" {event.summary}" if event.summary else "")
+        log.info("[%s] done%s", event.step, f": {event.summary}" if event.summary else "")
     elif isinstance(event, StepFailed):
         log.warning(
-            "[%s] xx %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
+            "[%s] failed: %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
         )
     elif isinstance(event, LogLine):
         level = {"warning": logging.WARNING, "debug": logging.DEBUG}.get(event.level, logging.INFO)

@@ -79,15 +79,24 @@ def check_daemon() -> str:
 
 def check_login(settings: Settings, password: str) -> str:
     """Sign in to the image's registry through the engine, before anything is built: a wrong
-    password found only at the push wastes the minutes of the build."""
+    password found only at the push wastes the minutes of the build. On Docker Hub the
+    repository's visibility is settled first (its API checks the same credentials): models
+    that would go public are refused before any sign-in or build."""
     ref = _parse(settings.docker.image)
     redact.register(password)
+    username = settings.docker.username.strip()
+    said = []
+    if ref.is_docker_hub and username:
+        found = docker_hub.ensure_private(
+            ref, username, password, public_ok=settings.docker.public_image_ok
+        )
+        said.append(found.summary)
     client = connect(timeout=30)
     try:
         _login(client, ref, settings, password)
     finally:
         client.close()
-    return f"{settings.docker.username.strip()} may sign in to {ref.registry}"
+    return "; ".join([f"{username} may sign in to {ref.registry}", *said])
 
 
 # --- build context -----------------------------------------------------------------------

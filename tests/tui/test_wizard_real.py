@@ -80,7 +80,7 @@ async def test_the_wizard_sets_up_the_pipeline_end_to_end(
         await settle(pilot)
 
         assert isinstance(app.screen, ReviewScreen), app.screen
-        assert text(app, "#plan-status").endswith("Deploy applies them."), text(app, "#plan-status")
+        assert text(app, "#plan-status").startswith("Deploy makes "), text(app, "#plan-status")
         assert {a.resource for a in app.screen.plan.actions} >= {"container_group", "workflow"}
         await pilot.press("ctrl+n")
         await settle(pilot)
