@@ -39,6 +39,14 @@ async def press(pilot, selector: str, how: str) -> None:
     await pilot.pause()
 
 
+async def press_on_review(pilot, selector: str, how: str) -> None:
+    """Open the Review step, let its plan arrive, press ``selector`` there and let it work."""
+    pilot.app.goto("review")
+    await settle(pilot)
+    await press(pilot, selector, how)
+    await settle(pilot)
+
+
 def test_no_step_screen_handles_buttons_through_a_method_its_base_also_defines() -> None:
     """``on_button_pressed`` on a step and on its base both run; steps use ``@on`` selectors."""
     offenders = []
@@ -58,10 +66,7 @@ def test_no_step_screen_handles_buttons_through_a_method_its_base_also_defines()
 async def test_review_deploy_button_deploys_once_and_ends_on_done(make_app, world, how) -> None:
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("review")
-        await settle(pilot)
-        await press(pilot, "#next", how)
-        await settle(pilot)
+        await press_on_review(pilot, "#next", how)
         assert isinstance(app.screen, DeployScreen)
         steps = text(app, "#steps-text")
         assert "✗" not in steps and "another numerai-aci-wizard" not in text(app, "#failure")
@@ -136,10 +141,7 @@ async def test_azure_sign_in_button_signs_in_once(make_app, world, how) -> None:
 async def test_review_rehearse_button_rehearses_once(make_app, world, how) -> None:
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("review")
-        await settle(pilot)
-        await press(pilot, "#rehearse", how)
-        await settle(pilot)
+        await press_on_review(pilot, "#rehearse", how)
         assert text(app, "#rehearsal").startswith("The rehearsal passed:")
         assert isinstance(app.screen, ReviewScreen)
 
@@ -149,10 +151,7 @@ async def test_deploy_retry_and_back_after_a_failure(make_app, world, how) -> No
     world.fail["container_group"] = WizardError("Azure refused: 409 Conflict", "wait and retry")
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("review")
-        await settle(pilot)
-        await press(pilot, "#next", how)
-        await settle(pilot)
+        await press_on_review(pilot, "#next", how)
         assert "409 Conflict" in text(app, "#failure")
         del world.fail["container_group"]
         await press(pilot, "#retry", how)
@@ -171,10 +170,7 @@ async def test_done_buttons_copy_check_and_finish(make_app, world, how) -> None:
     world.connected_after = 1
     app = make_app(answered(), env=FULL_ENV)
     async with app.run_test(size=SIZE) as pilot:
-        app.goto("review")
-        await settle(pilot)
-        await press(pilot, "#next", how)
-        await settle(pilot)
+        await press_on_review(pilot, "#next", how)
         await press(pilot, "#next", how)
         assert isinstance(app.screen, DoneScreen)
         await press(pilot, "#copy-url", how)
