@@ -43,7 +43,9 @@ from .events import (
     Event,
     GroupStopped,
     LogLine,
+    Planned,
     Removed,
+    Step,
     StepFinished,
     WizardError,
     check_cancel,
@@ -56,6 +58,8 @@ from .rehearse import ModelOutcome, Rehearsal, container_env, error_line
 from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
+#: The answers a failed step sends the wizard's Back to, when the failure names no setting.
+AZURE, IMAGE = "azure.resource_group", "docker.image"
 #: Signs in once (the session caches it); ``cancel`` stops a device-code wait.
 SignInProvider = Callable[[threading.Event | None], AzureSession]
 
@@ -180,10 +184,11 @@ class Pipeline:
             state.save(self.state_path)
 
     @contextmanager
-    def step(self, name: str, title: str) -> Iterator[None]:
-        """The one step bracket (events.step); the caller emits StepFinished with its summary."""
-        with step(self.emit, name, title, cancel=self.cancel):
-            yield
+    def step(self, name: str, title: str, field: str = "") -> Iterator[Step]:
+        """The one step bracket (events.step); the caller ends it with the handle's ``done``.
+        ``field``: the setting a failure that names none is about."""
+        with step(self.emit, name, title, cancel=self.cancel, field=field) as handle:
+            yield handle
 
     def validate(self, limits: tuple[float, float] | None = None) -> None:
         problems = validate(self.settings, limits)
@@ -254,7 +259,7 @@ class Pipeline:
 
     def plan(self, image_action: Action | None = None) -> Plan:
         """What deploy would do. Reads only. ``image_action``: what deploy already decided."""
-        with self.step("plan", "Comparing the settings with Azure"):
+        with self.step("plan", "Comparing the settings with Azure", AZURE) as planning:
             self.validate()
             if image_action is None:
                 self._refuse_an_image_aci_cannot_run()
@@ -291,7 +296,8 @@ class Pipeline:
                     ),
                 ]
             )
-            self.emit(StepFinished("plan", "", {"plan": plan.to_dict()}))
+            self.emit(Planned("plan", tuple(plan.actions)))
+            planning.done()
             return plan
 
     # --- deploy --------------------------------------------------------------------
@@ -367,7 +373,7 @@ class Pipeline:
         password = self.secrets.docker_password or None
         state = self.run_state()
         if d.build:
-            with self.step("image", f"Building and pushing {d.image}"):
+            with self.step("image", f"Building and pushing {d.image}", IMAGE) as built:
                 result = self.engines.image.build_and_push(
                     self.settings,
                     password or "",
@@ -381,14 +387,11 @@ class Pipeline:
                     result.digest,
                 )
                 state.save(self.state_path)
-                # the build and push steps already said what happened; this closes the bracket
-                self.emit(
-                    StepFinished("image", "", {"digest": result.digest, "pushed": result.pushed})
-                )
+                built.done()  # the build and push steps already said what happened
                 return result
-        with self.step("image", f"Checking {d.image} in its registry"):
+        with self.step("image", f"Checking {d.image} in its registry", IMAGE) as checked:
             digest = self.engines.image.verify_remote(self.settings, password)
-            self.emit(StepFinished("image", f"found {digest}", {"digest": digest}))
+            checked.done(f"found {digest}")
             return None
 
     @one_at_a_time("deploy")
@@ -417,13 +420,13 @@ class Pipeline:
         check_cancel(self.cancel)
         plan = self.plan(image_action)
         self._stop_pending_before_create(plan)
-        with self.step("provision", "Provisioning Azure"):
+        with self.step("provision", "Provisioning Azure", AZURE) as provisioning:
             provisioned = azure.apply(
                 self.secrets,
                 Plan([a for a in plan.actions if a.resource not in ("image", "webhook")]),
                 adopt=self.adopt,
             )
-            self.emit(StepFinished("provision", "Azure resources are in place"))
+            provisioning.done("Azure resources are in place")
         self._remember_stop(provisioned.stop_failed)
         result = DeployResult(
             webhook_url=provisioned.webhook_url,
@@ -441,7 +444,7 @@ class Pipeline:
                 "up to 40 minutes), so no round is lost."
             )
         self.register_webhook(result)
-        self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
+        self.emit(StepFinished("result", "done"))
         return result
 
     def model_label(self, model_id: str) -> str:
@@ -497,7 +500,7 @@ class Pipeline:
         if action is not None and action.action == "keep" and old is None:
             result.webhook_registered = True
             return
-        with self.step("webhook", "Registering the webhook with Numerai"):
+        with self.step("webhook", "Registering the webhook with Numerai", "numerai.model_id"):
             numerai = self.numerai()
             numerai.set_webhook(model_id, result.webhook_url)
             if old is not None:

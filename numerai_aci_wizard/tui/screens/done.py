@@ -12,7 +12,9 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
+from ...present import manual_step_lines
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
+from ..style import styled
 from ..widgets.history import history_text
 from .base import StepScreen
 from .review import RESOURCE_LABEL
@@ -79,12 +81,9 @@ class DoneScreen(StepScreen):
                 classes="para",
             )
         else:
-            steps = "\n".join(f"{i}. {s}" for i, s in enumerate(result.manual_steps, start=1))
+            steps = manual_step_lines(result.manual_steps, indent="", check=False)
             yield Static(
-                Text(
-                    "One manual step: authorize the API connection so the Logic App may start "
-                    "the container.\n" + steps
-                ),
+                styled(steps),
                 id="manual",
                 classes="para",
             )

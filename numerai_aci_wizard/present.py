@@ -1,0 +1,136 @@
+"""Facts as words: the one place events, errors, a deploy's outcome and history rows become text.
+
+Pure on purpose (no Textual, no printing, no redaction): each function returns
+:class:`Line` s, a text and a *tone* that says what kind of fact it is. The CLI prints
+the text (``commands``), the log file records it (``logs``), and one TUI helper
+(``tui/style.py``) maps each tone to a style. So the wizard, the terminal and the log
+say a fact in the same words, and no front end reads a fact back out of the words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from .events import Event, LogLine, StepFailed, StepFinished, StepStarted
+
+if TYPE_CHECKING:
+    from .history import History
+
+#: What kind of fact a line says; the TUI gives each its own style, the CLI prints the text.
+Tone = Literal[
+    "plain",  # a sentence
+    "start",  # a step began
+    "done",  # a step ended well
+    "ok",  # something went well
+    "success",  # the whole operation went well
+    "failed",  # something failed
+    "warning",  # look at this
+    "output",  # a line a step's tool printed
+    "debug",  # a detail for the log
+    "strong",  # a headline
+    "dim",  # a detail next to a headline
+    "running",  # under way
+    "muted",  # an aside
+]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line to show: ``lead`` (in its own tone, e.g. a mark or a label) then ``text``."""
+
+    text: str
+    tone: Tone = "plain"
+    lead: str = ""
+    lead_tone: Tone = "plain"
+
+    def __str__(self) -> str:
+        return self.lead + self.text
+
+
+def texts(lines: Sequence[Line]) -> list[str]:
+    """The lines as plain strings, for a terminal or a file."""
+    return [str(line) for line in lines]
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def event_lines(event: Event, *, hint: bool = False) -> list[Line]:
+    """A pipeline event in the words every front end uses: ``-> title``, ``ok summary``,
+    ``xx message`` (with ``hint``: `` (what to do)`` after it), one line per output line.
+
+    Progress is not said here: each front end shows it its own way (a bar, a line every 25 %).
+    """
+    if isinstance(event, StepStarted):
+        return [Line(f"-> {event.title}", "start")]
+    if isinstance(event, StepFinished):
+        return [Line("ok" + (f" {event.summary}" if event.summary else ""), "done")]
+    if isinstance(event, StepFailed):
+        said = f"xx {event.error.message}"
+        if hint and event.error.hint:
+            said += f" ({event.error.hint})"
+        return [Line(said, "failed")]
+    if isinstance(event, LogLine):
+        tone: Tone = "warning" if event.level == "warning" else "output"
+        if event.level == "debug":
+            tone = "debug"
+        return [Line(text, tone) for text in event.text.rstrip("\n").splitlines() or [""]]
+    return []
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def failure_lines(headline: str, hint: str = "") -> list[Line]:
+    """A failure where a run stopped: the mark and what failed, then what to do."""
+    lines = [Line(headline, "strong", "✗ ", "failed")]
+    if hint:
+        lines.append(Line(hint, "plain", "What to do: ", "strong"))
+    return lines
+
+
+# --- a deploy's outcome ------------------------------------------------------------------
+
+WEBHOOK_URL_LABEL = (
+    "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
+)
+AUTHORIZE = "authorize the API connection so the Logic App may start the container."
+CHECK_CONNECTION = "Check it with: numerai-aci-wizard status"
+
+
+def manual_step_lines(
+    steps: Sequence[str], *, lead: str = "One manual step:", indent: str = "  ", check: bool = True
+) -> list[Line]:
+    """The one manual step of api-connection mode (authorize the connection), numbered."""
+    lines = [Line(f"{lead} {AUTHORIZE}")]
+    lines.extend(Line(f"{indent}{n}. {step}") for n, step in enumerate(steps, start=1))
+    if check:
+        lines.append(Line(f"{indent}{CHECK_CONNECTION}"))
+    return lines
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def history_lines(history: History, limit: int | None = None) -> list[Line]:
+    """One line per webhook call (✓ / ✗ / …), then the hint of a failed or flagged one."""
+    out: list[Line] = []
+    rows = history.runs if limit is None else history.runs[:limit]
+    if not rows:
+        out.append(Line("No webhook calls yet: Numerai calls the Logic App when a round opens."))
+    for row in rows:
+        failed = row.status == "failed" or row.no_submission
+        mark = "✗" if failed else "✓"
+        tone: Tone = "failed" if failed else "ok"
+        if row.status == "running":
+            mark, tone = "…", "plain"
+        day = row.started.astimezone(dt.UTC).strftime("%Y-%m-%d") if row.started else "????-??-??"
+        out.append(Line(f"{mark} {day} {row.detail}", tone))
+        if row.hint:
+            out.append(Line(f"    what to do: {row.hint}", "warning"))
+    if history.note:
+        out.append(Line(history.note))
+    return out
