@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .events import Event, LogLine, StepFailed, StepFinished, StepStarted
+from .events import Event, LogLine, StepFailed, StepFinished, StepStarted, WizardError
 
 if TYPE_CHECKING:
     from .history import History
@@ -134,3 +134,8 @@ def history_lines(history: History, limit: int | None = None) -> list[Line]:
     if history.note:
         out.append(Line(history.note))
     return out
+
+
+def history_unread(error: WizardError) -> list[Line]:
+    """Where the webhook calls would be, when the Logic App's run history could not be read."""
+    return [Line(f"The run history could not be read: {error.message}")]

@@ -12,7 +12,7 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
-from ...present import manual_step_lines
+from ...present import history_unread, manual_step_lines
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
 from ..style import styled
 from ..widgets.history import history_text
@@ -195,9 +195,7 @@ class DoneScreen(StepScreen):
     @on(WorkFailed)
     def _check_failed(self, message: WorkFailed) -> None:
         if message.work == "history":
-            self.query_one("#history", Static).update(
-                Text(redact.shown(f"The run history could not be read: {message.error.message}"))
-            )
+            self.query_one("#history", Static).update(styled(history_unread(message.error)))
             return
         error = message.error
         self.query_one("#connection-status", Static).update(failure_text(error))

@@ -1,0 +1,113 @@
+"""The outcome vocabulary (typed events) and the one presenter that turns it into words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from numerai_aci_wizard import present
+from numerai_aci_wizard.events import (
+    Action,
+    Cancelled,
+    ErrorCode,
+    Event,
+    LogLine,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+    step,
+)
+from numerai_aci_wizard.history import History, HistoryRow
+from numerai_aci_wizard.present import Line, event_lines, texts
+
+
+def test_a_step_ends_well_through_its_handle_with_the_action_it_carried_out() -> None:
+    seen: list[Event] = []
+    created = Action("container_group", "numerai-predict", "create", "missing")
+    with step(seen.append, "container_group", "Container group numerai-predict") as handle:
+        handle.done("created numerai-predict", change=created)
+    assert seen == [
+        StepStarted("container_group", "Container group numerai-predict"),
+        StepFinished("container_group", "created numerai-predict", created),
+    ]
+
+
+def test_a_failure_carries_the_error_and_the_setting_the_step_is_about() -> None:
+    seen: list[Event] = []
+    error = WizardError("the registry refused the push", "check the image name")
+    with pytest.raises(WizardError), step(seen.append, "push", "Push", field="docker.image"):
+        raise error
+    [failed] = [e for e in seen if isinstance(e, StepFailed)]
+    assert failed.error is error and error.field == "docker.image"
+    assert (failed.message, failed.hint) == (error.message, error.hint)
+
+
+def test_a_failure_that_names_its_setting_keeps_it_and_is_reported_once() -> None:
+    seen: list[Event] = []
+    error = WizardError("wrong password", field="docker_password")
+    with (
+        pytest.raises(WizardError),
+        step(seen.append, "image", "Image", field="docker.image"),
+        step(seen.append, "push", "Push", field="docker.image"),
+    ):
+        raise error
+    assert error.field == "docker_password"
+    assert [e.step for e in seen if isinstance(e, StepFailed)] == ["push"]
+
+
+def test_a_cancel_is_a_failure_with_the_cancelled_code() -> None:
+    seen: list[Event] = []
+    with pytest.raises(Cancelled), step(seen.append, "build", "Build"):
+        raise Cancelled()
+    [failed] = [e for e in seen if isinstance(e, StepFailed)]
+    assert failed.error.code == ErrorCode.CANCELLED
+    assert texts(event_lines(failed)) == ["xx cancelled"]
+
+
+def test_events_in_the_words_every_front_end_uses() -> None:
+    error = WizardError("Docker is not running", "start Docker Desktop")
+    assert texts(event_lines(StepStarted("build", "Build team/predict:v1"))) == [
+        "-> Build team/predict:v1"
+    ]
+    assert texts(event_lines(StepFinished("build", "built in 4 steps"))) == ["ok built in 4 steps"]
+    assert texts(event_lines(StepFailed("build", error))) == ["xx Docker is not running"]
+    assert texts(event_lines(StepFailed("build", error), hint=True)) == [
+        "xx Docker is not running (start Docker Desktop)"
+    ]
+    said = event_lines(LogLine("build", "Step 1/4\nStep 2/4\n", "warning"))
+    assert said == [Line("Step 1/4", "warning"), Line("Step 2/4", "warning")]
+
+
+def test_the_manual_step_is_one_text_however_it_is_laid_out() -> None:
+    steps = ["Open the portal link", "Press Authorize, then Save"]
+    cli = texts(present.manual_step_lines(steps))
+    assert cli == [
+        "One manual step: authorize the API connection so the Logic App may start the container.",
+        "  1. Open the portal link",
+        "  2. Press Authorize, then Save",
+        "  Check it with: numerai-aci-wizard status",
+    ]
+    done = texts(present.manual_step_lines(steps, indent="", check=False))
+    assert done[1:] == ["1. Open the portal link", "2. Press Authorize, then Save"]
+    assert cli[0].split(": ", 1)[1] == done[0].split(": ", 1)[1]
+
+
+def test_history_rows_say_their_outcome_by_tone_not_by_a_prefix() -> None:
+    day = dt.datetime(2026, 11, 25, 13, tzinfo=dt.UTC)
+    history = History(
+        runs=(
+            HistoryRow(day, "failed", "called 13:00:00, not started", hint="authorize"),
+            HistoryRow(day, "succeeded", "submitted round 900"),
+            HistoryRow(day, "running", "running"),
+        ),
+        submissions=(),
+    )
+    lines = present.history_lines(history)
+    assert [(line.text[:1], line.tone) for line in lines] == [
+        ("✗", "failed"),
+        (" ", "warning"),
+        ("✓", "ok"),
+        ("…", "plain"),
+    ]
