@@ -255,7 +255,6 @@ class FakeAzure:
                 self.world._maybe(step, None if action.action == "recreate" else self.cancel)
             except WizardError as exc:
                 exc.reported = True
-                exc.field = exc.field or "azure.resource_group"  # as the real engine's steps
                 self.emit(StepFailed(step, exc))
                 raise
             self.world.applied.append(f"{action.action} {step}")
