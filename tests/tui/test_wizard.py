@@ -799,9 +799,7 @@ async def test_back_after_a_failure_lands_on_the_field_to_fix(make_app, world) -
         assert input_of(app, "docker_password").value == "fake-registry-password"
 
 
-async def test_back_after_an_azure_step_failure_lands_on_the_azure_answers(
-    make_app, world
-) -> None:
+async def test_back_after_an_azure_step_failure_lands_on_the_azure_answers(make_app, world) -> None:
     world.fail["workflow"] = WizardError(
         "Azure refused to create Logic App numerai-predict-trigger: 409 Conflict", "wait"
     )
