@@ -275,17 +275,15 @@ def check_cancel(cancel: threading.Event | None) -> None:
         raise Cancelled()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     """An open step: :meth:`done` says how it ended well (StepFinished) and closes it."""
 
     emit: Emit
     name: str
-    finished: bool = False
 
     def done(self, summary: str = "", *, change: Action | None = None) -> None:
         """Emit the step's StepFinished: what it did and, if it changed Azure, the action."""
-        self.finished = True
         self.emit(StepFinished(self.name, summary, change))
 
 
