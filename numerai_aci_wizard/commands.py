@@ -268,13 +268,8 @@ def _deploy(ctx: Context) -> int:
             }
         )
         return 0
-    changes = result.changed
     ctx.out.line("")
-    ctx.out.line(
-        "Nothing changed: everything was already as the settings say."
-        if not changes
-        else "Changed: " + ", ".join(f"{a.resource} {a.action}" for a in changes)
-    )
+    ctx.out.line(str(present.changed_line(result.changed)))
     for note in result.notes:
         ctx.out.line(note)
     if result.webhook_registered:

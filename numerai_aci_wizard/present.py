@@ -10,11 +10,11 @@ say a fact in the same words, and no front end reads a fact back out of the word
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .events import Event, LogLine, StepFailed, StepFinished, StepStarted, WizardError
+from .events import Action, Event, LogLine, StepFailed, StepFinished, StepStarted, WizardError
 
 if TYPE_CHECKING:
     from .history import History
@@ -110,6 +110,28 @@ def manual_step_lines(
     if check:
         lines.append(Line(f"{indent}{CHECK_CONNECTION}"))
     return lines
+
+
+def changed_line(
+    changes: Sequence[Action],
+    *,
+    labels: Mapping[str, str] | None = None,
+    earlier: Sequence[str] = (),
+) -> Line:
+    """What a deploy changed in Azure: its plan's changes (each resource by its ``labels``
+    name, when given), else what an earlier attempt of the same run changed, else nothing."""
+    if changes:
+        if labels is None:
+            return Line("Changed: " + ", ".join(f"{a.resource} {a.action}" for a in changes))
+        return Line(
+            "Changed: "
+            + ", ".join(
+                f"{labels.get(a.resource, a.resource)} {a.name} ({a.action})" for a in changes
+            )
+        )
+    if earlier:  # a Retry: the earlier attempt of this run made the changes
+        return Line("Changed by this run: " + "; ".join(earlier))
+    return Line("Nothing changed: everything was already as the settings say.")
 
 
 # --- history -----------------------------------------------------------------------------

@@ -111,3 +111,18 @@ def test_history_rows_say_their_outcome_by_tone_not_by_a_prefix() -> None:
         ("✓", "ok"),
         ("…", "plain"),
     ]
+
+
+def test_what_a_deploy_changed_is_said_from_the_plan_then_the_earlier_attempt() -> None:
+    created = Action("container_group", "numerai-predict", "create", "missing")
+    assert str(present.changed_line([created])) == "Changed: container_group create"
+    labels = {"container_group": "Container group"}
+    assert (
+        str(present.changed_line([created], labels=labels))
+        == "Changed: Container group numerai-predict (create)"
+    )
+    earlier = ["created numerai-predict (1 vCPU, 2 GB)"]
+    assert str(present.changed_line([], earlier=earlier)) == (
+        "Changed by this run: created numerai-predict (1 vCPU, 2 GB)"
+    )
+    assert str(present.changed_line([])).startswith("Nothing changed:")

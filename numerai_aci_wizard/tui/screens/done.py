@@ -12,7 +12,7 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
-from ...present import history_unread, manual_step_lines
+from ...present import changed_line, history_unread, manual_step_lines
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
 from ..style import styled
 from ..widgets.history import history_text
@@ -55,17 +55,8 @@ class DoneScreen(StepScreen):
         else:
             numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
         yield Static(numerai, id="numerai-status", classes="para")
-        changes = result.changed
-        if changes:
-            changed = "Changed: " + ", ".join(
-                f"{RESOURCE_LABEL.get(c.resource, c.resource)} {c.name} ({c.action})"
-                for c in changes
-            )
-        elif w.changes_made:  # a Retry: the earlier attempt of this run made the changes
-            changed = "Changed by this run: " + "; ".join(w.changes_made)
-        else:
-            changed = "Nothing changed: everything was already as the settings say."
-        yield Static(Text(changed), id="changed", classes="para")
+        changed = changed_line(result.changed, labels=RESOURCE_LABEL, earlier=w.changes_made)
+        yield Static(styled([changed]), id="changed", classes="para")
         for note in result.notes:
             yield Static(Text(note), classes="para muted")
         if a.trigger == "managed-identity":
