@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .events import Action, Event, LogLine, StepFailed, StepFinished, StepStarted, WizardError
+from .plan import AZURE_RESOURCES
 
 if TYPE_CHECKING:
     from .history import History
@@ -132,6 +133,48 @@ def changed_line(
     if earlier:  # a Retry: the earlier attempt of this run made the changes
         return Line("Changed by this run: " + "; ".join(earlier))
     return Line("Nothing changed: everything was already as the settings say.")
+
+
+def azure_left(
+    headline: str, steps: Mapping[str, tuple[str, str, str]], gone: Mapping[str, str]
+) -> list[Line]:
+    """What a run that did not finish left in Azure, step by step, and what comes next.
+
+    ``steps``: each step the run began, as (state, title, summary), state "done" once it
+    finished; ``gone``: what it deleted and did not create again (resource -> name).
+    """
+    lines = [Line(headline), Line("Azure now:")]
+    for name, (state, title, summary) in steps.items():
+        if name not in AZURE_RESOURCES:
+            continue
+        if name in gone:
+            lines.append(Line(f"  deleted       {title}: not created again"))
+        elif state == "done":
+            lines.append(Line(f"  done          {title}" + (f": {summary}" if summary else "")))
+        else:
+            lines.append(Line(f"  not finished  {title}"))
+    if len(lines) == 2:
+        lines[1] = Line("Azure now: nothing was changed.")
+    return lines + next_round(gone)
+
+
+def next_round(gone: Mapping[str, str]) -> list[Line]:
+    """What the next round will do, as far as what the run deleted tells."""
+    group = gone.get("container_group")
+    if group:
+        return [
+            Line(
+                f"The container group {group} was deleted for the resize and not re-created: "
+                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
+                "deploy`) again."
+            )
+        ]
+    return [
+        Line(
+            "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
+            "what exists and repairs the rest."
+        )
+    ]
 
 
 # --- history -----------------------------------------------------------------------------

@@ -126,3 +126,24 @@ def test_what_a_deploy_changed_is_said_from_the_plan_then_the_earlier_attempt() 
         "Changed by this run: created numerai-predict (1 vCPU, 2 GB)"
     )
     assert str(present.changed_line([])).startswith("Nothing changed:")
+
+
+def test_a_run_that_did_not_finish_says_what_it_left_in_azure_and_what_comes_next() -> None:
+    steps = {
+        "checks": ("done", "Checking Docker, Azure and Numerai", "all ready"),
+        "resource_group": ("done", "Resource group rg", "rg exists"),
+        "container_group": ("stopped", "Container group numerai-predict", "not finished"),
+        "workflow": ("running", "Logic App trigger", ""),
+    }
+    said = texts(present.azure_left("Stopped.", steps, {"container_group": "numerai-predict"}))
+    assert said[:5] == [
+        "Stopped.",
+        "Azure now:",
+        "  done          Resource group rg: rg exists",
+        "  deleted       Container group numerai-predict: not created again",
+        "  not finished  Logic App trigger",
+    ]
+    assert "the next round will fail" in said[5]
+    nothing = texts(present.azure_left("Stopped.", {"checks": steps["checks"]}, {}))
+    assert nothing[1] == "Azure now: nothing was changed."
+    assert nothing[2].startswith("Run `numerai-aci-wizard`")

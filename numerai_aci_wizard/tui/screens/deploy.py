@@ -30,8 +30,15 @@ from ...events import (
     StepStarted,
     WizardError,
 )
-from ...plan import AZURE_RESOURCES
-from ...present import Line, Tone, event_lines, failure_lines
+from ...present import (
+    Line,
+    Tone,
+    azure_left,
+    event_lines,
+    failure_lines,
+    next_round,
+    texts,
+)
 from ..messages import Deployed, PipelineEvent, WorkFailed, report
 from ..style import styled
 from .base import StepScreen
@@ -115,7 +122,7 @@ class DeployScreen(StepScreen):
         else:
             headline, hint = error.message, error.hint
         if "container_group" in self.gone:
-            hint = " ".join([*self.next_round(), hint]).strip()
+            hint = " ".join([*texts(next_round(self.gone)), hint]).strip()
         failure.update(styled(failure_lines(headline, hint)))
         self.query_one("#retry", Button).focus()
         failure.scroll_visible()
@@ -245,34 +252,7 @@ class DeployScreen(StepScreen):
         self, headline: str = "The deploy was stopped at a safe point before it finished."
     ) -> list[str]:
         """What the run left in Azure and what the next round will do, from the run's events."""
-        lines = [headline, "Azure now:"]
-        for name, (state, title, summary) in self.steps.items():
-            if name not in AZURE_RESOURCES:
-                continue
-            if name in self.gone:
-                lines.append(f"  deleted       {title}: not created again")
-            elif state == "done":
-                lines.append(f"  done          {title}" + (f": {summary}" if summary else ""))
-            else:
-                lines.append(f"  not finished  {title}")
-        if len(lines) == 2:
-            lines[1] = "Azure now: nothing was changed."
-        lines.extend(self.next_round())
-        return [redact.redact(line) for line in lines]
-
-    def next_round(self) -> list[str]:
-        """What the next round will do, as far as the run's events tell."""
-        group = self.gone.get("container_group")
-        if group:
-            return [
-                f"The container group {group} was deleted for the resize and not re-created: "
-                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
-                "deploy`) again.",
-            ]
-        return [
-            "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
-            "what exists and repairs the rest."
-        ]
+        return [redact.redact(line) for line in texts(azure_left(headline, self.steps, self.gone))]
 
     @on(Deployed)
     def _deployed(self, message: Deployed) -> None:
