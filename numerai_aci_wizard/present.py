@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .events import Action, Event, LogLine, StepFailed, StepFinished, StepStarted, WizardError
+from .events import (
+    Action,
+    ErrorCode,
+    Event,
+    LogLine,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+)
 from .plan import AZURE_RESOURCES
 
 if TYPE_CHECKING:
@@ -82,6 +91,28 @@ def event_lines(event: Event, *, hint: bool = False) -> list[Line]:
     return []
 
 
+# --- a run's steps -----------------------------------------------------------------------
+
+#: A step as a run's list shows it: (state, title, summary); state is running, done,
+#: failed or stopped (the run ended while it was under way).
+StepRow = tuple[str, str, str]
+MARKS = {"running": "…", "done": "✓", "failed": "✗", "stopped": "-"}
+STEP_TONES: dict[str, Tone] = {"done": "ok", "failed": "failed", "running": "running"}
+
+
+def step_lines(steps: Mapping[str, StepRow]) -> list[Line]:
+    """A run's steps, one line each: the mark and title, then what it did or why it failed."""
+    lines = []
+    for state, title, summary in steps.values():
+        tone = STEP_TONES.get(state, "plain")
+        lead = f"{MARKS.get(state, ' ')} {title}"
+        if summary:
+            lines.append(Line(f": {summary}", "dim" if state == "done" else tone, lead, tone))
+        else:
+            lines.append(Line(lead, tone))
+    return lines
+
+
 # --- errors ------------------------------------------------------------------------------
 
 
@@ -91,6 +122,19 @@ def failure_lines(headline: str, hint: str = "") -> list[Line]:
     if hint:
         lines.append(Line(hint, "plain", "What to do: ", "strong"))
     return lines
+
+
+def run_failure_lines(error: WizardError, gone: Mapping[str, str]) -> list[Line]:
+    """How a deploy run ended, where it stopped: a cancel says nothing was wrong; a resize
+    that deleted the container group says first what the next round will do."""
+    if error.code == ErrorCode.CANCELLED:
+        headline = "Cancelled: stopped at a safe point."
+        hint = "Retry continues from what exists; nothing you typed is lost."
+    else:
+        headline, hint = error.message, error.hint
+    if "container_group" in gone:
+        hint = " ".join([*texts(next_round(gone)), hint]).strip()
+    return failure_lines(headline, hint)
 
 
 # --- a deploy's outcome ------------------------------------------------------------------

@@ -147,3 +147,28 @@ def test_a_run_that_did_not_finish_says_what_it_left_in_azure_and_what_comes_nex
     nothing = texts(present.azure_left("Stopped.", {"checks": steps["checks"]}, {}))
     assert nothing[1] == "Azure now: nothing was changed."
     assert nothing[2].startswith("Run `numerai-aci-wizard`")
+
+
+def test_a_runs_steps_and_its_failure_where_it_stopped() -> None:
+    steps = {
+        "build": ("done", "Build team/predict:v1", "built in 4 steps"),
+        "push": ("failed", "Push team/predict:v1", "denied"),
+        "provision": ("stopped", "Provisioning Azure", "not finished"),
+        "workflow": ("running", "Logic App trigger", ""),
+    }
+    assert [(str(line), line.tone) for line in present.step_lines(steps)] == [
+        ("✓ Build team/predict:v1: built in 4 steps", "dim"),
+        ("✗ Push team/predict:v1: denied", "failed"),
+        ("- Provisioning Azure: not finished", "plain"),
+        ("… Logic App trigger", "running"),
+    ]
+    error = WizardError("the registry refused the push: denied", "check the image name")
+    assert texts(present.run_failure_lines(error, {})) == [
+        "✗ the registry refused the push: denied",
+        "What to do: check the image name",
+    ]
+    cancelled = WizardError("cancelled", code=ErrorCode.CANCELLED)
+    said = texts(present.run_failure_lines(cancelled, {"container_group": "numerai-predict"}))
+    assert said[0] == "✗ Cancelled: stopped at a safe point."
+    assert "was deleted for the resize" in said[1]
+    assert said[1].endswith("nothing you typed is lost.")

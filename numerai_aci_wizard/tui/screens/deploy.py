@@ -32,22 +32,16 @@ from ...events import (
 )
 from ...present import (
     Line,
-    Tone,
+    StepRow,
     azure_left,
     event_lines,
-    failure_lines,
-    next_round,
+    run_failure_lines,
+    step_lines,
     texts,
 )
 from ..messages import Deployed, PipelineEvent, WorkFailed, report
 from ..style import styled
 from .base import StepScreen
-
-MARKS = {"running": "…", "done": "✓", "failed": "✗", "stopped": "-"}
-TONES: dict[str, Tone] = {"done": "ok", "failed": "failed", "running": "running"}
-
-#: A step as the list shows it: (state, title, summary).
-StepRow = tuple[str, str, str]
 
 
 class DeployScreen(StepScreen):
@@ -116,27 +110,12 @@ class DeployScreen(StepScreen):
         self._buttons()
         if error is None:
             return
-        if error.code == ErrorCode.CANCELLED:
-            headline = "Cancelled: stopped at a safe point."
-            hint = "Retry continues from what exists; nothing you typed is lost."
-        else:
-            headline, hint = error.message, error.hint
-        if "container_group" in self.gone:
-            hint = " ".join([*texts(next_round(self.gone)), hint]).strip()
-        failure.update(styled(failure_lines(headline, hint)))
+        failure.update(styled(run_failure_lines(error, self.gone)))
         self.query_one("#retry", Button).focus()
         failure.scroll_visible()
 
     def watch_steps(self, steps: dict[str, StepRow]) -> None:
-        lines = []
-        for state, title, summary in steps.values():
-            tone = TONES.get(state, "plain")
-            lead = Line(f"{MARKS.get(state, ' ')} {title}", tone)
-            if summary:
-                dim: Tone = "dim" if state == "done" else tone
-                lines.append(Line(f": {summary}", dim, str(lead), tone))
-            else:
-                lines.append(lead)
+        lines = step_lines(steps)
         self.query_one("#steps-text", Static).update(styled(lines) if steps else "Starting...")
         self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
 
