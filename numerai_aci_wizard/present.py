@@ -43,7 +43,6 @@ Tone = Literal[
     "strong",  # a headline
     "dim",  # a detail next to a headline
     "running",  # under way
-    "muted",  # an aside
 ]
 
 

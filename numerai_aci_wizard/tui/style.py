@@ -22,7 +22,6 @@ STYLES: dict[Tone, str] = {
     "strong": "bold",
     "dim": "dim",
     "running": "bold",
-    "muted": "",
 }
 
 
