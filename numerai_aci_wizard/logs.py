@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import redact
 from .events import Emit, Event, LogLine, StepFailed
-from .present import event_lines, texts
+from .present import log_text
 from .store import state_dir
 
 EVENTS_LOGGER = "numerai_aci_wizard.events"
@@ -64,18 +64,17 @@ def setup_logging() -> Path | None:
 
 
 def log_event(event: Event) -> None:
-    """One pipeline event as one log record, in the presenter's words (``-> title``, ``ok
-    summary``, ``xx message (hint)``) behind the step's id; progress ticks are left out:
-    they say nothing new."""
-    lines = event_lines(event, hint=True)
-    if not lines:
+    """One pipeline event as one log line, in the presenter's words for the file
+    (``[step] title``, ``[step] done: summary``, ``[step] failed: message (hint)``);
+    progress ticks are left out: they say nothing new."""
+    said = log_text(event)
+    if not said and not isinstance(event, LogLine):
         return
     level = logging.INFO
     if isinstance(event, StepFailed) or (isinstance(event, LogLine) and event.level == "warning"):
         level = logging.WARNING
     elif isinstance(event, LogLine) and event.level == "debug":
         level = logging.DEBUG
-    said = "\n".join(texts(lines))
     logging.getLogger(EVENTS_LOGGER).log(level, "[%s] %s", event.step, said)
 
 

@@ -67,9 +67,9 @@ def texts(lines: Sequence[Line]) -> list[str]:
 # --- events ------------------------------------------------------------------------------
 
 
-def event_lines(event: Event, *, hint: bool = False) -> list[Line]:
-    """A pipeline event in the words every front end uses: ``-> title``, ``ok summary``,
-    ``xx message`` (with ``hint``: `` (what to do)`` after it), one line per output line.
+def event_lines(event: Event) -> list[Line]:
+    """A pipeline event in the words both front ends use: ``-> title``, ``ok summary``,
+    ``xx message``, one line per output line.
 
     Progress is not said here: each front end shows it its own way (a bar, a line every 25 %).
     """
@@ -78,16 +78,29 @@ def event_lines(event: Event, *, hint: bool = False) -> list[Line]:
     if isinstance(event, StepFinished):
         return [Line("ok" + (f" {event.summary}" if event.summary else ""), "done")]
     if isinstance(event, StepFailed):
-        said = f"xx {event.error.message}"
-        if hint and event.error.hint:
-            said += f" ({event.error.hint})"
-        return [Line(said, "failed")]
+        return [Line(f"xx {event.error.message}", "failed")]
     if isinstance(event, LogLine):
         tone: Tone = "warning" if event.level == "warning" else "output"
         if event.level == "debug":
             tone = "debug"
         return [Line(text, tone) for text in event.text.rstrip("\n").splitlines() or [""]]
     return []
+
+
+def log_text(event: Event) -> str:
+    """An event as the log file records it after its step's id (``[build] ...``): the title,
+    ``done: summary``, ``failed: message (hint)``, a step's output as it came; "" for
+    progress ticks (they say nothing new). Words of their own: a step's id already leads."""
+    if isinstance(event, StepStarted):
+        return event.title
+    if isinstance(event, StepFinished):
+        return "done" + (f": {event.summary}" if event.summary else "")
+    if isinstance(event, StepFailed):
+        hint = f" ({event.error.hint})" if event.error.hint else ""
+        return f"failed: {event.error.message}{hint}"
+    if isinstance(event, LogLine):
+        return event.text.rstrip("\n")
+    return ""
 
 
 # --- a run's steps -----------------------------------------------------------------------

@@ -39,13 +39,13 @@ async def test_each_deploy_event_is_logged_once(make_app) -> None:
         if " numerai_aci_wizard." in line and " numerai_aci_wizard.wizard:" not in line
     ]
     # the Review's own plan is a run of its own: the deploy's story starts at its checks
-    deploy = events[next(i for i, e in enumerate(events) if e.startswith("[checks] -> Checking")) :]
+    deploy = events[next(i for i, e in enumerate(events) if e.startswith("[checks] Checking")) :]
     assert any(e.startswith("[webhook]") for e in deploy), deploy  # the deploy reached its end
-    assert sum(e.startswith("[plan] -> Comparing") for e in deploy) == 1
+    assert sum(e.startswith("[plan] Comparing") for e in deploy) == 1
     repeated = {line: n for line, n in Counter(deploy).items() if n > 1}
     assert repeated == {}, deploy
     # and no second logger retells it in other words ("-> Checking ...", "ok checks: ...")
-    titles = {e.split("] -> ", 1)[1] for e in deploy if "] -> " in e}
+    titles = {e.split("] ", 1)[1] for e in deploy if e.startswith("[") and "] " in e}
     assert "Checking Docker, Azure and Numerai" in titles
     retold = {t: n for t in titles if len(t) > 12 and (n := sum(t in e for e in deploy)) > 1}
     assert retold == {}, deploy

@@ -382,7 +382,7 @@ async def test_log_viewer_shows_whole_lines_the_wizards_own_steps_and_failures_a
             await pilot.pause()
             shown = app.screen.query_one("#log-file-text", TextArea).text
             assert long_line in shown  # every character, however it wraps
-            assert "-> Checking Docker, Azure and Numerai" in shown
+            assert "[checks] Checking Docker, Azure and Numerai" in shown  # once (issue 20)
             assert "Azure refused the Logic App: 403 (ask for Contributor)" in shown
             close = app.screen.query_one("#close", Button)
             assert close.region.bottom <= 24 and close.region.right <= 80 and close.region.height

@@ -73,9 +73,13 @@ def test_events_in_the_words_every_front_end_uses() -> None:
     ]
     assert texts(event_lines(StepFinished("build", "built in 4 steps"))) == ["ok built in 4 steps"]
     assert texts(event_lines(StepFailed("build", error))) == ["xx Docker is not running"]
-    assert texts(event_lines(StepFailed("build", error), hint=True)) == [
-        "xx Docker is not running (start Docker Desktop)"
-    ]
+    assert present.log_text(StepFailed("build", error)) == (
+        "failed: Docker is not running (start Docker Desktop)"
+    )
+    assert present.log_text(StepStarted("build", "Build team/predict:v1")) == (
+        "Build team/predict:v1"
+    )
+    assert present.log_text(StepFinished("build", "built in 4 steps")) == "done: built in 4 steps"
     said = event_lines(LogLine("build", "Step 1/4\nStep 2/4\n", "warning"))
     assert said == [Line("Step 1/4", "warning"), Line("Step 2/4", "warning")]
 
