@@ -22,23 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import redact
+from . import present, redact
 from . import secrets as secret_sources
 from .events import (
     ErrorCode,
     Event,
-    LogLine,
     Progress,
-    StepFailed,
     StepFinished,
-    StepStarted,
     WizardError,
     describe,
 )
-from .history import render as history_lines
 from .logs import log_path, setup_logging
 from .pipeline import Pipeline
 from .plan import Plan
+from .present import event_lines
 from .session import Session
 from .settings import SecretField, Secrets, Settings
 from .store import Resolved, resolve
@@ -84,6 +81,10 @@ class Output:
         sys.stderr.flush()
 
 
+#: How the terminal sets a step's own output apart from the steps' lines.
+OUTPUT_INDENT = {"output": "    ", "debug": "    ", "warning": "  ! "}
+
+
 class EventPrinter:
     """Renders pipeline events as lines; progress is throttled to a few lines per step."""
 
@@ -92,19 +93,13 @@ class EventPrinter:
         self._shown: dict[str, int] = {}
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, StepStarted):
-            self.out.line(f"-> {event.title}")
-        elif isinstance(event, Progress):
+        if isinstance(event, Progress):
             self._progress(event)
-        elif isinstance(event, LogLine):
-            mark = "!" if event.level == "warning" else " "
-            for text in event.text.rstrip("\n").splitlines() or [""]:
-                self.out.line(f"  {mark} {text}" if mark == "!" else f"    {text}")
-        elif isinstance(event, StepFinished):
-            if event.summary:
-                self.out.line(f"ok {event.summary}")
-        elif isinstance(event, StepFailed):
-            self.out.line(f"xx {event.message}")
+            return
+        if isinstance(event, StepFinished) and not event.summary:
+            return
+        for line in event_lines(event):
+            self.out.line(OUTPUT_INDENT.get(line.tone, "") + line.text)
 
     def _progress(self, event: Progress) -> None:
         if event.total <= 0:
@@ -273,13 +268,8 @@ def _deploy(ctx: Context) -> int:
             }
         )
         return 0
-    changes = result.changed
     ctx.out.line("")
-    ctx.out.line(
-        "Nothing changed: everything was already as the settings say."
-        if not changes
-        else "Changed: " + ", ".join(f"{a.resource} {a.action}" for a in changes)
-    )
+    ctx.out.line(str(present.changed_line(result.changed)))
     for note in result.notes:
         ctx.out.line(note)
     if result.webhook_registered:
@@ -289,19 +279,13 @@ def _deploy(ctx: Context) -> int:
             f"One run a round submits for {len(result.models)} models: {', '.join(result.models)}."
         )
     ctx.out.line("")
-    ctx.out.line(
-        "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
-    )
+    ctx.out.line(present.WEBHOOK_URL_LABEL)
     # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed
     print(redact.escape_controls(result.webhook_url), flush=True)
     if result.manual_steps:
         ctx.out.line("")
-        ctx.out.line(
-            "One manual step: authorize the API connection so the Logic App may start the container."
-        )
-        for number, step in enumerate(result.manual_steps, start=1):
-            ctx.out.line(f"  {number}. {step}")
-        ctx.out.line("  Check it with: numerai-aci-wizard status")
+        for line in present.manual_step_lines(result.manual_steps):
+            ctx.out.line(str(line))
     return 0
 
 
@@ -445,8 +429,8 @@ def _history(ctx: Context) -> int:
         return 0
     a = ctx.settings.azure
     ctx.out.line(f"Webhook calls of Logic App {a.logic_app} ({a.resource_group}), newest first:")
-    for text in history_lines(found):
-        ctx.out.line(text)
+    for line in present.history_lines(found):
+        ctx.out.line(str(line))
     return 0
 
 

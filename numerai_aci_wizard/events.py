@@ -13,9 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,33 @@ class LogLine(Event):
 
 
 @dataclass(frozen=True)
+class Action:
+    """One planned change to one resource (``action``: create, update, recreate, keep, delete).
+
+    The plan is made of these (plan.py re-exports it); a step that carried one out names it
+    in its StepFinished, so no front end guesses from a summary's words what changed.
+    """
+
+    resource: str
+    name: str
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class StepFinished(Event):
-    """A step ended well: what it did, and values the front ends show."""
+    """A step ended well: what it did (``summary``) and, when it changed Azure, the plan's
+    action it carried out (``change``; None when it left Azure as it was)."""
 
     summary: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+    change: Action | None = None
+
+
+@dataclass(frozen=True)
+class Planned(Event):
+    """The plan a run follows, once it is made and before anything changes."""
+
+    actions: tuple[Action, ...]
 
 
 @dataclass(frozen=True)
@@ -88,10 +109,17 @@ class GroupStopped(Event):
 
 @dataclass(frozen=True)
 class StepFailed(Event):
-    """A step failed: what happened and what to do next."""
+    """A step failed: the error itself, with its code and the setting to blame (``field``)."""
 
-    message: str
-    hint: str = ""
+    error: WizardError
+
+    @property
+    def message(self) -> str:
+        return self.error.message
+
+    @property
+    def hint(self) -> str:
+        return self.error.hint
 
 
 @dataclass(frozen=True)
@@ -247,28 +275,53 @@ def check_cancel(cancel: threading.Event | None) -> None:
         raise Cancelled()
 
 
+@dataclass(frozen=True)
+class Step:
+    """An open step: :meth:`done` says how it ended well (StepFinished) and closes it."""
+
+    emit: Emit
+    name: str
+
+    def done(self, summary: str = "", *, change: Action | None = None) -> None:
+        """Emit the step's StepFinished: what it did and, if it changed Azure, the action."""
+        self.emit(StepFinished(self.name, summary, change))
+
+
 @contextmanager
 def step(
-    emit: Emit, name: str, title: str, *, cancel: threading.Event | None = None
-) -> Iterator[None]:
+    emit: Emit,
+    name: str,
+    title: str,
+    *,
+    cancel: threading.Event | None = None,
+    field: str = "",
+) -> Iterator[Step]:
     """Bracket a step: StepStarted now; StepFailed once if a failure leaves it.
 
-    The caller emits StepFinished with its own summary. A failure an inner step already
-    reported is not reported again by the steps around it.
+    The caller ends it well with the handle's ``done(summary, change=...)`` (or emits
+    StepFinished itself). A failure an inner step already reported is not reported
+    again by the steps around it. ``field``: the setting whose answer the step acts on,
+    given to a failure that names none (the wizard's Back lands there).
     """
     check_cancel(cancel)
     emit(StepStarted(name, title))
     try:
-        yield
+        yield Step(emit, name)
     except WizardError as exc:
-        if not exc.reported:
-            exc.reported = True
-            emit(StepFailed(name, exc.message, exc.hint))
+        if field and not exc.field:
+            exc.field = field
+        fail(emit, name, exc)
         raise
     except Cancelled as exc:
         if not exc.reported:
             exc.reported = True
-            emit(StepFailed(name, "cancelled", "run again to continue from here"))
+            cancelled = WizardError(
+                "cancelled",
+                "run again to continue from here",
+                code=ErrorCode.CANCELLED,
+                exit_code=130,
+            )
+            emit(StepFailed(name, cancelled))
         raise
 
 
@@ -276,7 +329,7 @@ def fail(emit: Emit, name: str, error: WizardError) -> WizardError:
     """Report ``error`` for ``name`` (a step bracketed elsewhere) and hand it back to raise."""
     if not error.reported:
         error.reported = True
-        emit(StepFailed(name, error.message, error.hint))
+        emit(StepFailed(name, error))
     return error
 
 

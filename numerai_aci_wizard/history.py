@@ -316,22 +316,3 @@ def _row(
         submitted=mine,
         no_submission=flagged,
     )
-
-
-def render(history: History, limit: int | None = None) -> list[str]:
-    """Lines for people: one per run, then the hint of a failed or flagged run, indented."""
-    out: list[str] = []
-    rows = history.runs if limit is None else history.runs[:limit]
-    if not rows:
-        out.append("No webhook calls yet: Numerai calls the Logic App when a round opens.")
-    for row in rows:
-        mark = "✗" if row.status == "failed" or row.no_submission else "✓"
-        if row.status == "running":
-            mark = "…"
-        day = row.started.astimezone(dt.UTC).strftime("%Y-%m-%d") if row.started else "????-??-??"
-        out.append(f"{mark} {day} {row.detail}")
-        if row.hint:
-            out.append(f"    what to do: {row.hint}")
-    if history.note:
-        out.append(history.note)
-    return out

@@ -18,7 +18,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from . import redact
-from .events import Emit, Event, LogLine, StepFailed, StepFinished, StepStarted
+from .events import Emit, Event, LogLine, StepFailed
+from .present import log_text
 from .store import state_dir
 
 EVENTS_LOGGER = "numerai_aci_wizard.events"
@@ -63,20 +64,18 @@ def setup_logging() -> Path | None:
 
 
 def log_event(event: Event) -> None:
-    """One pipeline event as one log line (``[step] title``, ``[step] done: summary``,
-    ``[step] failed: message (hint)``); progress ticks are left out: they say nothing new."""
-    log = logging.getLogger(EVENTS_LOGGER)
-    if isinstance(event, StepStarted):
-        log.info("[%s] %s", event.step, event.title)
-    elif isinstance(event, StepFinished):
-        log.info("[%s] done%s", event.step, f": {event.summary}" if event.summary else "")
-    elif isinstance(event, StepFailed):
-        log.warning(
-            "[%s] failed: %s%s", event.step, event.message, f" ({event.hint})" if event.hint else ""
-        )
-    elif isinstance(event, LogLine):
-        level = {"warning": logging.WARNING, "debug": logging.DEBUG}.get(event.level, logging.INFO)
-        log.log(level, "[%s] %s", event.step, event.text.rstrip("\n"))
+    """One pipeline event as one log line, in the presenter's words for the file
+    (``[step] title``, ``[step] done: summary``, ``[step] failed: message (hint)``);
+    progress ticks are left out: they say nothing new."""
+    said = log_text(event)
+    if not said and not isinstance(event, LogLine):
+        return
+    level = logging.INFO
+    if isinstance(event, StepFailed) or (isinstance(event, LogLine) and event.level == "warning"):
+        level = logging.WARNING
+    elif isinstance(event, LogLine) and event.level == "debug":
+        level = logging.DEBUG
+    logging.getLogger(EVENTS_LOGGER).log(level, "[%s] %s", event.step, said)
 
 
 def logged(emit: Emit) -> Emit:

@@ -43,7 +43,9 @@ from .events import (
     Event,
     GroupStopped,
     LogLine,
+    Planned,
     Removed,
+    Step,
     StepFinished,
     WizardError,
     check_cancel,
@@ -56,6 +58,8 @@ from .rehearse import ModelOutcome, Rehearsal, container_env, error_line
 from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
+#: The answers a failed step sends the wizard's Back to, when the failure names no setting.
+AZURE, IMAGE = "azure.resource_group", "docker.image"
 #: Signs in once (the session caches it); ``cancel`` stops a device-code wait.
 SignInProvider = Callable[[threading.Event | None], AzureSession]
 
@@ -180,10 +184,11 @@ class Pipeline:
             state.save(self.state_path)
 
     @contextmanager
-    def step(self, name: str, title: str) -> Iterator[None]:
-        """The one step bracket (events.step); the caller emits StepFinished with its summary."""
-        with step(self.emit, name, title, cancel=self.cancel):
-            yield
+    def step(self, name: str, title: str, field: str = "") -> Iterator[Step]:
+        """The one step bracket (events.step); the caller ends it with the handle's ``done``.
+        ``field``: the setting a failure that names none is about."""
+        with step(self.emit, name, title, cancel=self.cancel, field=field) as handle:
+            yield handle
 
     def validate(self, limits: tuple[float, float] | None = None) -> None:
         problems = validate(self.settings, limits)
@@ -254,7 +259,7 @@ class Pipeline:
 
     def plan(self, image_action: Action | None = None) -> Plan:
         """What deploy would do. Reads only. ``image_action``: what deploy already decided."""
-        with self.step("plan", "Comparing the settings with Azure"):
+        with self.step("plan", "Comparing the settings with Azure", AZURE) as planning:
             self.validate()
             if image_action is None:
                 self._refuse_an_image_aci_cannot_run()
@@ -291,7 +296,8 @@ class Pipeline:
                     ),
                 ]
             )
-            self.emit(StepFinished("plan", "", {"plan": plan.to_dict()}))
+            self.emit(Planned("plan", tuple(plan.actions)))
+            planning.done()
             return plan
 
     # --- deploy --------------------------------------------------------------------
@@ -306,7 +312,7 @@ class Pipeline:
             jobs["Numerai"] = self._check_numerai
         names = list(jobs)
         said = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-        with self.step("checks", f"Checking {said}"):
+        with self.step("checks", f"Checking {said}") as this:
             failures: list[WizardError] = []
             with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
                 futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -328,7 +334,7 @@ class Pipeline:
                     code=failures[0].code,
                     field=next((f.field for f in failures if f.field), ""),
                 )
-            self.emit(StepFinished("checks", f"{said} {'are' if len(names) > 1 else 'is'} ready"))
+            this.done(f"{said} {'are' if len(names) > 1 else 'is'} ready")
 
     def _check_docker(self) -> str:
         """The engine, then the registry sign-in the push will need: before the build, so a
@@ -367,7 +373,7 @@ class Pipeline:
         password = self.secrets.docker_password or None
         state = self.run_state()
         if d.build:
-            with self.step("image", f"Building and pushing {d.image}"):
+            with self.step("image", f"Building and pushing {d.image}", IMAGE) as built:
                 result = self.engines.image.build_and_push(
                     self.settings,
                     password or "",
@@ -381,14 +387,11 @@ class Pipeline:
                     result.digest,
                 )
                 state.save(self.state_path)
-                # the build and push steps already said what happened; this closes the bracket
-                self.emit(
-                    StepFinished("image", "", {"digest": result.digest, "pushed": result.pushed})
-                )
+                built.done()  # the build and push steps already said what happened
                 return result
-        with self.step("image", f"Checking {d.image} in its registry"):
+        with self.step("image", f"Checking {d.image} in its registry", IMAGE) as checked:
             digest = self.engines.image.verify_remote(self.settings, password)
-            self.emit(StepFinished("image", f"found {digest}", {"digest": digest}))
+            checked.done(f"found {digest}")
             return None
 
     @one_at_a_time("deploy")
@@ -417,13 +420,13 @@ class Pipeline:
         check_cancel(self.cancel)
         plan = self.plan(image_action)
         self._stop_pending_before_create(plan)
-        with self.step("provision", "Provisioning Azure"):
+        with self.step("provision", "Provisioning Azure", AZURE) as provisioning:
             provisioned = azure.apply(
                 self.secrets,
                 Plan([a for a in plan.actions if a.resource not in ("image", "webhook")]),
                 adopt=self.adopt,
             )
-            self.emit(StepFinished("provision", "Azure resources are in place"))
+            provisioning.done("Azure resources are in place")
         self._remember_stop(provisioned.stop_failed)
         result = DeployResult(
             webhook_url=provisioned.webhook_url,
@@ -441,7 +444,7 @@ class Pipeline:
                 "up to 40 minutes), so no round is lost."
             )
         self.register_webhook(result)
-        self.emit(StepFinished("result", "done", {"changes": len(plan.changes)}))
+        self.emit(StepFinished("result", "done"))
         return result
 
     def model_label(self, model_id: str) -> str:
@@ -497,7 +500,9 @@ class Pipeline:
         if action is not None and action.action == "keep" and old is None:
             result.webhook_registered = True
             return
-        with self.step("webhook", "Registering the webhook with Numerai"):
+        with self.step(
+            "webhook", "Registering the webhook with Numerai", "numerai.model_id"
+        ) as this:
             numerai = self.numerai()
             numerai.set_webhook(model_id, result.webhook_url)
             if old is not None:
@@ -514,12 +519,7 @@ class Pipeline:
             state.webhook_fingerprint = decide.fingerprint(result.webhook_url)
             state.save(self.state_path)
             result.webhook_registered = True
-            self.emit(
-                StepFinished(
-                    "webhook",
-                    f"set as the webhook of {result.webhook_model}: one call a round",
-                )
-            )
+            this.done(f"set as the webhook of {result.webhook_model}: one call a round")
 
     # --- day-two operations ----------------------------------------------------------
 
@@ -578,7 +578,7 @@ class Pipeline:
         model_id = self.settings.numerai.model_id
         model_ids = list(self.settings.numerai.model_ids)
         numerai = self.numerai()
-        with self.step("trigger", "Asking Numerai to call the webhook"):
+        with self.step("trigger", "Asking Numerai to call the webhook") as this:
             connection = self.connection()
             if connection is not None and not connection.connected:
                 # the Logic App's start would fail: say so now
@@ -593,13 +593,13 @@ class Pipeline:
             started_after = self.azure().status() if follow else None
             called_at = dt.datetime.now(dt.UTC)
             trigger_id = numerai.trigger(model_id)
-            self.emit(StepFinished("trigger", f"Numerai accepted the trigger ({trigger_id})"))
+            this.done(f"Numerai accepted the trigger ({trigger_id})")
         result = TriggerResult(trigger_id=trigger_id, before_by_model=before)
         if not follow:
             return result
         if self.settings.azure.trigger == "managed-identity":
             # a new role assignment takes minutes to apply: the first calls may be refused
-            with self.step("start", "Waiting for the Logic App to start the container"):
+            with self.step("start", "Waiting for the Logic App to start the container") as this:
                 run = self.azure().await_trigger_run(
                     called_at, lambda: self._retrigger(numerai, model_id)
                 )
@@ -609,9 +609,9 @@ class Pipeline:
                         "read it with: numerai-aci-wizard history",
                         code=ErrorCode.RUN_NOT_STARTED,
                     )
-                self.emit(StepFinished("start", "the Logic App started the container"))
+                this.done("the Logic App started the container")
         deadline = time.monotonic() + timeout
-        with self.step("run", "Waiting for the container to start"):
+        with self.step("run", "Waiting for the container to start") as this:
             azure = self.azure()
             while True:
                 check_cancel(self.cancel)
@@ -630,9 +630,9 @@ class Pipeline:
             result.status = azure.follow_logs(
                 lambda text: self.emit(LogLine("run", text)), poll=poll
             )
-            self.emit(StepFinished("run", f"the run ended: {result.status.state}"))
+            this.done(f"the run ended: {result.status.state}")
         title = "Looking for the submission" + ("s" if len(model_ids) > 1 else "") + " at Numerai"
-        with self.step("submission", title):
+        with self.step("submission", title) as this:
             for _ in range(10):
                 for m in result.missing:
                     result.after_by_model[m] = numerai.latest_submission(m)
@@ -668,7 +668,7 @@ class Pipeline:
             )
             first = result.after
             shown = "?" if first is None or first.round is None else first.round
-            self.emit(StepFinished("submission", f"{done} for round {shown}"))
+            this.done(f"{done} for round {shown}")
         return result
 
     def _retrigger(self, numerai: NumeraiEngine, model_id: str) -> None:
@@ -697,9 +697,9 @@ class Pipeline:
                     "warning",
                 )
             )
-        with self.step("destroy", "Removing the Azure resources"):
+        with self.step("destroy", "Removing the Azure resources") as this:
             removed.extend(self.azure().destroy())
-            self.emit(StepFinished("destroy", f"{len(removed)} removed"))
+            this.done(f"{len(removed)} removed")
         state = self.run_state()
         state.webhook_model_id = state.webhook_fingerprint = ""
         state.save(self.state_path)
@@ -793,17 +793,17 @@ class Pipeline:
         numerai = self.numerai()
         image = d.image.strip()
         if d.build:
-            with self.step("image", f"Building {image} on this machine"):
+            with self.step("image", f"Building {image} on this machine") as this:
                 self.engines.image.build(self.settings, emit=self.emit, cancel=self.cancel)
-                self.emit(StepFinished("image", f"built {image}"))
+                this.done(f"built {image}")
         names: dict[str, str] = {}
-        with self.step("before", "Reading each model's latest submission at Numerai"):
+        with self.step("before", "Reading each model's latest submission at Numerai") as this:
             try:
                 names = {mid.lower(): name for name, mid in numerai.models().items()}
             except WizardError:
                 names = {}
             before = {m: numerai.latest_submission(m) for m in n.model_ids}
-            self.emit(StepFinished("before", ""))
+            this.done()
         tail: list[str] = []
 
         def show(text: str) -> None:
@@ -811,7 +811,7 @@ class Pipeline:
             del tail[:-tail_lines]
             self.emit(LogLine("rehearse", text))
 
-        with self.step("rehearse", f"Running {image} on this machine (as ACI would)"):
+        with self.step("rehearse", f"Running {image} on this machine (as ACI would)") as this:
             code = self.engines.image.run_local(
                 image,
                 container_env(self.settings, self.secrets, dict(os.environ)),
@@ -820,9 +820,9 @@ class Pipeline:
                 password=self.secrets.docker_password or None,
                 cancel=self.cancel,
             )
-            self.emit(StepFinished("rehearse", f"the container exited with {code}"))
+            this.done(f"the container exited with {code}")
         result = Rehearsal(image=image, exit_code=code, tail=tail)
-        with self.step("submission", "Looking for the submissions at Numerai"):
+        with self.step("submission", "Looking for the submissions at Numerai") as this:
             for model_id in n.model_ids:
                 result.models.append(
                     ModelOutcome(
@@ -844,7 +844,7 @@ class Pipeline:
                     "rehearse again before the next round",
                     code=ErrorCode.NO_SUBMISSION,
                 )
-            self.emit(StepFinished("submission", "every model's submission landed"))
+            this.done("every model's submission landed")
         return result
 
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import workflow as logic_workflow
+from .events import Action as Action
 from .events import ErrorCode, WizardError
 from .image_ref import ImageRefError, aci_image, parse_image_ref, same_image
 from .settings import Secrets, Settings
@@ -35,24 +36,17 @@ LINUX = "Linux"
 #: "Azure Container Instances Contributor Role": containerGroups/* and reads, nothing else.
 ACI_CONTRIBUTOR_ROLE = "5d977122-f97e-4b4d-a52f-6b43003ddb4d"
 
-RESOURCES = (
+#: What Azure holds; the engine names the step that writes each after it.
+AZURE_RESOURCES = (
     "resource_group",
     "container_group",
     "api_connection",
     "workflow",
     "role_assignment",
-    "webhook",
-    "image",
 )
+#: Everything a plan has an action for: Azure's, then Numerai's webhook and the image.
+RESOURCES = (*AZURE_RESOURCES, "webhook", "image")
 ACTIONS = ("create", "update", "recreate", "keep", "delete")
-
-
-@dataclass(frozen=True)
-class Action:
-    resource: str
-    name: str
-    action: str
-    reason: str
 
 
 @dataclass

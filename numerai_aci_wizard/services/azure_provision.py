@@ -155,7 +155,7 @@ class Azure(AzureRuntime):
     def _step(self, name: str, title: str) -> Iterator[None]:
         """The one step bracket (events.step), remembering when it began for _wait's count."""
         self._step_started[name] = time.monotonic()
-        with step(self.emit, name, title):
+        with step(self.emit, name, title, field="azure.resource_group"):
             yield
 
     def _resource_group(self, plan: Plan) -> None:
@@ -174,7 +174,11 @@ class Azure(AzureRuntime):
                     a.resource_group,
                     ResourceGroup(location=a.location, tags=self._tags()),
                 )
-            self.emit(StepFinished("resource_group", f"created {a.resource_group} in {a.location}"))
+            self.emit(
+                StepFinished(
+                    "resource_group", f"created {a.resource_group} in {a.location}", action
+                )
+            )
 
     def _group_body(self, secrets: Secrets, fp: str, tags: dict[str, str] | None = None) -> Any:
         from azure.mgmt.containerinstance.models import (
@@ -327,7 +331,9 @@ class Azure(AzureRuntime):
             )
             self.emit(
                 StepFinished(
-                    step, f"{verb} {a.container_group} ({a.cpu:g} vCPU, {a.memory_gb:g} GB)"
+                    step,
+                    f"{verb} {a.container_group} ({a.cpu:g} vCPU, {a.memory_gb:g} GB)",
+                    action,
                 )
             )
 
@@ -396,7 +402,9 @@ class Azure(AzureRuntime):
                     self._client("authorization").role_assignments.delete_by_id(
                         observed.role_assignment.id
                     )
-                self.emit(StepFinished("role_assignment", "deleted (api-connection mode)"))
+                self.emit(
+                    StepFinished("role_assignment", "deleted (api-connection mode)", ra_action)
+                )
         conn_action = plan.for_resource("api_connection")
         if conn_action is not None and conn_action.action == "delete" and observed.connection:
             with self._step("api_connection", "Remove the unused API connection aci"):
@@ -405,7 +413,9 @@ class Azure(AzureRuntime):
                         self._connection_id, api_version=CONNECTION_API_VERSION
                     )
                     self._wait(poller, "api_connection", "deleting connection aci")
-                self.emit(StepFinished("api_connection", "deleted (managed-identity mode)"))
+                self.emit(
+                    StepFinished("api_connection", "deleted (managed-identity mode)", conn_action)
+                )
 
     def _connection(self, plan: Plan, observed: Observed) -> None:
         a = self._a
@@ -436,7 +446,7 @@ class Azure(AzureRuntime):
                     self._connection_id, body, api_version=CONNECTION_API_VERSION
                 )
                 self._wait(poller, step, "creating connection aci")
-            self.emit(StepFinished(step, "created aci (authorize it once in the portal)"))
+            self.emit(StepFinished(step, "created aci (authorize it once in the portal)", action))
 
     def _workflow(self, plan: Plan, observed: Observed) -> str | None:
         from azure.mgmt.logic.models import ManagedServiceIdentity, Workflow, WorkflowParameter
@@ -477,7 +487,8 @@ class Azure(AzureRuntime):
                 wf = self._client("logic").workflows.create_or_update(
                     a.resource_group, a.logic_app, body
                 )
-            self.emit(StepFinished(step, f"{verb} {a.logic_app} ({a.trigger})"))
+            done = action or Action(step, a.logic_app, "create", "missing")
+            self.emit(StepFinished(step, f"{verb} {a.logic_app} ({a.trigger})", done))
             identity = wf.identity
             return identity.principal_id if identity is not None else None
 
@@ -532,7 +543,8 @@ class Azure(AzureRuntime):
                             raise Cancelled() from None
                         if self.cancel is None:
                             time.sleep(min(delay * (attempt + 1), 10))
-            self.emit(StepFinished(step, f"granted {ROLE_NAME} on {a.resource_group}"))
+            granted = plan.for_resource(step) or Action(step, ROLE_NAME, "create", "missing")
+            self.emit(StepFinished(step, f"granted {ROLE_NAME} on {a.resource_group}", granted))
 
     # --- destroy ----------------------------------------------------------------------
 
@@ -550,35 +562,39 @@ class Azure(AzureRuntime):
         def group() -> None:
             if observed.container_group is None:
                 return
+            deleted = Action("container_group", a.container_group, "delete", "destroy")
             with self._step("container_group", f"Delete {a.container_group}"):
                 with self._errors(f"delete container group {a.container_group}", "container_group"):
                     self._delete_group()
-                self.emit(StepFinished("container_group", f"deleted {a.container_group}"))
-            actions.append(Action("container_group", a.container_group, "delete", "destroy"))
+                self.emit(StepFinished("container_group", f"deleted {a.container_group}", deleted))
+            actions.append(deleted)
 
         def rest() -> None:
             ra = observed.role_assignment
             if ra is not None:
+                deleted = Action("role_assignment", ra.name, "delete", "destroy")
                 with self._step("role_assignment", f"Delete the role assignment of {a.logic_app}"):
                     with self._errors("delete the Logic App's role assignment", "role_assignment"):
                         self._client("authorization").role_assignments.delete_by_id(ra.id)
-                    self.emit(StepFinished("role_assignment", "deleted"))
-                actions.append(Action("role_assignment", ra.name, "delete", "destroy"))
+                    self.emit(StepFinished("role_assignment", "deleted", deleted))
+                actions.append(deleted)
             if observed.workflow is not None:
+                deleted = Action("workflow", a.logic_app, "delete", "destroy")
                 with self._step("workflow", f"Delete Logic App {a.logic_app}"):
                     with self._errors(f"delete Logic App {a.logic_app}", "workflow"):
                         self._client("logic").workflows.delete(a.resource_group, a.logic_app)
-                    self.emit(StepFinished("workflow", f"deleted {a.logic_app}"))
-                actions.append(Action("workflow", a.logic_app, "delete", "destroy"))
+                    self.emit(StepFinished("workflow", f"deleted {a.logic_app}", deleted))
+                actions.append(deleted)
             if observed.connection is not None:
+                deleted = Action("api_connection", lw.CONNECTION_NAME, "delete", "destroy")
                 with self._step("api_connection", "Delete API connection aci"):
                     with self._errors("delete API connection aci", "api_connection"):
                         poller = self._client("resources").resources.begin_delete_by_id(
                             self._connection_id, api_version=CONNECTION_API_VERSION
                         )
                         self._wait(poller, "api_connection", "deleting connection aci")
-                    self.emit(StepFinished("api_connection", "deleted aci"))
-                actions.append(Action("api_connection", lw.CONNECTION_NAME, "delete", "destroy"))
+                    self.emit(StepFinished("api_connection", "deleted aci", deleted))
+                actions.append(deleted)
 
         def run(fn: Callable[[], None]) -> None:
             try:
@@ -633,14 +649,15 @@ class Azure(AzureRuntime):
         if left:
             names = ", ".join(sorted(r.name or "?" for r in left)[:5])
             return Action("resource_group", a.resource_group, "keep", f"still holds {names}")
+        deleted = Action(
+            "resource_group", a.resource_group, "delete", "created by this tool and now empty"
+        )
         with self._step("resource_group", f"Delete resource group {a.resource_group}"):
             with self._errors(f"delete resource group {a.resource_group}", "resource_group"):
                 poller = self._client("resources").resource_groups.begin_delete(a.resource_group)
                 self._wait(poller, "resource_group", f"deleting {a.resource_group}")
-            self.emit(StepFinished("resource_group", f"deleted {a.resource_group}"))
-        return Action(
-            "resource_group", a.resource_group, "delete", "created by this tool and now empty"
-        )
+            self.emit(StepFinished("resource_group", f"deleted {a.resource_group}", deleted))
+        return deleted
 
 
 def _refused_update(exc: BaseException) -> bool:

@@ -437,7 +437,8 @@ def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | 
     """Build the context for linux/amd64 and tag it as the image reference typed; return the id."""
     check_cancel(cancel)
     _parse(settings.docker.image)
-    with step(emit, "build", f"Build {settings.docker.image.strip()}", cancel=cancel):
+    image = settings.docker.image.strip()
+    with step(emit, "build", f"Build {image}", cancel=cancel, field="docker.image"):
         return _build(settings, emit, cancel)
 
 
@@ -523,7 +524,6 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
         StepFinished(
             step="build",
             summary=f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]}{size_text})",
-            data={"image": tag, "image_id": run.image_id, "size_bytes": size_bytes},
         )
     )
     return run.image_id
@@ -641,7 +641,7 @@ def push(
     check_cancel(cancel)
     ref = _parse(settings.docker.image)
     title = f"Push {settings.docker.image.strip()} to {ref.registry}"
-    with step(emit, "push", title, cancel=cancel):
+    with step(emit, "push", title, cancel=cancel, field="docker.image"):
         return _push(settings, ref, password, emit, cancel)
 
 
@@ -723,7 +723,6 @@ def _push(
         StepFinished(
             step="push",
             summary=f"Pushed {settings.docker.image.strip()} ({digest})",
-            data={"image": settings.docker.image.strip(), "digest": digest},
         )
     )
     return digest
@@ -747,12 +746,11 @@ def verify_remote(settings: Settings, password: str | None) -> str:
 # --- the image step of the pipeline ------------------------------------------------------
 
 
-def _skip_events(emit: Emit, image: str, digest: str, reason: str) -> None:
+def _skip_events(emit: Emit, image: str, reason: str) -> None:
     for name, title in (("build", f"Build {image}"), ("push", f"Push {image}")):
         emit(StepStarted(step=name, title=title))
         emit(LogLine(step=name, text=reason))
-        data = {"image": image, "skipped": True} | ({"digest": digest} if name == "push" else {})
-        emit(StepFinished(step=name, summary=f"Skipped: {reason}", data=data))
+        emit(StepFinished(step=name, summary=f"Skipped: {reason}"))
 
 
 def build_and_push(
@@ -776,13 +774,12 @@ def build_and_push(
     image = settings.docker.image.strip()
     _parse(image)
     if not settings.docker.build:
-        with step(emit, "push", f"Check {image} in the registry"):
+        with step(emit, "push", f"Check {image} in the registry", field="docker.image"):
             digest = verify_remote(settings, password or None)
             emit(
                 StepFinished(
                     step="push",
                     summary=f"Using the existing {image} ({digest})",
-                    data={"image": image, "digest": digest, "skipped": True},
                 )
             )
         return ImageResult(image, digest, False, False, state.context_hash)
@@ -802,9 +799,7 @@ def build_and_push(
             emit(LogLine(step="build", text=f"{image} is no longer in the registry: rebuilding."))
         else:
             if remote == state.digest:
-                _skip_events(
-                    emit, image, remote, "the build context is unchanged and the registry has it"
-                )
+                _skip_events(emit, image, "the build context is unchanged and the registry has it")
                 return ImageResult(image, remote, False, False, current)
             emit(
                 LogLine(

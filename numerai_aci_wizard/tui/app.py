@@ -363,14 +363,14 @@ class WizardApp(App[int]):
 
 def farewell_lines(result: DeployResult) -> list[str]:
     """What the terminal keeps after the wizard closes: the URL whole, then the next step."""
+    from ..present import WEBHOOK_URL_LABEL, manual_step_lines, texts
+
     lines = [
-        "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):",
+        WEBHOOK_URL_LABEL,
         result.webhook_url,  # whole, on its own line, never wrapped or masked
     ]
     if result.manual_steps:
-        lines.append("Next: authorize the API connection so the Logic App may start the container.")
-        lines.extend(f"  {n}. {step}" for n, step in enumerate(result.manual_steps, start=1))
-        lines.append("  Check it with: numerai-aci-wizard status")
+        lines.extend(texts(manual_step_lines(result.manual_steps, lead="Next:")))
     else:
         lines.append("Next: nothing to do; Numerai starts the container when a round opens.")
     lines.append(f"Later: {where_else_url()}")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from numerai_aci_wizard.events import Event, LogLine, WizardError
-from numerai_aci_wizard.history import build_history, render
+from numerai_aci_wizard.history import build_history
+from numerai_aci_wizard.present import history_lines, texts
 from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
 from numerai_aci_wizard.settings import Secrets, Settings
@@ -194,7 +195,7 @@ def test_history_shows_every_run_and_marks_the_one_whose_actions_answer_404(
     assert newest.status == "succeeded"
     assert failed.status == "failed" and failed.unreadable and not failed.code
     history = build_history([newest, failed], None, group=None, trigger="api-connection")
-    lines = render(history)
+    lines = texts(history_lines(history))
     assert not any(line.startswith("No webhook calls yet") for line in lines)
     assert len([line for line in lines if line[:1] in "✓✗"]) == 2
     [marked] = [line for line in lines if line.startswith("✗")]

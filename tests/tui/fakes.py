@@ -255,10 +255,10 @@ class FakeAzure:
                 self.world._maybe(step, None if action.action == "recreate" else self.cancel)
             except WizardError as exc:
                 exc.reported = True
-                self.emit(StepFailed(step, exc.message, exc.hint))
+                self.emit(StepFailed(step, exc))
                 raise
             self.world.applied.append(f"{action.action} {step}")
-            self.emit(StepFinished(step, f"{action.action}d {action.name}"))
+            self.emit(StepFinished(step, f"{action.action}d {action.name}", action))
         connection = None
         if self.settings.azure.trigger == "api-connection":
             connection = self._connection(False)

@@ -799,6 +799,19 @@ async def test_back_after_a_failure_lands_on_the_field_to_fix(make_app, world) -
         assert input_of(app, "docker_password").value == "fake-registry-password"
 
 
+async def test_back_after_an_azure_step_failure_lands_on_the_azure_answers(make_app, world) -> None:
+    world.fail["workflow"] = WizardError(
+        "Azure refused to create Logic App numerai-predict-trigger: 409 Conflict", "wait"
+    )
+    app = make_app(answered(), env=FULL_ENV)
+    async with app.run_test(size=SIZE) as pilot:
+        await _deploy(pilot)
+        await pilot.click("#back")
+        await pilot.pause()
+        assert isinstance(app.screen, AzureScreen)
+        assert "409 Conflict" in error_of(app, "azure.resource_group")
+
+
 async def test_a_refused_public_repository_lands_on_the_public_image_question(
     make_app, world
 ) -> None:

@@ -6,7 +6,8 @@ import datetime as dt
 import json
 
 from numerai_aci_wizard.engines import GroupStatus, Submission, WorkflowRun
-from numerai_aci_wizard.history import build_history, explain_failure, iso, render
+from numerai_aci_wizard.history import build_history, explain_failure, iso
+from numerai_aci_wizard.present import history_lines, texts
 
 MODEL = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
 SECOND = "9a0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
@@ -125,10 +126,10 @@ def test_json_shape_has_iso_utc_times_and_the_documented_fields() -> None:
 
 def test_render_shows_failures_with_what_to_do_and_an_empty_history_says_so() -> None:
     runs = [WorkflowRun("r", at(25, 13), "failed", code="Unauthorized")]
-    lines = render(build_history(runs, {MODEL: []}))
+    lines = texts(history_lines(build_history(runs, {MODEL: []})))
     assert lines[0].startswith("✗ 2026-11-25 called 13:00:00, not started")
     assert lines[1].startswith("    what to do: authorize")
-    assert "No webhook calls yet" in render(build_history([], {}))[0]
+    assert "No webhook calls yet" in texts(history_lines(build_history([], {})))[0]
 
 
 def test_the_rehearsal_names_the_first_error_the_container_printed() -> None:

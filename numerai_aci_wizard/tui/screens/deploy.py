@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.widgets import Button, Label, ProgressBar, RichLog, Static
 
 from ... import redact
@@ -22,46 +22,44 @@ from ...events import (
     ErrorCode,
     Event,
     LogLine,
+    Planned,
     Progress,
     Removed,
     StepFailed,
     StepFinished,
     StepStarted,
+    WizardError,
+)
+from ...present import (
+    Line,
+    StepRow,
+    azure_left,
+    event_lines,
+    run_failure_lines,
+    step_lines,
+    texts,
 )
 from ..messages import Deployed, PipelineEvent, WorkFailed, report
+from ..style import styled
 from .base import StepScreen
-
-#: Where "Back" after a failure takes the user: the step whose answers the failed step used.
-FIX_AT = {
-    "image": "docker.image",
-    "build": "docker.image",
-    "push": "docker.image",
-    "webhook": "numerai.model_id",
-}
-#: Steps whose failure is not about one field: Back goes to Review, which lists any problem.
-NOT_ONE_FIELD = ("checks", "")
-MARKS = {"running": "…", "done": "✓", "failed": "✗", "stopped": "-"}
-#: A step summary that starts with one of these says Azure was changed (else "unchanged"...).
-CHANGE_VERBS = ("created", "updated", "recreated", "deleted", "granted")
-#: The steps that write to Azure, as the engine names them.
-AZURE_STEPS = ("resource_group", "container_group", "api_connection", "workflow", "role_assignment")
-#: Steps that change nothing in Azure: left out of "what state Azure is in".
-NOT_AZURE = ("checks", "image", "build", "push", "result", "keyring")
 
 
 class DeployScreen(StepScreen):
     STEP = "deploy"
     HEADING = "Deploying"
 
+    #: the pipeline is under way (Back and Next wait; Cancel is offered)
+    running: reactive[bool] = reactive(False, init=False, bindings=True)
+    #: what the Cancel button says once a stop was asked for ("" while none was)
+    stopping: reactive[str] = reactive("", init=False)
+    #: the failure the last run ended with (shown with Retry), None while there is none
+    failure: reactive[WizardError | None] = reactive(None, init=False)
+    #: the run's steps in the order they began: step -> (state, title, summary)
+    steps: reactive[dict[str, StepRow]] = reactive(dict, init=False)
+
     def __init__(self, focus: str | None = None, reason: str | None = None) -> None:
         super().__init__(focus, reason)
         self.cancel = threading.Event()
-        self.steps: dict[str, tuple[str, str, str]] = {}  # step -> (state, title, summary)
-        self.failed_step = ""
-        self.failed_field = ""
-        #: the last run stopped because the user cancelled it (no answer is to blame)
-        self.cancelled = False
-        self.running = False
         #: the user chose to quit: leave once the run has stopped at a safe point
         self.quitting = False
         #: resources the run deleted and has not created again yet (resource -> name)
@@ -94,33 +92,52 @@ class DeployScreen(StepScreen):
             self.query_one("#bars").display = False
         self.start()
 
+    # --- what the state shows --------------------------------------------------------
+
+    def _buttons(self) -> None:
+        cancel = self.query_one("#cancel", Button)
+        cancel.disabled = not self.running or bool(self.stopping)
+        cancel.label = self.stopping or "Cancel"
+        self.query_one("#back", Button).disabled = self.running
+        self.query_one("#next", Button).disabled = self.running or self.wizard.result is None
+        self.query_one("#retry").display = self.failure is not None and not self.running
+
+    watch_running = watch_stopping = _buttons
+
+    def watch_failure(self, error: WizardError | None) -> None:
+        failure = self.query_one("#failure", Static)
+        failure.display = error is not None
+        self._buttons()
+        if error is None:
+            return
+        failure.update(styled(run_failure_lines(error, self.gone)))
+        self.query_one("#retry", Button).focus()
+        failure.scroll_visible()
+
+    def watch_steps(self, steps: dict[str, StepRow]) -> None:
+        lines = step_lines(steps)
+        self.query_one("#steps-text", Static).update(styled(lines) if steps else "Starting...")
+        self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
+
     # --- the run -------------------------------------------------------------------
 
     def start(self) -> None:
         self.cancel = threading.Event()
-        self.steps.clear()
         self.gone.clear()
         self.resizing = False
         self.wizard.result = None  # an earlier run's result no longer says what Azure holds
         self.wizard.interrupted = []
-        self.failed_step = ""
-        self.failed_field = ""
-        self.cancelled = False
+        self.failure = None
+        self.stopping = ""
         self.running = True
-        self.query_one("#failure").display = False
-        self.query_one("#retry").display = False
-        self.query_one("#cancel", Button).disabled = False
-        self.query_one("#cancel", Button).label = "Cancel"
-        self.query_one("#back", Button).disabled = True
-        self.query_one("#next", Button).disabled = True
         self.query_one("#cancel", Button).focus()
         for step in ("build", "push"):  # a Retry starts the bars afresh
             bar = self.query_one(f"#{step}-progress", ProgressBar)
             bar.update(total=None, progress=0)
             bar.display = True
             self.query_one(f"#{step}-label", Label).update(step.capitalize())
-        self._render_steps()
-        self.refresh_bindings()
+        self.steps = {}
+        self.mutate_reactive(DeployScreen.steps)  # "Starting..." even when it was empty
         self.deploy()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
@@ -138,40 +155,31 @@ class DeployScreen(StepScreen):
     @on(PipelineEvent)
     def _pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
-        log = self.query_one("#log", RichLog)
-        if isinstance(event, StepStarted):
-            self.steps[event.step] = ("running", event.title, "")
-            log.write(Text(redact.shown(f"-> {event.title}")))
+        if isinstance(event, Progress):
+            self._progress(event)
+        elif isinstance(event, Removed):
+            self.gone[event.resource] = event.name
+        elif isinstance(event, Planned):
+            self.resizing = any(
+                a.resource == "container_group" and a.action == "recreate" for a in event.actions
+            )
+        elif isinstance(event, StepStarted):
+            self.steps = {**self.steps, event.step: ("running", event.title, "")}
         elif isinstance(event, StepFinished):
             if event.step in self.steps:
                 _, title, _ = self.steps[event.step]
-                self.steps[event.step] = ("done", title, event.summary)
-            if event.summary and event.step != "result":
-                log.write(Text(redact.shown(f"ok {event.summary}")))
-            if event.step not in NOT_AZURE and event.summary.split(" ")[0] in CHANGE_VERBS:
+                self.steps = {**self.steps, event.step: ("done", title, event.summary)}
+            if event.change is not None:  # Azure was changed: the Done step lists it
                 self.wizard.changes_made.append(redact.redact(event.summary))
             self.gone.pop(event.step, None)
-            if event.step == "plan":
-                actions = event.data.get("plan", {}).get("actions", [])
-                self.resizing = any(
-                    a.get("resource") == "container_group" and a.get("action") == "recreate"
-                    for a in actions
-                )
-        elif isinstance(event, Removed):
-            self.gone[event.resource] = event.name
+            if not event.summary or event.step == "result":
+                return
         elif isinstance(event, StepFailed):
             _, title, _ = self.steps.get(event.step, ("", event.step, ""))
-            self.steps[event.step] = ("failed", title, event.message)
-            self.failed_step = self.failed_step or event.step
-            log.write(Text(redact.shown(f"xx {event.message}"), style="bold red"))
-        elif isinstance(event, LogLine):
-            style = "yellow" if event.level == "warning" else ""
-            for line in event.text.rstrip("\n").splitlines() or [""]:
-                log.write(Text(redact.shown(line), style=style))
-        elif isinstance(event, Progress):
-            self._progress(event)
-        if isinstance(event, StepStarted | StepFinished | StepFailed):
-            self._render_steps()  # a build's flood of log lines and progress leaves it as is
+            self.steps = {**self.steps, event.step: ("failed", title, event.message)}
+        log = self.query_one("#log", RichLog)
+        for line in event_lines(event):
+            log.write(styled([line]))
 
     def _progress(self, event: Progress) -> None:
         if event.step not in ("build", "push") or event.total <= 0:
@@ -184,32 +192,11 @@ class DeployScreen(StepScreen):
         else:
             label.update(f"Push: {event.amount()}")
 
-    def _render_steps(self) -> None:
-        lines = Text()
-        for state, title, summary in self.steps.values():
-            mark = MARKS.get(state, " ")
-            style = {"done": "green", "failed": "bold red", "running": "bold"}.get(state, "")
-            lines.append(f"{mark} {title}", style=style)
-            if summary:
-                lines.append(
-                    f": {redact.shown(summary)}", style="dim" if state == "done" else style
-                )
-            lines.append("\n")
-        lines.rstrip()
-        self.query_one("#steps-text", Static).update(lines if self.steps else "Starting...")
-        self.query_one("#steps", VerticalScroll).scroll_end(animate=False)
-
     def _ended(self) -> None:
+        self.stopping = ""
         self.running = False
-        cancel = self.query_one("#cancel", Button)
-        cancel.disabled = True
-        cancel.label = "Cancel"
-        self.query_one("#back", Button).disabled = False
         # a step the run left while it was under way did not finish: say so, not "running"
-        for name, (state, title, summary) in list(self.steps.items()):
-            if state == "running":
-                self.steps[name] = ("stopped", title, summary or "not finished")
-        self._render_steps()
+        self.steps = {name: _stopped(row) for name, row in self.steps.items()}
         # a bar that never learnt its total pulses forever (and keeps redrawing): the run is
         # over, so it says it did not run instead
         for step in ("build", "push"):
@@ -218,7 +205,6 @@ class DeployScreen(StepScreen):
                 bar.update(total=1, progress=0)
                 bar.display = False
                 self.query_one(f"#{step}-label", Label).update(f"{step.capitalize()}: not run")
-        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the run changes Azure, the footer offers neither Back nor Next (they do nothing)."""
@@ -239,52 +225,23 @@ class DeployScreen(StepScreen):
             self.wizard.leave(0 if self.wizard.result is not None else 1)
             return
         self.action_cancel_run()
-        self.query_one("#cancel", Button).label = "Stopping, then quitting..."
+        self.stopping = "Stopping, then quitting..."
 
     def azure_state(
         self, headline: str = "The deploy was stopped at a safe point before it finished."
     ) -> list[str]:
         """What the run left in Azure and what the next round will do, from the run's events."""
-        lines = [headline, "Azure now:"]
-        for name, (state, title, summary) in self.steps.items():
-            if name not in AZURE_STEPS:
-                continue
-            if name in self.gone:
-                lines.append(f"  deleted       {title}: not created again")
-            elif state == "done":
-                lines.append(f"  done          {title}" + (f": {summary}" if summary else ""))
-            else:
-                lines.append(f"  not finished  {title}")
-        if len(lines) == 2:
-            lines[1] = "Azure now: nothing was changed."
-        lines.extend(self.next_round())
-        return [redact.redact(line) for line in lines]
-
-    def next_round(self) -> list[str]:
-        """What the next round will do, as far as the run's events tell."""
-        group = self.gone.get("container_group")
-        if group:
-            return [
-                f"The container group {group} was deleted for the resize and not re-created: "
-                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
-                "deploy`) again.",
-            ]
-        return [
-            "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
-            "what exists and repairs the rest."
-        ]
+        return [redact.redact(line) for line in texts(azure_left(headline, self.steps, self.gone))]
 
     @on(Deployed)
     def _deployed(self, message: Deployed) -> None:
-        self._ended()
         self.wizard.result = message.result
+        self._ended()
         if self.quitting:  # the run finished before the next safe point: all is in place
             self.wizard.leave(0)
             return
-        self.query_one("#log", RichLog).write(Text("Deploy finished.", style="bold green"))
-        button = self.query_one("#next", Button)
-        button.disabled = False
-        button.focus()
+        self.query_one("#log", RichLog).write(styled([Line("Deploy finished.", "success")]))
+        self.query_one("#next", Button).focus()
 
     @on(WorkFailed)
     def _show_failure(self, message: WorkFailed) -> None:
@@ -298,27 +255,7 @@ class DeployScreen(StepScreen):
         if self.quitting:
             self.wizard.leave(1)
             return
-        if error.code == ErrorCode.CANCELLED:
-            headline = "Cancelled: stopped at a safe point."
-            hint = "Retry continues from what exists; nothing you typed is lost."
-        else:
-            headline, hint = error.message, error.hint
-        if "container_group" in self.gone:
-            hint = " ".join([*self.next_round(), hint]).strip()
-        self.failed_field = error.field
-        self.cancelled = error.code == ErrorCode.CANCELLED
-        text = Text()
-        text.append("✗ ", style="bold red")
-        text.append(redact.shown(headline), style="bold")
-        if hint:
-            text.append("\nWhat to do: ", style="bold")
-            text.append(redact.shown(hint))
-        failure = self.query_one("#failure", Static)
-        failure.update(text)
-        failure.display = True
-        self.query_one("#retry").display = True
-        self.query_one("#retry", Button).focus()
-        failure.scroll_visible()
+        self.failure = error
 
     # --- buttons -------------------------------------------------------------------
 
@@ -339,32 +276,25 @@ class DeployScreen(StepScreen):
     def action_cancel_run(self) -> None:
         if self.running:
             self.cancel.set()
-            button = self.query_one("#cancel", Button)
             state, _, _ = self.steps.get("container_group", ("", "", ""))
             if self.resizing and state == "running":  # the engine finishes the recreate first
-                button.label = "Cancelling once the container group exists again..."
+                self.stopping = "Cancelling once the container group exists again..."
             else:
-                button.label = "Cancelling..."
-            button.disabled = True
+                self.stopping = "Cancelling..."
 
     def keep_answers(self) -> dict[str, str]:
         return {}
 
     def action_back(self) -> None:
+        """Back to the answer the failure is about (its field), else to Review's whole plan."""
         if self.running:
             return
-        if self.cancelled:  # nothing was wrong with an answer: back to the whole plan
-            self.wizard.goto("review")
+        error = self.failure
+        if error is None or error.code == ErrorCode.CANCELLED or not error.field:
+            self.wizard.goto("review")  # nothing was wrong with one answer
             return
-        key = self.failed_field or FIX_AT.get(self.failed_step)
-        if not key and self.failed_step not in NOT_ONE_FIELD:
-            key = "azure.resource_group"  # an Azure step: the Azure answers
-        failure = self.query_one("#failure", Static)
-        reason = str(failure.content) if failure.display and key else None
-        if key:
-            self.wizard.goto_field(key, (reason or "").removeprefix("✗ ").split("\n")[0] or None)
-        else:
-            self.wizard.goto("review")
+        reason = redact.shown(error.message).split("\n")[0]
+        self.wizard.goto_field(error.field, reason or None)
 
     def action_next(self) -> None:
         if (
@@ -373,3 +303,9 @@ class DeployScreen(StepScreen):
             and not self.query_one("#next", Button).disabled
         ):
             self.wizard.goto("done")
+
+
+def _stopped(row: StepRow) -> StepRow:
+    """A step as it stands once the run is over: one still running did not finish."""
+    state, title, summary = row
+    return ("stopped", title, summary or "not finished") if state == "running" else row

@@ -12,7 +12,9 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
+from ...present import changed_line, history_unread, manual_step_lines
 from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
+from ..style import styled
 from ..widgets.history import history_text
 from .base import StepScreen
 from .review import RESOURCE_LABEL
@@ -53,17 +55,8 @@ class DoneScreen(StepScreen):
         else:
             numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
         yield Static(numerai, id="numerai-status", classes="para")
-        changes = result.changed
-        if changes:
-            changed = "Changed: " + ", ".join(
-                f"{RESOURCE_LABEL.get(c.resource, c.resource)} {c.name} ({c.action})"
-                for c in changes
-            )
-        elif w.changes_made:  # a Retry: the earlier attempt of this run made the changes
-            changed = "Changed by this run: " + "; ".join(w.changes_made)
-        else:
-            changed = "Nothing changed: everything was already as the settings say."
-        yield Static(Text(changed), id="changed", classes="para")
+        changed = changed_line(result.changed, labels=RESOURCE_LABEL, earlier=w.changes_made)
+        yield Static(styled([changed]), id="changed", classes="para")
         for note in result.notes:
             yield Static(Text(note), classes="para muted")
         if a.trigger == "managed-identity":
@@ -79,12 +72,9 @@ class DoneScreen(StepScreen):
                 classes="para",
             )
         else:
-            steps = "\n".join(f"{i}. {s}" for i, s in enumerate(result.manual_steps, start=1))
+            steps = manual_step_lines(result.manual_steps, indent="", check=False)
             yield Static(
-                Text(
-                    "One manual step: authorize the API connection so the Logic App may start "
-                    "the container.\n" + steps
-                ),
+                styled(steps),
                 id="manual",
                 classes="para",
             )
@@ -196,9 +186,7 @@ class DoneScreen(StepScreen):
     @on(WorkFailed)
     def _check_failed(self, message: WorkFailed) -> None:
         if message.work == "history":
-            self.query_one("#history", Static).update(
-                Text(redact.shown(f"The run history could not be read: {message.error.message}"))
-            )
+            self.query_one("#history", Static).update(styled(history_unread(message.error)))
             return
         error = message.error
         self.query_one("#connection-status", Static).update(failure_text(error))

@@ -12,19 +12,7 @@ if TYPE_CHECKING:
 
 def history_text(history: History, limit: int = 5) -> Text:
     """One line per call (✓ / ✗ / …), the failure's "what to do" under it, styled."""
-    from ... import redact
-    from ...history import render  # when rows arrive: the first frame does not wait for it
+    from ...present import history_lines  # when rows arrive: the first frame does not wait for it
+    from ..style import styled
 
-    out = Text()
-    for n, line in enumerate(render(history, limit)):
-        if n:
-            out.append("\n")
-        style = ""
-        if line.startswith("✗"):
-            style = "bold red"
-        elif line.startswith("    what to do"):
-            style = "yellow"
-        elif line.startswith("✓"):
-            style = "green"
-        out.append(redact.shown(line), style=style)
-    return out
+    return styled(history_lines(history, limit))

@@ -1,0 +1,262 @@
+"""Facts as words: the one place events, errors, a deploy's outcome and history rows become text.
+
+Pure on purpose (no Textual, no printing, no redaction): each function returns
+:class:`Line` s, a text and a *tone* that says what kind of fact it is. The CLI prints
+the text (``commands``), the log file records it (``logs``), and one TUI helper
+(``tui/style.py``) maps each tone to a style. So the wizard, the terminal and the log
+say a fact in the same words, and no front end reads a fact back out of the words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from .events import (
+    Action,
+    ErrorCode,
+    Event,
+    LogLine,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    WizardError,
+)
+from .plan import AZURE_RESOURCES
+
+if TYPE_CHECKING:
+    from .history import History
+
+#: What kind of fact a line says; the TUI gives each its own style, the CLI prints the text.
+Tone = Literal[
+    "plain",  # a sentence
+    "start",  # a step began
+    "done",  # a step ended well
+    "ok",  # something went well
+    "success",  # the whole operation went well
+    "failed",  # something failed
+    "warning",  # look at this
+    "output",  # a line a step's tool printed
+    "debug",  # a detail for the log
+    "strong",  # a headline
+    "dim",  # a detail next to a headline
+    "running",  # under way
+]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line to show: ``lead`` (in its own tone, e.g. a mark or a label) then ``text``."""
+
+    text: str
+    tone: Tone = "plain"
+    lead: str = ""
+    lead_tone: Tone = "plain"
+
+    def __str__(self) -> str:
+        return self.lead + self.text
+
+
+def texts(lines: Sequence[Line]) -> list[str]:
+    """The lines as plain strings, for a terminal or a file."""
+    return [str(line) for line in lines]
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def event_lines(event: Event) -> list[Line]:
+    """A pipeline event in the words both front ends use: ``-> title``, ``ok summary``,
+    ``xx message``, one line per output line.
+
+    Progress is not said here: each front end shows it its own way (a bar, a line every 25 %).
+    """
+    if isinstance(event, StepStarted):
+        return [Line(f"-> {event.title}", "start")]
+    if isinstance(event, StepFinished):
+        return [Line("ok" + (f" {event.summary}" if event.summary else ""), "done")]
+    if isinstance(event, StepFailed):
+        return [Line(f"xx {event.error.message}", "failed")]
+    if isinstance(event, LogLine):
+        tone: Tone = "warning" if event.level == "warning" else "output"
+        if event.level == "debug":
+            tone = "debug"
+        return [Line(text, tone) for text in event.text.rstrip("\n").splitlines() or [""]]
+    return []
+
+
+def log_text(event: Event) -> str:
+    """An event as the log file records it after its step's id (``[build] ...``): the title,
+    ``done: summary``, ``failed: message (hint)``, a step's output as it came; "" for
+    progress ticks (they say nothing new). Words of their own: a step's id already leads."""
+    if isinstance(event, StepStarted):
+        return event.title
+    if isinstance(event, StepFinished):
+        return "done" + (f": {event.summary}" if event.summary else "")
+    if isinstance(event, StepFailed):
+        hint = f" ({event.error.hint})" if event.error.hint else ""
+        return f"failed: {event.error.message}{hint}"
+    if isinstance(event, LogLine):
+        return event.text.rstrip("\n")
+    return ""
+
+
+# --- a run's steps -----------------------------------------------------------------------
+
+#: A step as a run's list shows it: (state, title, summary); state is running, done,
+#: failed or stopped (the run ended while it was under way).
+StepRow = tuple[str, str, str]
+MARKS = {"running": "…", "done": "✓", "failed": "✗", "stopped": "-"}
+STEP_TONES: dict[str, Tone] = {"done": "ok", "failed": "failed", "running": "running"}
+
+
+def step_lines(steps: Mapping[str, StepRow]) -> list[Line]:
+    """A run's steps, one line each: the mark and title, then what it did or why it failed."""
+    lines = []
+    for state, title, summary in steps.values():
+        tone = STEP_TONES.get(state, "plain")
+        lead = f"{MARKS.get(state, ' ')} {title}"
+        if summary:
+            lines.append(Line(f": {summary}", "dim" if state == "done" else tone, lead, tone))
+        else:
+            lines.append(Line(lead, tone))
+    return lines
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def failure_lines(headline: str, hint: str = "") -> list[Line]:
+    """A failure where a run stopped: the mark and what failed, then what to do."""
+    lines = [Line(headline, "strong", "✗ ", "failed")]
+    if hint:
+        lines.append(Line(hint, "plain", "What to do: ", "strong"))
+    return lines
+
+
+def run_failure_lines(error: WizardError, gone: Mapping[str, str]) -> list[Line]:
+    """How a deploy run ended, where it stopped: a cancel says nothing was wrong; a resize
+    that deleted the container group says first what the next round will do."""
+    if error.code == ErrorCode.CANCELLED:
+        headline = "Cancelled: stopped at a safe point."
+        hint = "Retry continues from what exists; nothing you typed is lost."
+    else:
+        headline, hint = error.message, error.hint
+    if "container_group" in gone:
+        hint = " ".join([*texts(next_round(gone)), hint]).strip()
+    return failure_lines(headline, hint)
+
+
+# --- a deploy's outcome ------------------------------------------------------------------
+
+WEBHOOK_URL_LABEL = (
+    "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
+)
+AUTHORIZE = "authorize the API connection so the Logic App may start the container."
+CHECK_CONNECTION = "Check it with: numerai-aci-wizard status"
+
+
+def manual_step_lines(
+    steps: Sequence[str], *, lead: str = "One manual step:", indent: str = "  ", check: bool = True
+) -> list[Line]:
+    """The one manual step of api-connection mode (authorize the connection), numbered."""
+    lines = [Line(f"{lead} {AUTHORIZE}")]
+    lines.extend(Line(f"{indent}{n}. {step}") for n, step in enumerate(steps, start=1))
+    if check:
+        lines.append(Line(f"{indent}{CHECK_CONNECTION}"))
+    return lines
+
+
+def changed_line(
+    changes: Sequence[Action],
+    *,
+    labels: Mapping[str, str] | None = None,
+    earlier: Sequence[str] = (),
+) -> Line:
+    """What a deploy changed in Azure: its plan's changes (each resource by its ``labels``
+    name, when given), else what an earlier attempt of the same run changed, else nothing."""
+    if changes:
+        if labels is None:
+            return Line("Changed: " + ", ".join(f"{a.resource} {a.action}" for a in changes))
+        return Line(
+            "Changed: "
+            + ", ".join(
+                f"{labels.get(a.resource, a.resource)} {a.name} ({a.action})" for a in changes
+            )
+        )
+    if earlier:  # a Retry: the earlier attempt of this run made the changes
+        return Line("Changed by this run: " + "; ".join(earlier))
+    return Line("Nothing changed: everything was already as the settings say.")
+
+
+def azure_left(
+    headline: str, steps: Mapping[str, tuple[str, str, str]], gone: Mapping[str, str]
+) -> list[Line]:
+    """What a run that did not finish left in Azure, step by step, and what comes next.
+
+    ``steps``: each step the run began, as (state, title, summary), state "done" once it
+    finished; ``gone``: what it deleted and did not create again (resource -> name).
+    """
+    lines = [Line(headline), Line("Azure now:")]
+    for name, (state, title, summary) in steps.items():
+        if name not in AZURE_RESOURCES:
+            continue
+        if name in gone:
+            lines.append(Line(f"  deleted       {title}: not created again"))
+        elif state == "done":
+            lines.append(Line(f"  done          {title}" + (f": {summary}" if summary else "")))
+        else:
+            lines.append(Line(f"  not finished  {title}"))
+    if len(lines) == 2:
+        lines[1] = Line("Azure now: nothing was changed.")
+    return lines + next_round(gone)
+
+
+def next_round(gone: Mapping[str, str]) -> list[Line]:
+    """What the next round will do, as far as what the run deleted tells."""
+    group = gone.get("container_group")
+    if group:
+        return [
+            Line(
+                f"The container group {group} was deleted for the resize and not re-created: "
+                "the next round will fail until you run the wizard (or `numerai-aci-wizard "
+                "deploy`) again."
+            )
+        ]
+    return [
+        Line(
+            "Run `numerai-aci-wizard` (or `numerai-aci-wizard deploy`) again: it continues from "
+            "what exists and repairs the rest."
+        )
+    ]
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def history_lines(history: History, limit: int | None = None) -> list[Line]:
+    """One line per webhook call (✓ / ✗ / …), then the hint of a failed or flagged one."""
+    out: list[Line] = []
+    rows = history.runs if limit is None else history.runs[:limit]
+    if not rows:
+        out.append(Line("No webhook calls yet: Numerai calls the Logic App when a round opens."))
+    for row in rows:
+        failed = row.status == "failed" or row.no_submission
+        mark = "✗" if failed else "✓"
+        tone: Tone = "failed" if failed else "ok"
+        if row.status == "running":
+            mark, tone = "…", "plain"
+        day = row.started.astimezone(dt.UTC).strftime("%Y-%m-%d") if row.started else "????-??-??"
+        out.append(Line(f"{mark} {day} {row.detail}", tone))
+        if row.hint:
+            out.append(Line(f"    what to do: {row.hint}", "warning"))
+    if history.note:
+        out.append(Line(history.note))
+    return out
+
+
+def history_unread(error: WizardError) -> list[Line]:
+    """Where the webhook calls would be, when the Logic App's run history could not be read."""
+    return [Line(f"The run history could not be read: {error.message}")]
