@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.message import Message
@@ -36,12 +36,58 @@ def failure_text(error: WizardError) -> Text:
 
 
 class WorkFailed(Message):
-    """A worker's failure, already translated for people (never Python's exception text)."""
+    """A worker's failure, already translated for people (never Python's exception text).
 
-    def __init__(self, work: str, error: WizardError) -> None:
+    Each kind of work fails with its own subclass, so a screen picks its handler by type
+    (``@on(PlanFailed)``); ``@on(WorkFailed)`` takes every failure of the screen's work.
+    """
+
+    #: the work's name in the log file
+    work: ClassVar[str] = "work"
+
+    def __init__(self, error: WizardError) -> None:
         super().__init__()
-        self.work = work
         self.error = error
+
+
+class SignInFailed(WorkFailed):
+    work = "sign-in"
+
+
+class LocationsFailed(WorkFailed):
+    work = "locations"
+
+
+class KeysFailed(WorkFailed):
+    work = "keys"
+
+
+class LimitsFailed(WorkFailed):
+    work = "limits"
+
+
+class PlanFailed(WorkFailed):
+    work = "plan"
+
+
+class RehearsalFailed(WorkFailed):
+    work = "rehearse"
+
+
+class DeployFailed(WorkFailed):
+    work = "deploy"
+
+
+class HistoryFailed(WorkFailed):
+    work = "history"
+
+
+class ConnectionFailed(WorkFailed):
+    work = "connection"
+
+
+#: the failure of work still named by a string (deploy.py: ``report(self, "deploy", ...)``)
+_FAILED_BY_NAME = {cls.work: cls for cls in WorkFailed.__subclasses__()}
 
 
 class SignedIn(Message):
@@ -132,20 +178,27 @@ class Rehearsed(Message):
         self.result = result
 
 
-def report(node: MessagePump, work: str, job: Callable[[], Message | None]) -> None:
-    """Run ``job`` (in a worker thread) and post what it returns, or its failure, to ``node``."""
+def report(
+    node: MessagePump, failed: type[WorkFailed] | str, job: Callable[[], Message | None]
+) -> None:
+    """Run ``job`` (in a worker thread) and post what it returns, or its failure (a
+    ``failed``, the work's own WorkFailed), to ``node``."""
+    kind = _FAILED_BY_NAME[failed] if isinstance(failed, str) else failed
     try:
         message = job()
     except Exception as exc:  # every failure reaches the screen, translated
         error = describe(exc)
         log = logging.getLogger("numerai_aci_wizard.wizard")
         if error.code == ErrorCode.UNEXPECTED:
-            log.error("unexpected failure in %s", work, exc_info=exc)
+            log.error("unexpected failure in %s", kind.work, exc_info=exc)
         else:  # the log viewer shows what the screen said
             log.warning(
-                "%s failed: %s%s", work, error.message, f" ({error.hint})" if error.hint else ""
+                "%s failed: %s%s",
+                kind.work,
+                error.message,
+                f" ({error.hint})" if error.hint else "",
             )
-        node.post_message(WorkFailed(work, error))
+        node.post_message(kind(error))
         return
     if message is not None:
         node.post_message(message)

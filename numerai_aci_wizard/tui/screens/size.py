@@ -15,7 +15,7 @@ from ...settings import (
     check_run_minutes,
     parse_decimal,
 )
-from ..messages import CostEstimated, LimitsRead, WorkFailed, report
+from ..messages import CostEstimated, LimitsFailed, LimitsRead, report
 from ..widgets.field import TextField
 from .base import StepScreen
 
@@ -84,7 +84,7 @@ class SizeScreen(StepScreen):
     @work(thread=True, exclusive=True, group="limits", exit_on_error=False)
     def _read_limits(self, location: str) -> None:
         session = self.wizard.session
-        report(self, "limits", lambda: LimitsRead(location, session.region_limits(location)))
+        report(self, LimitsFailed, lambda: LimitsRead(location, session.region_limits(location)))
 
     @on(LimitsRead)
     def _got_limits(self, message: LimitsRead) -> None:
@@ -93,12 +93,11 @@ class SizeScreen(StepScreen):
             if f.key in ("azure.memory_gb", "azure.cpu") and f.value:
                 f.check_now()
 
-    @on(WorkFailed)
-    def _limits_failed(self, message: WorkFailed) -> None:
-        if message.work == "limits":
-            self.query_one("#limits", Static).update(
-                f"✗ Could not read the region's limits: {message.error}"
-            )
+    @on(LimitsFailed)
+    def _limits_failed(self, message: LimitsFailed) -> None:
+        self.query_one("#limits", Static).update(
+            f"✗ Could not read the region's limits: {message.error}"
+        )
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
