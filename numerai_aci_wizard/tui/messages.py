@@ -119,12 +119,13 @@ class LimitsRead(Message):
 
 
 class CostEstimated(Message):
-    """``generation`` tells a late answer for values typed since from the current one."""
+    """``asked``: the values the estimate is for, which tell a late answer for values
+    typed since from the current one."""
 
-    def __init__(self, generation: int, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], asked: object = None) -> None:
         super().__init__()
-        self.generation = generation
         self.lines = lines
+        self.asked = asked
 
 
 class PlanMade(Message):

@@ -224,7 +224,7 @@ class ReviewScreen(StepScreen):
             ).lines(models=len(w.settings.numerai.model_ids))
         except WizardError as exc:
             lines = [str(exc)]
-        self.post_message(CostEstimated(0, lines))
+        self.post_message(CostEstimated(lines))
 
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:

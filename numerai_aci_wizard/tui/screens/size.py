@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from ...events import WizardError
@@ -24,7 +25,12 @@ class SizeScreen(StepScreen):
     STEP = "size"
     HEADING = "Container size and cost"
 
-    _generation = 0
+    #: what the estimate is for (location, vCPU, GB, minutes); None while a value is invalid
+    asked: reactive[tuple[str, float, float, float] | None] = reactive(
+        None, init=False, always_update=True
+    )
+    #: the estimate of ``asked``: the figure, then the breakdown; None: no estimate to show
+    estimate: reactive[list[str] | None] = reactive(None, init=False, always_update=True)
 
     def body(self) -> ComposeResult:
         yield Static(
@@ -112,33 +118,41 @@ class SizeScreen(StepScreen):
             or self._check_cpu(texts["azure.cpu"])
             or check_run_minutes(texts["run_minutes"])
         ):
-            self._generation += 1  # an estimate still on its way is stale now
-            self.query_one("#cost", Static).update("Cost: fix the values below to see an estimate.")
-            self.query_one("#cost-detail", Static).update("")
+            self.asked = None  # an estimate still on its way is stale now
             return
-        self._generation += 1
-        self._estimate(
-            self._generation,
+        self.asked = (
             self.wizard.settings.azure.location or "eastus",
             parse_decimal(texts["azure.cpu"]),
             parse_decimal(texts["azure.memory_gb"]),
             parse_decimal(texts["run_minutes"]),
         )
 
+    def watch_asked(self, asked: tuple[str, float, float, float] | None) -> None:
+        if asked is None:
+            self.estimate = None
+        else:
+            self._estimate(asked)
+
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
-    def _estimate(
-        self, generation: int, location: str, cpu: float, memory: float, minutes: float
-    ) -> None:
+    def _estimate(self, asked: tuple[str, float, float, float]) -> None:
         session = self.wizard.session
+        location, cpu, memory, minutes = asked
         try:
             lines = session.estimate(location, cpu, memory, run_minutes=minutes).lines()
         except WizardError as exc:
             lines = [str(exc)]
-        self.post_message(CostEstimated(generation, lines))
+        self.post_message(CostEstimated(lines, asked))
 
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:
-        if message.generation == self._generation:
-            first, *rest = message.lines or [""]
-            self.query_one("#cost", Static).update(f"Cost: {first}")
-            self.query_one("#cost-detail", Static).update("\n".join(rest))
+        if message.asked == self.asked:
+            self.estimate = message.lines
+
+    def watch_estimate(self, lines: list[str] | None) -> None:
+        if lines is None:
+            self.query_one("#cost", Static).update("Cost: fix the values below to see an estimate.")
+            self.query_one("#cost-detail", Static).update("")
+            return
+        first, *rest = lines or [""]
+        self.query_one("#cost", Static).update(f"Cost: {first}")
+        self.query_one("#cost-detail", Static).update("\n".join(rest))
