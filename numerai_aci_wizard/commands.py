@@ -71,9 +71,9 @@ class Output:
 
     def error(self, error: WizardError) -> None:
         """The one place a failure is shown: stderr for people; with --json, one object on stdout."""
-        message, hint = redact.shown(error.message), redact.shown(error.hint)
+        body = {key: redact.shown(value) for key, value in error.to_dict().items()}
+        message, hint = body["message"], body["hint"]
         if self.json_mode:
-            body = {"code": str(error.code), "message": message, "hint": hint}
             print(json.dumps({"error": body}), flush=True)
         print(f"error: {message}", file=sys.stderr)
         if hint:

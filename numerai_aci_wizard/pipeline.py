@@ -54,7 +54,7 @@ from .events import (
 )
 from .history import History, build_history
 from .plan import Action, Plan
-from .rehearse import ModelOutcome, Rehearsal, container_env, error_line
+from .rehearse import ModelOutcome, Rehearsal, error_line, local_env
 from .runlock import one_at_a_time
 from .settings import Secrets, Settings, needs_registry_login, validate
 
@@ -814,7 +814,7 @@ class Pipeline:
         with self.step("rehearse", f"Running {image} on this machine (as ACI would)") as this:
             code = self.engines.image.run_local(
                 image,
-                container_env(self.settings, self.secrets, dict(os.environ)),
+                local_env(self.settings, self.secrets, dict(os.environ)),
                 on_text=show,
                 username=d.username,
                 password=self.secrets.docker_password or None,

@@ -15,22 +15,14 @@ from typing import Any
 
 from .engines import Submission
 from .history import iso
+from .plan import API_URL_ENV, container_env
 from .settings import Secrets, Settings
 
-API_URL_ENV = "NUMERAI_API_URL"
 
-
-def container_env(
-    settings: Settings, secrets: Secrets, environ: Mapping[str, str]
-) -> dict[str, str]:
-    """The variables predict.py reads, as the container group holds them."""
-    ids = [m.strip() for m in settings.numerai.model_ids if m.strip()]
-    env = {
-        "NUMERAI_PUBLIC_ID": secrets.numerai_public_id.strip(),
-        "NUMERAI_SECRET_KEY": secrets.numerai_secret_key.strip(),
-        "NUMERAI_MODEL_IDS": ",".join(ids),
-        "NUMERAI_MODEL_ID": ids[0] if ids else "",
-    }
+def local_env(settings: Settings, secrets: Secrets, environ: Mapping[str, str]) -> dict[str, str]:
+    """The container group's environment (plan.container_env) plus what only a local run
+    needs: ``NUMERAI_API_URL`` when the tool itself runs with it."""
+    env = container_env(settings, secrets)
     if environ.get(API_URL_ENV, "").strip():
         env[API_URL_ENV] = environ[API_URL_ENV].strip()
     return env

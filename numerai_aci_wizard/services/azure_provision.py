@@ -49,9 +49,9 @@ from ..plan import (
     ObservedResourceGroup,
     Plan,
     compute_plan,
+    container_env,
     desired_group,
     foreign,
-    model_ids_env,
     not_ours_error,
     reconcile,
     role_definition_id,
@@ -210,20 +210,8 @@ class Azure(AzureRuntime):
                 code=ErrorCode.MISSING_SECRET,
             )
         env = [
-            EnvironmentVariable(
-                name="NUMERAI_PUBLIC_ID", secure_value=secrets.numerai_public_id.strip()
-            ),
-            EnvironmentVariable(
-                name="NUMERAI_SECRET_KEY", secure_value=secrets.numerai_secret_key.strip()
-            ),
-            # every model the one run submits for; the first alone for images that read only it
-            EnvironmentVariable(
-                name="NUMERAI_MODEL_IDS",
-                secure_value=model_ids_env(self.settings.numerai.model_ids),
-            ),
-            EnvironmentVariable(
-                name="NUMERAI_MODEL_ID", secure_value=self.settings.numerai.model_id.strip()
-            ),
+            EnvironmentVariable(name=k, secure_value=v)
+            for k, v in container_env(self.settings, secrets).items()
         ]
         env += [EnvironmentVariable(name=k, value=v) for k, v in want.plain_env.items()]
         credentials = None

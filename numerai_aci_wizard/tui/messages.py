@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.message import Message
@@ -36,12 +36,54 @@ def failure_text(error: WizardError) -> Text:
 
 
 class WorkFailed(Message):
-    """A worker's failure, already translated for people (never Python's exception text)."""
+    """A worker's failure, already translated for people (never Python's exception text).
 
-    def __init__(self, work: str, error: WizardError) -> None:
+    Each kind of work fails with its own subclass, so a screen picks its handler by type
+    (``@on(PlanFailed)``); ``@on(WorkFailed)`` takes every failure of the screen's work.
+    """
+
+    #: the work's name in the log file
+    work: ClassVar[str] = "work"
+
+    def __init__(self, error: WizardError) -> None:
         super().__init__()
-        self.work = work
         self.error = error
+
+
+class SignInFailed(WorkFailed):
+    work = "sign-in"
+
+
+class LocationsFailed(WorkFailed):
+    work = "locations"
+
+
+class KeysFailed(WorkFailed):
+    work = "keys"
+
+
+class LimitsFailed(WorkFailed):
+    work = "limits"
+
+
+class PlanFailed(WorkFailed):
+    work = "plan"
+
+
+class RehearsalFailed(WorkFailed):
+    work = "rehearse"
+
+
+class DeployFailed(WorkFailed):
+    work = "deploy"
+
+
+class HistoryFailed(WorkFailed):
+    work = "history"
+
+
+class ConnectionFailed(WorkFailed):
+    work = "connection"
 
 
 class SignedIn(Message):
@@ -73,12 +115,13 @@ class LimitsRead(Message):
 
 
 class CostEstimated(Message):
-    """``generation`` tells a late answer for values typed since from the current one."""
+    """``asked``: the values the estimate is for, which tell a late answer for values
+    typed since from the current one."""
 
-    def __init__(self, generation: int, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], asked: object = None) -> None:
         super().__init__()
-        self.generation = generation
         self.lines = lines
+        self.asked = asked
 
 
 class PlanMade(Message):
@@ -132,20 +175,25 @@ class Rehearsed(Message):
         self.result = result
 
 
-def report(node: MessagePump, work: str, job: Callable[[], Message | None]) -> None:
-    """Run ``job`` (in a worker thread) and post what it returns, or its failure, to ``node``."""
+def report(node: MessagePump, failed: type[WorkFailed], job: Callable[[], Message | None]) -> None:
+    """Run ``job`` (in a worker thread) and post what it returns, or its failure (a
+    ``failed``, the work's own WorkFailed), to ``node``."""
+
     try:
         message = job()
     except Exception as exc:  # every failure reaches the screen, translated
         error = describe(exc)
         log = logging.getLogger("numerai_aci_wizard.wizard")
         if error.code == ErrorCode.UNEXPECTED:
-            log.error("unexpected failure in %s", work, exc_info=exc)
+            log.error("unexpected failure in %s", failed.work, exc_info=exc)
         else:  # the log viewer shows what the screen said
             log.warning(
-                "%s failed: %s%s", work, error.message, f" ({error.hint})" if error.hint else ""
+                "%s failed: %s%s",
+                failed.work,
+                error.message,
+                f" ({error.hint})" if error.hint else "",
             )
-        node.post_message(WorkFailed(work, error))
+        node.post_message(failed(error))
         return
     if message is not None:
         node.post_message(message)

@@ -8,12 +8,7 @@ The package is a tiny wheel made here and served from loopback next to the test 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import shutil
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +19,10 @@ from numerai_aci_wizard.services import docker_image
 from numerai_aci_wizard.settings import Settings
 from tests.fakes_numerai import FakeNumerai
 from tests.fakes_numerai.models import upload_function_pkl
-from tests.fixtures.python_base import copy_context, serve_directory
+from tests.fixtures.python_base import EXTRA, copy_context
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-EXTRA = "aci_demo_extra"
 USES_EXTRA = """
 import pandas as pd
 
@@ -38,46 +32,11 @@ def predict(live_features):
 """
 
 
-def tiny_wheel(folder: Path, name: str = EXTRA, version: str = "1.0") -> Path:
-    """A pure-Python wheel (``py3-none-any``) holding ``name/__init__.py``."""
-    files = {
-        f"{name}/__init__.py": b"def constant():\n    return 0.25\n",
-        f"{name}-{version}.dist-info/METADATA": (
-            f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
-        ).encode(),
-        f"{name}-{version}.dist-info/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{name}-{version}.dist-info/RECORD,,")
-    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return wheel
-
-
 @pytest.fixture(scope="session")
-def extras_base(
-    docker_engine: Any, python_base_image: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The test Python base whose pip also finds the tiny wheel (a second loopback index)."""
-    folder = tmp_path_factory.mktemp("extras-index")
-    tiny_wheel(folder)
-    client = docker_engine.client()
-    env = client.images.get(python_base_image).attrs["Config"]["Env"] or []
-    links = next(e.split("=", 1)[1] for e in env if e.startswith("PIP_FIND_LINKS="))
-    with serve_directory(folder) as url:
-        name = f"{python_base_image}-extras"
-        dockerfile = f'FROM {python_base_image}\nENV PIP_FIND_LINKS="{links} {url}"\n'
-        client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=name, pull=False, rm=True)
-        yield name
+def extras_base(python_base_image: str) -> str:
+    """The test Python base: its pip finds the tiny wheel too (python_base.EXTRA), so the
+    image's pinned packages come from the session's cached layer, installed once."""
+    return python_base_image
 
 
 def settings_for(context: Path, base: str, tag: str) -> Settings:

@@ -518,6 +518,22 @@ async def test_size_uses_the_regions_real_maximum_and_estimates_the_cost(make_ap
         assert (app.settings.azure.memory_gb, app.settings.azure.cpu) == (3.5, 1.5)
 
 
+async def test_the_estimate_comes_back_when_a_wrong_value_is_put_back_as_it_was(make_app) -> None:
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await settle(pilot)
+        figure = text(app, "#cost")
+        assert figure.startswith("Cost: about $") and "(1 vCPU, 2 GB, 15 min)" in figure
+        input_of(app, "azure.memory_gb").value = "2.55"
+        await settle(pilot)
+        assert text(app, "#cost") == "Cost: fix the values below to see an estimate."
+        assert text(app, "#cost-detail") == ""
+        input_of(app, "azure.memory_gb").value = "2"
+        await settle(pilot)
+        assert text(app, "#cost") == figure and text(app, "#cost-detail")
+
+
 async def test_memory_in_steps_of_a_tenth(make_app) -> None:
     app = make_app(answered())
     async with app.run_test(size=SIZE) as pilot:

@@ -133,7 +133,7 @@ def test_render_shows_failures_with_what_to_do_and_an_empty_history_says_so() ->
 
 
 def test_the_rehearsal_names_the_first_error_the_container_printed() -> None:
-    from numerai_aci_wizard.rehearse import container_env, error_line
+    from numerai_aci_wizard.rehearse import error_line, local_env
     from numerai_aci_wizard.settings import Secrets, Settings
 
     tail = [
@@ -145,9 +145,7 @@ def test_the_rehearsal_names_the_first_error_the_container_printed() -> None:
     assert error_line(["just output"]) == "just output"
     s = Settings()
     s.numerai.model_ids = [MODEL, SECOND]
-    env = container_env(
-        s, Secrets("P" * 32, "S" * 64, ""), {"NUMERAI_API_URL": "http://127.0.0.1:1"}
-    )
+    env = local_env(s, Secrets("P" * 32, "S" * 64, ""), {"NUMERAI_API_URL": "http://127.0.0.1:1"})
     assert env["NUMERAI_MODEL_IDS"] == f"{MODEL},{SECOND}" and env["NUMERAI_MODEL_ID"] == MODEL
     assert env["NUMERAI_API_URL"] == "http://127.0.0.1:1" and env["NUMERAI_SECRET_KEY"] == "S" * 64
-    assert "NUMERAI_API_URL" not in container_env(s, Secrets("P" * 32, "S" * 64, ""), {})
+    assert "NUMERAI_API_URL" not in local_env(s, Secrets("P" * 32, "S" * 64, ""), {})

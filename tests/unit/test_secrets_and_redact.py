@@ -276,3 +276,28 @@ def test_every_cli_line_and_warning_is_sanitized(capsys: pytest.CaptureFixture[s
     assert "\\x1b]52;c;eA==\\x07" in printed.out
     assert "\\x1b[2J" in printed.err and "\\x9b31m" in printed.err and "\\x07" in printed.err
     assert not any(c in printed.out + printed.err for c in "\x1b\x07\x9b")
+
+
+def test_the_json_error_object_is_the_errors_dict_with_secrets_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from numerai_aci_wizard.commands import Output
+    from numerai_aci_wizard.events import ErrorCode
+
+    redact.register("json-s3cr3t-456")
+    error = WizardError(
+        "ARM said key=json-s3cr3t-456 \x1b[2J",
+        "see https://x/?sig=abc123",
+        exit_code=2,
+        code=ErrorCode.MISSING_SECRET,
+    )
+    Output(json_mode=True).error(error)
+    printed = capsys.readouterr()
+    body = json.loads(printed.out)["error"]
+    assert body.keys() == error.to_dict().keys()
+    assert body["code"] == "missing_secret"
+    assert body["message"] == "ARM said key=*** \\x1b[2J"
+    assert "abc123" not in body["hint"] and "abc123" not in printed.err
+    assert "json-s3cr3t-456" not in printed.out + printed.err

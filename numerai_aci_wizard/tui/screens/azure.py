@@ -8,7 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Label, RadioButton, RadioSet, Select, Static, Switch
 
 from ...clouds import check_tenant_id, cloud
-from ...events import ErrorCode
+from ...events import ErrorCode, WizardError
 from ...session import Session
 from ...settings import (
     DEFAULT_ARM_ENDPOINT,
@@ -20,7 +20,14 @@ from ...settings import (
     check_resource_group,
     check_subscription_id,
 )
-from ..messages import LocationsListed, SignedIn, WorkFailed, failure_text, report
+from ..messages import (
+    LocationsFailed,
+    LocationsListed,
+    SignedIn,
+    SignInFailed,
+    failure_text,
+    report,
+)
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
@@ -188,28 +195,33 @@ class AzureScreen(StepScreen):
             subs = session.subscriptions()
             return SignedIn(session.sign_in(), subs)
 
-        report(self, "sign-in", signed_in)
+        report(self, SignInFailed, signed_in)
         subs = session.found.subscriptions or []
         ids = [s.id for s in subs]
         chosen = subscription if subscription in ids else (ids[0] if len(ids) == 1 else "")
         if chosen:
-            report(self, "locations", lambda: _listed(session, chosen))
+            report(self, LocationsFailed, lambda: _listed(session, chosen))
 
     @work(thread=True, exclusive=True, group="locations", exit_on_error=False)
     def _relist_locations(self, subscription: str) -> None:
         session = self.wizard.session  # read on the worker's way in, not after the app is gone
-        report(self, "locations", lambda: _listed(session, subscription))
+        report(self, LocationsFailed, lambda: _listed(session, subscription))
 
-    @on(WorkFailed)
-    def _failed(self, message: WorkFailed) -> None:
+    @on(SignInFailed)
+    def _sign_in_failed(self, message: SignInFailed) -> None:
+        self._failed(message.error)
+        self.query_one("#sign-in", Button).focus()
+
+    @on(LocationsFailed)
+    def _locations_failed(self, message: LocationsFailed) -> None:
+        self._failed(message.error)
+
+    def _failed(self, error: WizardError) -> None:
         self.query_one("#sign-in", Button).disabled = False
-        error = message.error
         text = "Sign-in cancelled." if error.code == ErrorCode.CANCELLED else failure_text(error)
         who = self.query_one("#who", Static)
         who.update(text)
         who.add_class("error")
-        if message.work == "sign-in":
-            self.query_one("#sign-in", Button).focus()
 
     @on(SignedIn)
     def _got_subscriptions(self, message: SignedIn) -> None:

@@ -39,7 +39,7 @@ from ...present import (
     step_lines,
     texts,
 )
-from ..messages import Deployed, PipelineEvent, WorkFailed, report
+from ..messages import Deployed, DeployFailed, PipelineEvent, report
 from ..style import styled
 from .base import StepScreen
 
@@ -150,7 +150,7 @@ class DeployScreen(StepScreen):
             self.post_message(PipelineEvent(event))
 
         pipeline = w.pipeline(emit, self.cancel)
-        report(self, "deploy", lambda: Deployed(pipeline.deploy()))
+        report(self, DeployFailed, lambda: Deployed(pipeline.deploy()))
 
     @on(PipelineEvent)
     def _pipeline_event(self, message: PipelineEvent) -> None:
@@ -243,8 +243,8 @@ class DeployScreen(StepScreen):
         self.query_one("#log", RichLog).write(styled([Line("Deploy finished.", "success")]))
         self.query_one("#next", Button).focus()
 
-    @on(WorkFailed)
-    def _show_failure(self, message: WorkFailed) -> None:
+    @on(DeployFailed)
+    def _show_failure(self, message: DeployFailed) -> None:
         self._ended()
         error = message.error
         self.wizard.interrupted = (

@@ -13,7 +13,14 @@ from textual.worker import get_current_worker
 
 from ... import redact
 from ...present import changed_line, history_unread, manual_step_lines
-from ..messages import ConnectionChecked, HistoryRead, WorkFailed, failure_text, report
+from ..messages import (
+    ConnectionChecked,
+    ConnectionFailed,
+    HistoryFailed,
+    HistoryRead,
+    failure_text,
+    report,
+)
 from ..style import styled
 from ..widgets.history import history_text
 from .base import StepScreen
@@ -101,7 +108,7 @@ class DoneScreen(StepScreen):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _history(self) -> None:
         session = self.wizard.session
-        report(self, "history", lambda: HistoryRead(session.history(self.history_rows)))
+        report(self, HistoryFailed, lambda: HistoryRead(session.history(self.history_rows)))
 
     @on(HistoryRead)
     def _show_history(self, message: HistoryRead) -> None:
@@ -169,7 +176,7 @@ class DoneScreen(StepScreen):
                 while time.monotonic() < deadline and not worker.is_cancelled:
                     time.sleep(0.05)
 
-        report(self, "connection", poll)
+        report(self, ConnectionFailed, poll)
 
     @on(ConnectionChecked)
     def _status(self, message: ConnectionChecked) -> None:
@@ -183,11 +190,12 @@ class DoneScreen(StepScreen):
         else:
             label.update(f"Not authorized yet: checking again every {self.poll_seconds:g} s...")
 
-    @on(WorkFailed)
-    def _check_failed(self, message: WorkFailed) -> None:
-        if message.work == "history":
-            self.query_one("#history", Static).update(styled(history_unread(message.error)))
-            return
+    @on(HistoryFailed)
+    def _history_failed(self, message: HistoryFailed) -> None:
+        self.query_one("#history", Static).update(styled(history_unread(message.error)))
+
+    @on(ConnectionFailed)
+    def _check_failed(self, message: ConnectionFailed) -> None:
         error = message.error
         self.query_one("#connection-status", Static).update(failure_text(error))
         button = self.query_one("#check-connection", Button)

@@ -19,7 +19,7 @@ from textual.widgets.selection_list import Selection
 from ... import secrets as secret_sources
 from ...events import ErrorCode
 from ...settings import check_model_id, check_public_id, check_secret_key
-from ..messages import KeysChecked, WorkFailed, failure_text, report
+from ..messages import KeysChecked, KeysFailed, failure_text, report
 from ..widgets.field import TextField, field_id
 from ..widgets.switch import SwitchRow
 from .base import StepScreen
@@ -191,10 +191,10 @@ class NumeraiScreen(StepScreen):
     @work(thread=True, exclusive=True, group="numerai", exit_on_error=False)
     def _check(self, public_id: str, secret_key: str) -> None:
         session = self.wizard.session
-        report(self, "keys", lambda: KeysChecked(*session.check_numerai(public_id, secret_key)))
+        report(self, KeysFailed, lambda: KeysChecked(*session.check_numerai(public_id, secret_key)))
 
-    @on(WorkFailed)
-    def _check_failed(self, message: WorkFailed) -> None:
+    @on(KeysFailed)
+    def _check_failed(self, message: KeysFailed) -> None:
         self.query_one("#check-keys", Button).disabled = False
         status = self.query_one("#keys-status", Static)
         error = message.error

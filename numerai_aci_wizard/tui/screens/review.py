@@ -13,7 +13,15 @@ from ... import redact, runlock
 from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignore
 from ...plan import Plan
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
-from ..messages import CostEstimated, PipelineEvent, PlanMade, Rehearsed, WorkFailed, report
+from ..messages import (
+    CostEstimated,
+    PipelineEvent,
+    PlanFailed,
+    PlanMade,
+    RehearsalFailed,
+    Rehearsed,
+    report,
+)
 from .azure import endpoint_warning
 from .base import StepScreen
 
@@ -179,7 +187,7 @@ class ReviewScreen(StepScreen):
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def _plan(self) -> None:
         pipeline = self.wizard.pipeline(ignore)
-        report(self, "plan", lambda: PlanMade(pipeline.plan()))
+        report(self, PlanFailed, lambda: PlanMade(pipeline.plan()))
 
     @on(PlanMade)
     def _planned(self, message: PlanMade) -> None:
@@ -195,12 +203,9 @@ class ReviewScreen(StepScreen):
             + f" ({count(rows, 'row')} below):"
         )
 
-    @on(WorkFailed)
-    def _plan_failed(self, message: WorkFailed) -> None:
+    @on(PlanFailed)
+    def _plan_failed(self, message: PlanFailed) -> None:
         error = message.error
-        if message.work == "rehearse":
-            self._rehearsal_failed(error)
-            return
         if error.code == ErrorCode.CANCELLED:
             text = "✗ Planning was cancelled."
         else:
@@ -219,7 +224,7 @@ class ReviewScreen(StepScreen):
             ).lines(models=len(w.settings.numerai.model_ids))
         except WizardError as exc:
             lines = [str(exc)]
-        self.post_message(CostEstimated(0, lines))
+        self.post_message(CostEstimated(lines))
 
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:
@@ -241,7 +246,7 @@ class ReviewScreen(StepScreen):
                 self.post_message(PipelineEvent(event))
 
         pipeline = self.wizard.pipeline(emit)
-        report(self, "rehearse", lambda: Rehearsed(pipeline.rehearse()))
+        report(self, RehearsalFailed, lambda: Rehearsed(pipeline.rehearse()))
 
     @on(PipelineEvent)
     def _rehearsal_progress(self, message: PipelineEvent) -> None:
@@ -259,7 +264,9 @@ class ReviewScreen(StepScreen):
         label.remove_class("error")
         self.query_one("#rehearse", Button).disabled = False
 
-    def _rehearsal_failed(self, error: WizardError) -> None:
+    @on(RehearsalFailed)
+    def _rehearsal_failed(self, message: RehearsalFailed) -> None:
+        error = message.error
         label = self.query_one("#rehearsal", Static)
         label.update(
             Text(f"✗ {error.message}" + (f"\n  what to do: {error.hint}" if error.hint else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from ...events import WizardError
@@ -15,7 +16,7 @@ from ...settings import (
     check_run_minutes,
     parse_decimal,
 )
-from ..messages import CostEstimated, LimitsRead, WorkFailed, report
+from ..messages import CostEstimated, LimitsFailed, LimitsRead, report
 from ..widgets.field import TextField
 from .base import StepScreen
 
@@ -24,7 +25,12 @@ class SizeScreen(StepScreen):
     STEP = "size"
     HEADING = "Container size and cost"
 
-    _generation = 0
+    #: what the estimate is for (location, vCPU, GB, minutes); None while a value is invalid
+    asked: reactive[tuple[str, float, float, float] | None] = reactive(
+        None, init=False, always_update=True
+    )
+    #: the estimate of ``asked``: the figure, then the breakdown; None: no estimate to show
+    estimate: reactive[list[str] | None] = reactive(None, init=False, always_update=True)
 
     def body(self) -> ComposeResult:
         yield Static(
@@ -84,7 +90,7 @@ class SizeScreen(StepScreen):
     @work(thread=True, exclusive=True, group="limits", exit_on_error=False)
     def _read_limits(self, location: str) -> None:
         session = self.wizard.session
-        report(self, "limits", lambda: LimitsRead(location, session.region_limits(location)))
+        report(self, LimitsFailed, lambda: LimitsRead(location, session.region_limits(location)))
 
     @on(LimitsRead)
     def _got_limits(self, message: LimitsRead) -> None:
@@ -93,12 +99,11 @@ class SizeScreen(StepScreen):
             if f.key in ("azure.memory_gb", "azure.cpu") and f.value:
                 f.check_now()
 
-    @on(WorkFailed)
-    def _limits_failed(self, message: WorkFailed) -> None:
-        if message.work == "limits":
-            self.query_one("#limits", Static).update(
-                f"✗ Could not read the region's limits: {message.error}"
-            )
+    @on(LimitsFailed)
+    def _limits_failed(self, message: LimitsFailed) -> None:
+        self.query_one("#limits", Static).update(
+            f"✗ Could not read the region's limits: {message.error}"
+        )
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -113,33 +118,41 @@ class SizeScreen(StepScreen):
             or self._check_cpu(texts["azure.cpu"])
             or check_run_minutes(texts["run_minutes"])
         ):
-            self._generation += 1  # an estimate still on its way is stale now
-            self.query_one("#cost", Static).update("Cost: fix the values below to see an estimate.")
-            self.query_one("#cost-detail", Static).update("")
+            self.asked = None  # an estimate still on its way is stale now
             return
-        self._generation += 1
-        self._estimate(
-            self._generation,
+        self.asked = (
             self.wizard.settings.azure.location or "eastus",
             parse_decimal(texts["azure.cpu"]),
             parse_decimal(texts["azure.memory_gb"]),
             parse_decimal(texts["run_minutes"]),
         )
 
+    def watch_asked(self, asked: tuple[str, float, float, float] | None) -> None:
+        if asked is None:
+            self.estimate = None
+        else:
+            self._estimate(asked)
+
     @work(thread=True, exclusive=True, group="cost", exit_on_error=False)
-    def _estimate(
-        self, generation: int, location: str, cpu: float, memory: float, minutes: float
-    ) -> None:
+    def _estimate(self, asked: tuple[str, float, float, float]) -> None:
         session = self.wizard.session
+        location, cpu, memory, minutes = asked
         try:
             lines = session.estimate(location, cpu, memory, run_minutes=minutes).lines()
         except WizardError as exc:
             lines = [str(exc)]
-        self.post_message(CostEstimated(generation, lines))
+        self.post_message(CostEstimated(lines, asked))
 
     @on(CostEstimated)
     def _show_cost(self, message: CostEstimated) -> None:
-        if message.generation == self._generation:
-            first, *rest = message.lines or [""]
-            self.query_one("#cost", Static).update(f"Cost: {first}")
-            self.query_one("#cost-detail", Static).update("\n".join(rest))
+        if message.asked == self.asked:
+            self.estimate = message.lines
+
+    def watch_estimate(self, lines: list[str] | None) -> None:
+        if lines is None:
+            self.query_one("#cost", Static).update("Cost: fix the values below to see an estimate.")
+            self.query_one("#cost-detail", Static).update("")
+            return
+        first, *rest = lines or [""]
+        self.query_one("#cost", Static).update(f"Cost: {first}")
+        self.query_one("#cost-detail", Static).update("\n".join(rest))

@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 from ... import store
 from ...events import WizardError
-from ..messages import HistoryRead, report
+from ..messages import HistoryFailed, HistoryRead, report
 from ..widgets.history import history_text
 from .base import StepScreen
 
@@ -142,7 +142,7 @@ class WelcomeScreen(StepScreen):
             found = session.quiet_history(3)
             return HistoryRead(found) if found is not None and found.runs else None
 
-        report(self, "history", read)
+        report(self, HistoryFailed, read)
 
     @on(HistoryRead)
     def _show_history(self, message: HistoryRead) -> None:

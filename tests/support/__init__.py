@@ -1,4 +1,4 @@
-"""Small helpers shared by tests (not fixtures)."""
+"""Small helpers shared by tests (not fixtures); the package where shared test doubles go."""
 
 from __future__ import annotations
 
