@@ -14,33 +14,15 @@ import pytest
 from numerai_aci_wizard.events import Event, LogLine, WizardError
 from numerai_aci_wizard.history import build_history
 from numerai_aci_wizard.present import history_lines, texts
-from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
-from numerai_aci_wizard.settings import Secrets, Settings
+from tests.support import ARM_SECRETS, arm_settings
 
-SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
 RG = "numerai-rg"
-
-
-def _settings(server: Any) -> Settings:
-    s = Settings()
-    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
-    s.azure.subscription_id = server.subscription_id
-    s.azure.location = "eastus"
-    s.azure.arm_endpoint = server.endpoint
-    s.docker.image = "myuser/numerai-predict:latest"
-    s.docker.username = "myuser"
-    return s
-
-
-@pytest.fixture
-def credential(arm_server: Any, az_cli_login: Any) -> Any:
-    return sign_in(allow_device_code=False).credential
 
 
 def _azure(server: Any, credential: Any, events: list[Event] | None = None) -> Azure:
     emit = events.append if events is not None else (lambda _: None)
-    return Azure(_settings(server), credential, emit=emit, polling_interval=0)
+    return Azure(arm_settings(server), credential, emit=emit, polling_interval=0)
 
 
 def _foreign(server: Any) -> str:
@@ -64,11 +46,11 @@ def test_a_poll_url_on_another_host_is_refused_and_gets_nothing(
     arm_server.lro_seconds = 1  # the poller must follow the header to learn the outcome
     with pytest.raises(WizardError) as caught:
         if kind == "Azure-AsyncOperation":  # a container group's create polls that header
-            azure.apply(SECRETS)
+            azure.apply(ARM_SECRETS)
         else:  # a delete answers with Location
             arm_server.foreign_base = ""
             arm_server.lro_seconds = 0
-            azure.apply(SECRETS)
+            azure.apply(ARM_SECRETS)
             arm_server.foreign_base = _foreign(arm_server)
             arm_server.lro_seconds = 1
             azure.destroy()
@@ -81,7 +63,7 @@ def test_a_poll_url_on_another_host_is_refused_and_gets_nothing(
 
 def test_a_next_page_on_another_host_is_refused(arm_server: Any, credential: Any) -> None:
     azure = _azure(arm_server, credential)
-    url = azure.apply(SECRETS).webhook_url
+    url = azure.apply(ARM_SECRETS).webhook_url
     for _ in range(3):
         arm_server.invoke_webhook(url, {})
         arm_server.wait_for_runs(RG, "startaci")
@@ -98,7 +80,7 @@ def test_the_same_pages_on_the_endpoints_own_host_are_read(
 ) -> None:
     """The control: paging itself works; only the other host was refused above."""
     azure = _azure(arm_server, credential)
-    url = azure.apply(SECRETS).webhook_url
+    url = azure.apply(ARM_SECRETS).webhook_url
     for _ in range(3):
         arm_server.invoke_webhook(url, {})
         arm_server.wait_for_runs(RG, "startaci")
@@ -167,7 +149,7 @@ def test_a_next_link_that_points_back_at_its_page_ends_with_a_clear_error(
     arm_server: Any, credential: Any
 ) -> None:
     azure = _azure(arm_server, credential)
-    azure.apply(SECRETS)  # a Logic App with no run yet: each page is empty
+    azure.apply(ARM_SECRETS)  # a Logic App with no run yet: each page is empty
     arm_server.runs_page_size = 1
     arm_server.next_link_loop = True
     with pytest.raises(WizardError) as caught:
@@ -183,7 +165,7 @@ def test_history_shows_every_run_and_marks_the_one_whose_actions_answer_404(
     arm_server: Any, credential: Any
 ) -> None:
     azure = _azure(arm_server, credential)
-    url = azure.apply(SECRETS).webhook_url
+    url = azure.apply(ARM_SECRETS).webhook_url
     arm_server.invoke_webhook(url, {})  # before the portal sign-in: this run fails
     arm_server.wait_for_runs(RG, "startaci")
     time.sleep(0.01)

@@ -13,33 +13,13 @@ from typing import Any
 import pytest
 
 from numerai_aci_wizard import workflow as lw
-from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
-from numerai_aci_wizard.settings import Secrets, Settings
-
-SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
-
-
-def _settings(server: Any, trigger: str) -> Settings:
-    s = Settings()
-    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
-    s.azure.subscription_id = server.subscription_id
-    s.azure.location = "eastus"
-    s.azure.trigger = trigger
-    s.azure.arm_endpoint = server.endpoint
-    s.docker.image = "myuser/numerai-predict:latest"
-    s.docker.username = "myuser"
-    return s
-
-
-@pytest.fixture
-def credential(arm_server: Any, az_cli_login: Any) -> Any:
-    return sign_in(allow_device_code=False).credential
+from tests.support import ARM_SECRETS, arm_settings
 
 
 def _deploy(server: Any, credential: Any, trigger: str) -> tuple[Azure, str]:
-    azure = Azure(_settings(server, trigger), credential, polling_interval=0)
-    result = azure.apply(SECRETS)
+    azure = Azure(arm_settings(server, trigger), credential, polling_interval=0)
+    result = azure.apply(ARM_SECRETS)
     if trigger == lw.API_CONNECTION:
         server.authorize_connection("aci")
     return azure, result.webhook_url
@@ -92,8 +72,8 @@ def test_a_workflow_that_starts_before_answering_times_the_caller_out(
 def test_history_lists_a_failed_unauthorized_call_and_a_later_good_one_newest_first(
     arm_server: Any, credential: Any
 ) -> None:
-    azure = Azure(_settings(arm_server, lw.API_CONNECTION), credential, polling_interval=0)
-    url = azure.apply(SECRETS).webhook_url
+    azure = Azure(arm_settings(arm_server, lw.API_CONNECTION), credential, polling_interval=0)
+    url = azure.apply(ARM_SECRETS).webhook_url
     assert azure.runs() == []
     status, _ = arm_server.invoke_webhook(url, {})  # before the portal sign-in
     assert status == 200  # Numerai still gets its answer; the start fails behind it
@@ -298,8 +278,8 @@ def test_an_old_role_assignment_that_is_refused_is_not_waited_for(
 ) -> None:
     from datetime import UTC, datetime
 
-    azure = Azure(_settings(arm_server, lw.MANAGED_IDENTITY), credential, polling_interval=0)
-    url = azure.apply(SECRETS).webhook_url
+    azure = Azure(arm_settings(arm_server, lw.MANAGED_IDENTITY), credential, polling_interval=0)
+    url = azure.apply(ARM_SECRETS).webhook_url
     for key, body in arm_server.resources.items():  # the grant exists since long ago ...
         if "/roleassignments/" in key:
             body["properties"]["createdOn"] = "2020-01-01T00:00:00.000000Z"

@@ -13,30 +13,11 @@ import pytest
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.plan import MANAGED_BY_TAG, MANAGED_BY_VALUE
-from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_errors import policy_assignments
 from numerai_aci_wizard.services.azure_provision import Azure
-from numerai_aci_wizard.settings import Secrets, Settings
+from tests.support import ARM_SECRETS, arm_settings
 
-SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
 ASSIGNMENT = "Every resource needs a cost center"
-
-
-def _settings(server: Any, trigger: str = "api-connection") -> Settings:
-    s = Settings()
-    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
-    s.azure.subscription_id = server.subscription_id
-    s.azure.location = "eastus"
-    s.azure.trigger = trigger
-    s.azure.arm_endpoint = server.endpoint
-    s.docker.image = "myuser/numerai-predict:latest"
-    s.docker.username = "myuser"
-    return s
-
-
-@pytest.fixture
-def credential(arm_server: Any, az_cli_login: Any) -> Any:
-    return sign_in(allow_device_code=False).credential
 
 
 def test_a_policy_denial_names_the_assignment_not_missing_rights(
@@ -44,7 +25,7 @@ def test_a_policy_denial_names_the_assignment_not_missing_rights(
 ) -> None:
     arm_server.required_tags = {"costcenter": ASSIGNMENT}
     with pytest.raises(WizardError) as caught:
-        Azure(_settings(arm_server), credential, polling_interval=0).apply(SECRETS)
+        Azure(arm_settings(arm_server), credential, polling_interval=0).apply(ARM_SECRETS)
     error = caught.value
     assert (error.code, error.exit_code, error.upstream) == (
         "azure_policy",
@@ -64,9 +45,9 @@ def test_the_users_tags_go_on_every_resource_and_satisfy_the_policy(
     arm_server: Any, credential: Any, trigger: str
 ) -> None:
     arm_server.required_tags = {"costcenter": ASSIGNMENT}
-    settings = _settings(arm_server, trigger)
+    settings = arm_settings(arm_server, trigger)
     settings.tags = {"costcenter": "4711", "owner": "ada"}
-    Azure(settings, credential, polling_interval=0).apply(SECRETS)
+    Azure(settings, credential, polling_interval=0).apply(ARM_SECRETS)
     tagged = [
         body
         for rid, body in arm_server.resources.items()

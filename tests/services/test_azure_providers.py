@@ -16,29 +16,10 @@ import pytest
 
 from numerai_aci_wizard.events import Cancelled, LogLine, Progress, WizardError
 from numerai_aci_wizard.services import azure_providers
-from numerai_aci_wizard.services.azure_auth import sign_in
 from numerai_aci_wizard.services.azure_provision import Azure
-from numerai_aci_wizard.settings import Secrets, Settings
+from tests.support import ARM_SECRETS, arm_settings
 
-SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
 FRESH = {"microsoft.containerinstance", "microsoft.logic", "microsoft.web"}
-
-
-def _settings(server: Any, trigger: str = "api-connection") -> Settings:
-    s = Settings()
-    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
-    s.azure.subscription_id = server.subscription_id
-    s.azure.location = "eastus"
-    s.azure.trigger = trigger
-    s.azure.arm_endpoint = server.endpoint
-    s.docker.image = "myuser/numerai-predict:latest"
-    s.docker.username = "myuser"
-    return s
-
-
-@pytest.fixture
-def credential(arm_server: Any, az_cli_login: Any) -> Any:
-    return sign_in(allow_device_code=False).credential
 
 
 def test_deploy_on_a_fresh_subscription_registers_the_providers_first(
@@ -46,10 +27,10 @@ def test_deploy_on_a_fresh_subscription_registers_the_providers_first(
 ) -> None:
     arm_server.unregistered_providers = set(FRESH)
     events: list[Any] = []
-    azure = Azure(_settings(arm_server), credential, polling_interval=0, emit=events.append)
+    azure = Azure(arm_settings(arm_server), credential, polling_interval=0, emit=events.append)
     assert azure.region_limits("eastus") == azure_providers.STANDARD_LIMITS  # unreadable yet
     assert azure.observe().container_group is None
-    result = azure.apply(SECRETS)
+    result = azure.apply(ARM_SECRETS)
     assert result.webhook_url
     writes = [(r.method, r.path) for r in arm_server.writes()]
     registers = [w for w in writes if w[1].endswith("/register")]
@@ -70,9 +51,9 @@ def test_a_refused_registration_stops_at_once_naming_the_providers(
 ) -> None:
     arm_server.unregistered_providers = {"microsoft.containerinstance", "microsoft.logic"}
     arm_server.can_register_providers = False
-    azure = Azure(_settings(arm_server, "managed-identity"), credential, polling_interval=0)
+    azure = Azure(arm_settings(arm_server, "managed-identity"), credential, polling_interval=0)
     with pytest.raises(WizardError) as caught:
-        azure.apply(SECRETS)
+        azure.apply(ARM_SECRETS)
     error = caught.value
     assert (error.code, error.exit_code) == ("azure_providers", 2)
     assert (
@@ -91,7 +72,7 @@ def test_without_the_up_front_step_the_409_is_explained_not_looped(
     """A call that meets MissingSubscriptionRegistration anyway: no SDK registration loop,
     no 'name conflict' reading."""
     arm_server.unregistered_providers = {"microsoft.containerinstance"}
-    azure = Azure(_settings(arm_server), credential, polling_interval=0)
+    azure = Azure(arm_settings(arm_server), credential, polling_interval=0)
     with pytest.raises(WizardError) as caught:
         azure.logs(10)
     assert caught.value.code == "azure_providers"
@@ -165,7 +146,7 @@ def test_the_region_list_offers_only_regions_with_everything_the_deploy_needs(
     """Container Instances, Logic Apps and (api-connection) the managed API connections."""
     arm_server.logic_locations -= {"uksouth"}  # no Logic Apps there
     arm_server.managed_api_locations -= {"northeurope"}  # no managed connectors there
-    azure = Azure(_settings(arm_server, trigger), credential, polling_interval=0)
+    azure = Azure(arm_settings(arm_server, trigger), credential, polling_interval=0)
     names = {loc.name for loc in azure.list_locations()}
     assert "eastus" in names and "westeurope" in names
     assert "brazilsouth" not in names  # no Container Instances

@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+
+from numerai_aci_wizard.settings import Secrets, Settings
+
+#: the secrets the ARM stand-in tests deploy with (fake, of the right shapes)
+ARM_SECRETS = Secrets("A" * 32, "B" * 64, "hub-password-1")
+
+
+def arm_settings(server: Any, trigger: str = "api-connection") -> Settings:
+    """Settings for one deployment against the local ARM server ``server``."""
+    s = Settings()
+    s.numerai.model_id = "2f0c41d7-0b1e-4a4b-9a54-1c2d3e4f5a6b"
+    s.azure.subscription_id = server.subscription_id
+    s.azure.location = "eastus"
+    s.azure.trigger = trigger
+    s.azure.arm_endpoint = server.endpoint
+    s.docker.image = "myuser/numerai-predict:latest"
+    s.docker.username = "myuser"
+    return s
+
 
 #: someone else's Logic App flow: an HTTP trigger that only answers (it starts no container)
 ANSWER_ONLY_WORKFLOW = {
