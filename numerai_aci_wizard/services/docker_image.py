@@ -84,19 +84,18 @@ def check_login(settings: Settings, password: str) -> str:
     that would go public are refused before any sign-in or build."""
     ref = _parse(settings.docker.image)
     redact.register(password)
-    username = settings.docker.username.strip()
-    said = []
-    if ref.is_docker_hub and username:
-        found = docker_hub.ensure_private(
-            ref, username, password, public_ok=settings.docker.public_image_ok
-        )
-        said.append(found.summary)
+    said: list[str] = []
+    check_visibility(
+        settings,
+        password,
+        emit=lambda event: said.append(event.text) if isinstance(event, LogLine) else None,
+    )
     client = connect(timeout=30)
     try:
         _login(client, ref, settings, password)
     finally:
         client.close()
-    return "; ".join([f"{username} may sign in to {ref.registry}", *said])
+    return "; ".join([f"{settings.docker.username.strip()} may sign in to {ref.registry}", *said])
 
 
 # --- build context -----------------------------------------------------------------------
@@ -809,8 +808,7 @@ def build_and_push(
                     level="warning",
                 )
             )
-    check_visibility(settings, password, emit=emit)
-    check_cancel(cancel)
+    check_cancel(cancel)  # the repository's visibility was settled by check_login, before
     build(settings, emit=emit, cancel=cancel)
     digest = push(settings, password, emit=emit, cancel=cancel)
     return ImageResult(image, digest, True, True, current)
