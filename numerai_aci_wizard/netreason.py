@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import re
 
+#: how the resolvers of Linux, macOS and Windows (and urllib3) say a name did not resolve
+DNS_FAILURES = (
+    "name or service not known",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "temporary failure in name resolution",
+    "failed to resolve",
+    "no address associated",
+)
+
 #: (what the text contains, lower case) -> the reason, with {host} for the server's name
 _REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
-        (
-            "name or service not known",
-            "nodename nor servname",
-            "getaddrinfo failed",
-            "temporary failure in name resolution",
-            "failed to resolve",
-            "no address associated",
-            "errno -2",
-            "errno -3",
-            "errno 11001",
-        ),
+        (*DNS_FAILURES, "errno -2", "errno -3", "errno 11001"),
         "could not look up {host} (no network, or DNS is not working)",
     ),
     (("connection refused", "errno 111", "winerror 10061"), "{host} refused the connection"),

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, redact
 from ..events import ErrorCode, WizardError
 from ..image_ref import ImageRef
+from ..netreason import DNS_FAILURES
 from . import docker_errors
 
 if TYPE_CHECKING:
@@ -107,17 +108,7 @@ def _reason(exc: Exception) -> str:
     if "certificate_verify_failed" in low or "certificate verify failed" in low:
         detail = re.search(r"certificate verify failed: ([^(')\"]+)", text, re.IGNORECASE)
         return "certificate verify failed" + (f": {detail.group(1).strip()}" if detail else "")
-    if any(
-        s in low
-        for s in (
-            "name or service not known",
-            "nodename nor servname",
-            "getaddrinfo failed",
-            "temporary failure in name resolution",
-            "failed to resolve",
-            "no address associated",
-        )
-    ):
+    if any(s in low for s in DNS_FAILURES):
         return "the host name does not resolve (DNS)"
     if "timed out" in low or "timeout" in low:
         return "no answer in time"
