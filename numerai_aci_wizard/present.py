@@ -27,7 +27,9 @@ from .events import (
 from .plan import AZURE_RESOURCES
 
 if TYPE_CHECKING:
+    from .engines import ConnectionStatus, GroupStatus
     from .history import History
+    from .pipeline import ModelStatus
 
 #: What kind of fact a line says; the TUI gives each its own style, the CLI prints the text.
 Tone = Literal[
@@ -233,6 +235,72 @@ def next_round(gone: Mapping[str, str]) -> list[Line]:
     ]
 
 
+# --- status ------------------------------------------------------------------------------
+
+#: The label above the webhook URL ``status`` prints (the URL itself goes out raw, whole).
+STATUS_URL_LABEL = "Webhook URL (what Numerai calls when a round opens):"
+
+
+def utc_time(when: dt.datetime | None, form: str = "%Y-%m-%d %H:%M:%S UTC") -> str:
+    """A time in UTC as people read it here ("2026-11-26 13:04:51 UTC"); "" for none."""
+    return "" if when is None else when.astimezone(dt.UTC).strftime(form)
+
+
+def status_lines(
+    group: GroupStatus,
+    models: Sequence[ModelStatus],
+    connection: ConnectionStatus | None,
+    *,
+    container_group: str,
+    resource_group: str,
+    location: str,
+) -> list[Line]:
+    """What ``status`` says: the container group and its last run, each model's webhook and
+    last submission, and whether the API connection is authorized (its steps if not)."""
+    if not group.exists:
+        return [
+            Line(
+                f"Container group {container_group} does not exist in {resource_group}: run deploy.",
+                "warning",
+            )
+        ]
+    lines = [Line(f"Container group {container_group} ({resource_group}, {location})", "strong")]
+
+    def row(label: str, value: object, tone: Tone = "plain") -> Line:
+        return Line(str(value), tone, f"  {label:<18} ", "dim")
+
+    lines += [
+        row("state", group.state),
+        row("image", group.image),
+        row("size", f"{group.cpu:g} vCPU, {group.memory_gb:g} GB"),
+        row("last run started", utc_time(group.started) or "never"),
+        row("last run finished", utc_time(group.finished) or "-"),
+        row("exit code", "-" if group.exit_code is None else group.exit_code),
+    ]
+    for m in models:
+        said = ["holds the webhook"] if m.holds_webhook else []
+        if m.latest is not None:
+            when = utc_time(m.latest.inserted_at) or "?"
+            said.append(f"last submission round {m.latest.round or '?'} ({when})")
+        elif m.checked:
+            said.append("no submission yet")
+        elif m.problem:
+            said.append(f"submissions not read: {m.problem}")
+        label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
+        lines.append(row("model", label + (f": {'; '.join(said)}" if said else "")))
+    if connection is not None:
+        if connection.connected:
+            lines.append(row("API connection", "authorized (Connected)", "ok"))
+        else:
+            lines.append(
+                row("API connection", f"NOT authorized yet ({connection.status})", "warning")
+            )
+            lines += [
+                Line(f"    {number}. {step}") for number, step in enumerate(connection.steps, 1)
+            ]
+    return lines
+
+
 # --- history -----------------------------------------------------------------------------
 
 
@@ -248,7 +316,7 @@ def history_lines(history: History, limit: int | None = None) -> list[Line]:
         tone: Tone = "failed" if failed else "ok"
         if row.status == "running":
             mark, tone = "…", "plain"
-        day = row.started.astimezone(dt.UTC).strftime("%Y-%m-%d") if row.started else "????-??-??"
+        day = utc_time(row.started, "%Y-%m-%d") or "????-??-??"
         out.append(Line(f"{mark} {day} {row.detail}", tone))
         if row.hint:
             out.append(Line(f"    what to do: {row.hint}", "warning"))
