@@ -272,12 +272,8 @@ def _deploy(ctx: Context) -> int:
     ctx.out.line(str(present.changed_line(result.changed)))
     for note in result.notes:
         ctx.out.line(note)
-    if result.webhook_registered:
-        ctx.out.line(f"The webhook of {result.webhook_model} is the Logic App's URL.")
-    if len(result.models) > 1:
-        ctx.out.line(
-            f"One run a round submits for {len(result.models)} models: {', '.join(result.models)}."
-        )
+    for line in present.numerai_lines(result):
+        ctx.out.line(str(line))
     ctx.out.line("")
     ctx.out.line(present.WEBHOOK_URL_LABEL)
     # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed

@@ -29,7 +29,7 @@ from .plan import AZURE_RESOURCES
 if TYPE_CHECKING:
     from .engines import ConnectionStatus, GroupStatus
     from .history import History
-    from .pipeline import ModelStatus
+    from .pipeline import DeployResult, ModelStatus
 
 #: What kind of fact a line says; the TUI gives each its own style, the CLI prints the text.
 Tone = Literal[
@@ -161,13 +161,59 @@ CHECK_CONNECTION = "Check it with: numerai-aci-wizard status"
 
 
 def manual_step_lines(
-    steps: Sequence[str], *, lead: str = "One manual step:", indent: str = "  ", check: bool = True
+    steps: Sequence[str], *, indent: str = "  ", check: bool = True
 ) -> list[Line]:
-    """The one manual step of api-connection mode (authorize the connection), numbered."""
-    lines = [Line(f"{lead} {AUTHORIZE}")]
+    """The one manual step of api-connection mode (authorize the connection), numbered;
+    ``check``: with the command that checks it (the wizard has a button for that)."""
+    lines = [Line(f"One manual step: {AUTHORIZE}")]
     lines.extend(Line(f"{indent}{n}. {step}") for n, step in enumerate(steps, start=1))
     if check:
         lines.append(Line(f"{indent}{CHECK_CONNECTION}"))
+    return lines
+
+
+def next_step_lines(result: DeployResult, *, indent: str = "  ", check: bool = True) -> list[Line]:
+    """What is left to do by hand once a deploy is through: the manual step of
+    api-connection mode (see :func:`manual_step_lines`), else that there is none, and why."""
+    if result.manual_steps:
+        return manual_step_lines(result.manual_steps, indent=indent, check=check)
+    return [no_manual_step(managed_identity=result.connection is None)]
+
+
+def no_manual_step(*, managed_identity: bool) -> Line:
+    """Nothing to do by hand: the managed identity starts the container, or the API
+    connection is authorized already."""
+    why = (
+        "the Logic App starts the container with its managed identity."
+        if managed_identity
+        else "the API connection 'aci' is authorized."
+    )
+    return Line(f"No manual step: {why}", "ok", "✓ ", "ok")
+
+
+def connection_check_line(connection: ConnectionStatus, every: float) -> Line:
+    """The answer of one check of the API connection, while the wizard checks it again and
+    again until it reads Connected."""
+    if connection.connected:
+        return Line("Connected: Numerai's calls will start the container.", "ok", "✓ ", "ok")
+    return Line(f"Not authorized yet: checking again every {every:g} s...", "warning")
+
+
+def numerai_lines(result: DeployResult) -> list[Line]:
+    """Whether Numerai has the webhook URL (the model whose webhook it is), else where to
+    paste it; with several models, that one run a round submits for them all."""
+    if result.webhook_registered:
+        holder = f"The webhook of {result.webhook_model} is the Logic App's URL."
+        lines = [Line(holder, "ok", "✓ ", "ok")]
+    else:
+        paste = (
+            "Numerai does not have the URL yet: paste it at numer.ai > Models > your model "
+            "> Compute."
+        )
+        lines = [Line(paste, "warning", "! ", "warning")]
+    if len(result.models) > 1:
+        every = f"{len(result.models)} models: {', '.join(result.models)}"
+        lines.append(Line(f"One run a round submits for {every}."))
     return lines
 
 

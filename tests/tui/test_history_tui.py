@@ -63,7 +63,9 @@ async def test_done_says_when_the_history_cannot_be_read(make_app, world) -> Non
         await pilot.click("#next")
         await settle(pilot)
         assert text(app, "#history") == "The run history could not be read: cannot reach Azure"
-        assert "Numerai has it" in text(app, "#numerai-status")  # the rest of Done is intact
+        assert "The webhook of ada_model is" in text(
+            app, "#numerai-status"
+        )  # the rest of Done is intact
 
 
 async def test_welcome_on_a_rerun_shows_how_the_last_rounds_went(make_app, world) -> None:
