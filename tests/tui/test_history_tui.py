@@ -124,7 +124,7 @@ async def test_a_failing_rehearsal_shows_the_models_error(make_app, world) -> No
         await settle(pilot)
         shown = text(app, "#rehearsal")
         assert shown.startswith("✗ the rehearsal failed: the container exited with 1")
-        assert "ValueError: broken model" in shown and "what to do" in shown
+        assert "ValueError: broken model" in shown and "What to do" in shown
         assert text(app, "#plan-status") == "Deploy makes 6 changes (6 rows below):"  # untouched
 
 

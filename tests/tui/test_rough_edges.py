@@ -340,9 +340,7 @@ async def test_a_failed_check_keys_says_why_without_python_text_and_refocuses(
     app = make_app(answered(), env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
         await check_keys(app, pilot)
-        assert (
-            text(app, "#keys-status") == "✗ Numerai refused the keys\n  What to do: make a new key"
-        )
+        assert text(app, "#keys-status") == "✗ Numerai refused the keys\nWhat to do: make a new key"
         assert app.focused is app.screen.query_one("#check-keys")
 
 

@@ -660,7 +660,7 @@ async def test_a_plan_failure_is_shown_with_its_hint(make_app, world) -> None:
         app.goto("review")
         await settle(pilot)
         status = text(app, "#plan-status")
-        assert "cannot reach Azure" in status and "what to do: check the ARM endpoint" in status
+        assert "cannot reach Azure" in status and "What to do: check the ARM endpoint" in status
 
 
 async def test_review_refuses_to_deploy_while_another_run_holds_the_lock(make_app) -> None:
