@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -272,12 +272,8 @@ def _deploy(ctx: Context) -> int:
     ctx.out.line(str(present.changed_line(result.changed)))
     for note in result.notes:
         ctx.out.line(note)
-    if result.webhook_registered:
-        ctx.out.line(f"The webhook of {result.webhook_model} is the Logic App's URL.")
-    if len(result.models) > 1:
-        ctx.out.line(
-            f"One run a round submits for {len(result.models)} models: {', '.join(result.models)}."
-        )
+    for line in present.numerai_lines(result):
+        ctx.out.line(str(line))
     ctx.out.line("")
     ctx.out.line(present.WEBHOOK_URL_LABEL)
     # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed
@@ -287,13 +283,6 @@ def _deploy(ctx: Context) -> int:
         for line in present.manual_step_lines(result.manual_steps):
             ctx.out.line(str(line))
     return 0
-
-
-def _utc_time(when: Any) -> str:
-    """A time as `history` prints it too: "2026-11-26 13:04:51 UTC" ("" for none)."""
-    if when is None or not hasattr(when, "astimezone"):
-        return str(when or "")
-    return str(when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def _status(ctx: Context) -> int:
@@ -319,44 +308,18 @@ def _status(ctx: Context) -> int:
         )
         return 0
     a = ctx.settings.azure
-    if not status.exists:
-        ctx.out.line(
-            f"Container group {a.container_group} does not exist in {a.resource_group}: run deploy."
-        )
-        return 0
-    ctx.out.line(f"Container group {a.container_group} ({a.resource_group}, {a.location})")
-    for label, value in (
-        ("state", status.state),
-        ("image", status.image),
-        ("size", f"{status.cpu:g} vCPU, {status.memory_gb:g} GB"),
-        ("last run started", _utc_time(status.started) or "never"),
-        ("last run finished", _utc_time(status.finished) or "-"),
-        ("exit code", "-" if status.exit_code is None else status.exit_code),
-    ):
-        ctx.out.line(f"  {label:<18} {value}")
-    for m in models:
-        said = ["holds the webhook"] if m.holds_webhook else []
-        if m.latest is not None:
-            when = _utc_time(m.latest.inserted_at) or "?"
-            said.append(f"last submission round {m.latest.round or '?'} ({when})")
-        elif m.checked:
-            said.append("no submission yet")
-        elif m.problem:
-            said.append(f"submissions not read: {m.problem}")
-        label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
-        ctx.out.line(f"  {'model':<18} {label}" + (f": {'; '.join(said)}" if said else ""))
-    if connection is not None:
-        shown = (
-            "authorized (Connected)"
-            if connection.connected
-            else f"NOT authorized yet ({connection.status})"
-        )
-        ctx.out.line(f"  {'API connection':<18} {shown}")
-        if not connection.connected:
-            for number, step in enumerate(connection.steps, start=1):
-                ctx.out.line(f"    {number}. {step}")
+    said = present.status_lines(
+        status,
+        models,
+        connection,
+        container_group=a.container_group,
+        resource_group=a.resource_group,
+        location=a.location,
+    )
+    for line in said:
+        ctx.out.line(str(line))
     if webhook_url:
-        ctx.out.line("Webhook URL (what Numerai calls when a round opens):")
+        ctx.out.line(present.STATUS_URL_LABEL)
         ctx.out.line(webhook_url, raw=True)  # whole, on its own line, never wrapped or masked
     return 0
 

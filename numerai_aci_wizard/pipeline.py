@@ -686,8 +686,8 @@ class Pipeline:
         if found := decide.foreign(self.settings, self.azure().observe()):
             raise decide.not_ours_error(self.settings, found, "destroy")
         if self.secrets.numerai_secret_key and n.register_webhook:
-            with self.step("webhook", "Clearing the model's webhook at Numerai"):
-                removed.extend(self._clear_our_webhook())
+            with self.step("webhook", "Clearing the model's webhook at Numerai") as this:
+                removed.extend(self._clear_our_webhook(this))
         elif n.register_webhook:
             self.emit(
                 LogLine(
@@ -705,7 +705,7 @@ class Pipeline:
         state.save(self.state_path)
         return removed
 
-    def _clear_our_webhook(self) -> list[Action]:
+    def _clear_our_webhook(self, this: Step) -> list[Action]:
         """Clear a model's webhook only where it is what deploy registered: this Logic App's
         URL (the run state names the model and the URL's fingerprint). Any other model's
         webhook may point at the user's own compute elsewhere: it is left and named.
@@ -744,7 +744,7 @@ class Pipeline:
                 )
             )
         cleared = [a.name for a in out if a.action == "delete"]
-        self.emit(StepFinished("webhook", "cleared" if cleared else "left as it is"))
+        this.done("cleared" if cleared else "left as it is")
         return out
 
     # --- history (issue 13) ----------------------------------------------------------

@@ -27,7 +27,9 @@ from .events import (
 from .plan import AZURE_RESOURCES
 
 if TYPE_CHECKING:
+    from .engines import ConnectionStatus, GroupStatus
     from .history import History
+    from .pipeline import DeployResult, ModelStatus
 
 #: What kind of fact a line says; the TUI gives each its own style, the CLI prints the text.
 Tone = Literal[
@@ -159,13 +161,59 @@ CHECK_CONNECTION = "Check it with: numerai-aci-wizard status"
 
 
 def manual_step_lines(
-    steps: Sequence[str], *, lead: str = "One manual step:", indent: str = "  ", check: bool = True
+    steps: Sequence[str], *, indent: str = "  ", check: bool = True
 ) -> list[Line]:
-    """The one manual step of api-connection mode (authorize the connection), numbered."""
-    lines = [Line(f"{lead} {AUTHORIZE}")]
+    """The one manual step of api-connection mode (authorize the connection), numbered;
+    ``check``: with the command that checks it (the wizard has a button for that)."""
+    lines = [Line(f"One manual step: {AUTHORIZE}")]
     lines.extend(Line(f"{indent}{n}. {step}") for n, step in enumerate(steps, start=1))
     if check:
         lines.append(Line(f"{indent}{CHECK_CONNECTION}"))
+    return lines
+
+
+def next_step_lines(result: DeployResult, *, indent: str = "  ", check: bool = True) -> list[Line]:
+    """What is left to do by hand once a deploy is through: the manual step of
+    api-connection mode (see :func:`manual_step_lines`), else that there is none, and why."""
+    if result.manual_steps:
+        return manual_step_lines(result.manual_steps, indent=indent, check=check)
+    return [no_manual_step(managed_identity=result.connection is None)]
+
+
+def no_manual_step(*, managed_identity: bool) -> Line:
+    """Nothing to do by hand: the managed identity starts the container, or the API
+    connection is authorized already."""
+    why = (
+        "the Logic App starts the container with its managed identity."
+        if managed_identity
+        else "the API connection 'aci' is authorized."
+    )
+    return Line(f"No manual step: {why}", "ok", "✓ ", "ok")
+
+
+def connection_check_line(connection: ConnectionStatus, every: float) -> Line:
+    """The answer of one check of the API connection, while the wizard checks it again and
+    again until it reads Connected."""
+    if connection.connected:
+        return Line("Connected: Numerai's calls will start the container.", "ok", "✓ ", "ok")
+    return Line(f"Not authorized yet: checking again every {every:g} s...", "warning")
+
+
+def numerai_lines(result: DeployResult) -> list[Line]:
+    """Whether Numerai has the webhook URL (the model whose webhook it is), else where to
+    paste it; with several models, that one run a round submits for them all."""
+    if result.webhook_registered:
+        holder = f"The webhook of {result.webhook_model} is the Logic App's URL."
+        lines = [Line(holder, "ok", "✓ ", "ok")]
+    else:
+        paste = (
+            "Numerai does not have the URL yet: paste it at numer.ai > Models > your model "
+            "> Compute."
+        )
+        lines = [Line(paste, "warning", "! ", "warning")]
+    if len(result.models) > 1:
+        every = f"{len(result.models)} models: {', '.join(result.models)}"
+        lines.append(Line(f"One run a round submits for {every}."))
     return lines
 
 
@@ -233,6 +281,72 @@ def next_round(gone: Mapping[str, str]) -> list[Line]:
     ]
 
 
+# --- status ------------------------------------------------------------------------------
+
+#: The label above the webhook URL ``status`` prints (the URL itself goes out raw, whole).
+STATUS_URL_LABEL = "Webhook URL (what Numerai calls when a round opens):"
+
+
+def utc_time(when: dt.datetime | None, form: str = "%Y-%m-%d %H:%M:%S UTC") -> str:
+    """A time in UTC as people read it here ("2026-11-26 13:04:51 UTC"); "" for none."""
+    return "" if when is None else when.astimezone(dt.UTC).strftime(form)
+
+
+def status_lines(
+    group: GroupStatus,
+    models: Sequence[ModelStatus],
+    connection: ConnectionStatus | None,
+    *,
+    container_group: str,
+    resource_group: str,
+    location: str,
+) -> list[Line]:
+    """What ``status`` says: the container group and its last run, each model's webhook and
+    last submission, and whether the API connection is authorized (its steps if not)."""
+    if not group.exists:
+        return [
+            Line(
+                f"Container group {container_group} does not exist in {resource_group}: run deploy.",
+                "warning",
+            )
+        ]
+    lines = [Line(f"Container group {container_group} ({resource_group}, {location})", "strong")]
+
+    def row(label: str, value: object, tone: Tone = "plain") -> Line:
+        return Line(str(value), tone, f"  {label:<18} ", "dim")
+
+    lines += [
+        row("state", group.state),
+        row("image", group.image),
+        row("size", f"{group.cpu:g} vCPU, {group.memory_gb:g} GB"),
+        row("last run started", utc_time(group.started) or "never"),
+        row("last run finished", utc_time(group.finished) or "-"),
+        row("exit code", "-" if group.exit_code is None else group.exit_code),
+    ]
+    for m in models:
+        said = ["holds the webhook"] if m.holds_webhook else []
+        if m.latest is not None:
+            when = utc_time(m.latest.inserted_at) or "?"
+            said.append(f"last submission round {m.latest.round or '?'} ({when})")
+        elif m.checked:
+            said.append("no submission yet")
+        elif m.problem:
+            said.append(f"submissions not read: {m.problem}")
+        label = m.name if m.name == m.model_id else f"{m.name} ({m.model_id})"
+        lines.append(row("model", label + (f": {'; '.join(said)}" if said else "")))
+    if connection is not None:
+        if connection.connected:
+            lines.append(row("API connection", "authorized (Connected)", "ok"))
+        else:
+            lines.append(
+                row("API connection", f"NOT authorized yet ({connection.status})", "warning")
+            )
+            lines += [
+                Line(f"    {number}. {step}") for number, step in enumerate(connection.steps, 1)
+            ]
+    return lines
+
+
 # --- history -----------------------------------------------------------------------------
 
 
@@ -248,7 +362,7 @@ def history_lines(history: History, limit: int | None = None) -> list[Line]:
         tone: Tone = "failed" if failed else "ok"
         if row.status == "running":
             mark, tone = "…", "plain"
-        day = row.started.astimezone(dt.UTC).strftime("%Y-%m-%d") if row.started else "????-??-??"
+        day = utc_time(row.started, "%Y-%m-%d") or "????-??-??"
         out.append(Line(f"{mark} {day} {row.detail}", tone))
         if row.hint:
             out.append(Line(f"    what to do: {row.hint}", "warning"))

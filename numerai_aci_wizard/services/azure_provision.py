@@ -31,7 +31,7 @@ from ..events import (
     GroupStopped,
     LogLine,
     Removed,
-    StepFinished,
+    Step,
     WizardError,
     check_cancel,
     step,
@@ -152,18 +152,19 @@ class Azure(AzureRuntime):
         )
 
     @contextmanager
-    def _step(self, name: str, title: str) -> Iterator[None]:
-        """The one step bracket (events.step), remembering when it began for _wait's count."""
+    def _step(self, name: str, title: str) -> Iterator[Step]:
+        """The one step bracket (events.step), remembering when it began for _wait's count;
+        the handle's ``done(summary, change=...)`` ends it well."""
         self._step_started[name] = time.monotonic()
-        with step(self.emit, name, title, field="azure.resource_group"):
-            yield
+        with step(self.emit, name, title, field="azure.resource_group") as handle:
+            yield handle
 
     def _resource_group(self, plan: Plan) -> None:
         a = self._a
         action = plan.for_resource("resource_group")
-        with self._step("resource_group", f"Resource group {a.resource_group}"):
+        with self._step("resource_group", f"Resource group {a.resource_group}") as handle:
             if action is None or action.action == "keep":
-                self.emit(StepFinished("resource_group", f"{a.resource_group} exists"))
+                handle.done(f"{a.resource_group} exists")
                 return
             from azure.mgmt.resource.resources.models import ResourceGroup
 
@@ -174,11 +175,7 @@ class Azure(AzureRuntime):
                     a.resource_group,
                     ResourceGroup(location=a.location, tags=self._tags()),
                 )
-            self.emit(
-                StepFinished(
-                    "resource_group", f"created {a.resource_group} in {a.location}", action
-                )
-            )
+            handle.done(f"created {a.resource_group} in {a.location}", change=action)
 
     def _group_body(self, secrets: Secrets, fp: str, tags: dict[str, str] | None = None) -> Any:
         from azure.mgmt.containerinstance.models import (
@@ -275,19 +272,18 @@ class Azure(AzureRuntime):
         action = plan.for_resource("container_group")
         kind = action.action if action is not None else "keep"
         step = "container_group"
-        with self._step(step, f"Container group {a.container_group}"):
+        with self._step(step, f"Container group {a.container_group}") as handle:
             if kind == "keep":
-                self.emit(StepFinished(step, "unchanged"))
+                handle.done("unchanged")
                 return
             had = observed.container_group.tags if observed.container_group is not None else {}
             if action is not None and action.reason == ADOPT_REASON:
                 self._adopt_group(had)
+                handle.done(f"took over {a.container_group} (tagged)")
                 return
             if action is not None and action.reason in STOP_REASONS:
                 self._stop_after_write(step)
-                self.emit(
-                    StepFinished(step, f"stopped the run left running in {a.container_group}")
-                )
+                handle.done(f"stopped the run left running in {a.container_group}")
                 return
             body = self._group_body(secrets, fp, had)
             what = f"{kind} container group {a.container_group}"
@@ -317,12 +313,8 @@ class Azure(AzureRuntime):
             verb = {"create": "created", "update": "updated", "recreate": "recreated"}.get(
                 kind, kind
             )
-            self.emit(
-                StepFinished(
-                    step,
-                    f"{verb} {a.container_group} ({a.cpu:g} vCPU, {a.memory_gb:g} GB)",
-                    action,
-                )
+            handle.done(
+                f"{verb} {a.container_group} ({a.cpu:g} vCPU, {a.memory_gb:g} GB)", change=action
             )
 
     def _adopt_group(self, had: dict[str, str]) -> None:
@@ -336,7 +328,6 @@ class Azure(AzureRuntime):
                 a.container_group,
                 Resource(tags=self._tags(had)),
             )
-        self.emit(StepFinished("container_group", f"took over {a.container_group} (tagged)"))
 
     def _stop_after_write(self, step: str) -> None:
         """Restart policy Never starts the job at once; the first real run is Numerai's call."""
@@ -385,34 +376,30 @@ class Azure(AzureRuntime):
         """After a switch of trigger mode: the other mode's connection or role assignment."""
         ra_action = plan.for_resource("role_assignment")
         if ra_action is not None and ra_action.action == "delete" and observed.role_assignment:
-            with self._step("role_assignment", "Remove the unused role assignment"):
+            with self._step("role_assignment", "Remove the unused role assignment") as handle:
                 with self._errors("delete the Logic App's role assignment", "role_assignment"):
                     self._client("authorization").role_assignments.delete_by_id(
                         observed.role_assignment.id
                     )
-                self.emit(
-                    StepFinished("role_assignment", "deleted (api-connection mode)", ra_action)
-                )
+                handle.done("deleted (api-connection mode)", change=ra_action)
         conn_action = plan.for_resource("api_connection")
         if conn_action is not None and conn_action.action == "delete" and observed.connection:
-            with self._step("api_connection", "Remove the unused API connection aci"):
+            with self._step("api_connection", "Remove the unused API connection aci") as handle:
                 with self._errors("delete API connection aci", "api_connection"):
                     poller = self._client("resources").resources.begin_delete_by_id(
                         self._connection_id, api_version=CONNECTION_API_VERSION
                     )
                     self._wait(poller, "api_connection", "deleting connection aci")
-                self.emit(
-                    StepFinished("api_connection", "deleted (managed-identity mode)", conn_action)
-                )
+                handle.done("deleted (managed-identity mode)", change=conn_action)
 
     def _connection(self, plan: Plan, observed: Observed) -> None:
         a = self._a
         step = "api_connection"
         action = plan.for_resource(step)
         had = observed.connection.tags if observed.connection is not None else {}
-        with self._step(step, "API connection aci"):
+        with self._step(step, "API connection aci") as handle:
             if action is None or action.action == "keep":
-                self.emit(StepFinished(step, action.reason if action else "exists"))
+                handle.done(action.reason if action else "exists")
                 return
             if action.reason == ADOPT_REASON:
                 # Connections_Update changes only tags: the authorization stays as it is
@@ -425,7 +412,7 @@ class Azure(AzureRuntime):
                         api_version=CONNECTION_API_VERSION,
                     )
                     self._wait(poller, step, "tagging connection aci")
-                self.emit(StepFinished(step, "took over aci (tagged)"))
+                handle.done("took over aci (tagged)")
                 return
             body = lw.connection_body(a.subscription_id, a.location)
             body["tags"] = self._tags(had)
@@ -434,7 +421,7 @@ class Azure(AzureRuntime):
                     self._connection_id, body, api_version=CONNECTION_API_VERSION
                 )
                 self._wait(poller, step, "creating connection aci")
-            self.emit(StepFinished(step, "created aci (authorize it once in the portal)", action))
+            handle.done("created aci (authorize it once in the portal)", change=action)
 
     def _workflow(self, plan: Plan, observed: Observed) -> str | None:
         from azure.mgmt.logic.models import ManagedServiceIdentity, Workflow, WorkflowParameter
@@ -442,9 +429,9 @@ class Azure(AzureRuntime):
         a = self._a
         step = "workflow"
         action = plan.for_resource(step)
-        with self._step(step, f"Logic App {a.logic_app}"):
+        with self._step(step, f"Logic App {a.logic_app}") as handle:
             if action is not None and action.action == "keep" and observed.workflow is not None:
-                self.emit(StepFinished(step, "unchanged"))
+                handle.done("unchanged")
                 return observed.workflow.principal_id
             definition = lw.definition(
                 a.trigger, a.subscription_id, a.resource_group, a.container_group, a.cloud
@@ -476,7 +463,7 @@ class Azure(AzureRuntime):
                     a.resource_group, a.logic_app, body
                 )
             done = action or Action(step, a.logic_app, "create", "missing")
-            self.emit(StepFinished(step, f"{verb} {a.logic_app} ({a.trigger})", done))
+            handle.done(f"{verb} {a.logic_app} ({a.trigger})", change=done)
             identity = wf.identity
             return identity.principal_id if identity is not None else None
 
@@ -488,7 +475,7 @@ class Azure(AzureRuntime):
 
         a = self._a
         step = "role_assignment"
-        with self._step(step, f"{ROLE_NAME} for {a.logic_app}"):
+        with self._step(step, f"{ROLE_NAME} for {a.logic_app}") as handle:
             if not principal_id:
                 raise WizardError(
                     f"Logic App {a.logic_app} has no managed identity to grant access to",
@@ -497,7 +484,7 @@ class Azure(AzureRuntime):
                 )
             ra = observed.role_assignment
             if ra is not None and ra.principal_id == principal_id:
-                self.emit(StepFinished(step, "unchanged"))
+                handle.done("unchanged")
                 return
             name = role_assignment_name(self._rg_scope, principal_id)
             params = RoleAssignmentCreateParameters(
@@ -532,7 +519,7 @@ class Azure(AzureRuntime):
                         if self.cancel is None:
                             time.sleep(min(delay * (attempt + 1), 10))
             granted = plan.for_resource(step) or Action(step, ROLE_NAME, "create", "missing")
-            self.emit(StepFinished(step, f"granted {ROLE_NAME} on {a.resource_group}", granted))
+            handle.done(f"granted {ROLE_NAME} on {a.resource_group}", change=granted)
 
     # --- destroy ----------------------------------------------------------------------
 
@@ -551,37 +538,38 @@ class Azure(AzureRuntime):
             if observed.container_group is None:
                 return
             deleted = Action("container_group", a.container_group, "delete", "destroy")
-            with self._step("container_group", f"Delete {a.container_group}"):
+            with self._step("container_group", f"Delete {a.container_group}") as handle:
                 with self._errors(f"delete container group {a.container_group}", "container_group"):
                     self._delete_group()
-                self.emit(StepFinished("container_group", f"deleted {a.container_group}", deleted))
+                handle.done(f"deleted {a.container_group}", change=deleted)
             actions.append(deleted)
 
         def rest() -> None:
             ra = observed.role_assignment
             if ra is not None:
                 deleted = Action("role_assignment", ra.name, "delete", "destroy")
-                with self._step("role_assignment", f"Delete the role assignment of {a.logic_app}"):
+                title = f"Delete the role assignment of {a.logic_app}"
+                with self._step("role_assignment", title) as handle:
                     with self._errors("delete the Logic App's role assignment", "role_assignment"):
                         self._client("authorization").role_assignments.delete_by_id(ra.id)
-                    self.emit(StepFinished("role_assignment", "deleted", deleted))
+                    handle.done("deleted", change=deleted)
                 actions.append(deleted)
             if observed.workflow is not None:
                 deleted = Action("workflow", a.logic_app, "delete", "destroy")
-                with self._step("workflow", f"Delete Logic App {a.logic_app}"):
+                with self._step("workflow", f"Delete Logic App {a.logic_app}") as handle:
                     with self._errors(f"delete Logic App {a.logic_app}", "workflow"):
                         self._client("logic").workflows.delete(a.resource_group, a.logic_app)
-                    self.emit(StepFinished("workflow", f"deleted {a.logic_app}", deleted))
+                    handle.done(f"deleted {a.logic_app}", change=deleted)
                 actions.append(deleted)
             if observed.connection is not None:
                 deleted = Action("api_connection", lw.CONNECTION_NAME, "delete", "destroy")
-                with self._step("api_connection", "Delete API connection aci"):
+                with self._step("api_connection", "Delete API connection aci") as handle:
                     with self._errors("delete API connection aci", "api_connection"):
                         poller = self._client("resources").resources.begin_delete_by_id(
                             self._connection_id, api_version=CONNECTION_API_VERSION
                         )
                         self._wait(poller, "api_connection", "deleting connection aci")
-                    self.emit(StepFinished("api_connection", "deleted aci", deleted))
+                    handle.done("deleted aci", change=deleted)
                 actions.append(deleted)
 
         def run(fn: Callable[[], None]) -> None:
@@ -640,11 +628,11 @@ class Azure(AzureRuntime):
         deleted = Action(
             "resource_group", a.resource_group, "delete", "created by this tool and now empty"
         )
-        with self._step("resource_group", f"Delete resource group {a.resource_group}"):
+        with self._step("resource_group", f"Delete resource group {a.resource_group}") as handle:
             with self._errors(f"delete resource group {a.resource_group}", "resource_group"):
                 poller = self._client("resources").resource_groups.begin_delete(a.resource_group)
                 self._wait(poller, "resource_group", f"deleting {a.resource_group}")
-            self.emit(StepFinished("resource_group", f"deleted {a.resource_group}", deleted))
+            handle.done(f"deleted {a.resource_group}", change=deleted)
         return deleted
 
 

@@ -37,6 +37,7 @@ from ..events import (
     ErrorCode,
     LogLine,
     Progress,
+    Step,
     StepFinished,
     StepStarted,
     WizardError,
@@ -437,11 +438,11 @@ def build(settings: Settings, *, emit: Emit = ignore, cancel: threading.Event | 
     check_cancel(cancel)
     _parse(settings.docker.image)
     image = settings.docker.image.strip()
-    with step(emit, "build", f"Build {image}", cancel=cancel, field="docker.image"):
-        return _build(settings, emit, cancel)
+    with step(emit, "build", f"Build {image}", cancel=cancel, field="docker.image") as handle:
+        return _build(settings, emit, cancel, handle)
 
 
-def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> str:
+def _build(settings: Settings, emit: Emit, cancel: threading.Event | None, handle: Step) -> str:
     import docker
     import requests
 
@@ -519,12 +520,7 @@ def _build(settings: Settings, emit: Emit, cancel: threading.Event | None) -> st
     finally:
         client.close()
     size_text = f", {_mib(size_bytes)}" if size_bytes else ""
-    emit(
-        StepFinished(
-            step="build",
-            summary=f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]}{size_text})",
-        )
-    )
+    handle.done(f"Built {tag} ({run.image_id.removeprefix('sha256:')[:12]}{size_text})")
     return run.image_id
 
 
@@ -640,8 +636,8 @@ def push(
     check_cancel(cancel)
     ref = _parse(settings.docker.image)
     title = f"Push {settings.docker.image.strip()} to {ref.registry}"
-    with step(emit, "push", title, cancel=cancel, field="docker.image"):
-        return _push(settings, ref, password, emit, cancel)
+    with step(emit, "push", title, cancel=cancel, field="docker.image") as handle:
+        return _push(settings, ref, password, emit, cancel, handle)
 
 
 def _push(
@@ -650,6 +646,7 @@ def _push(
     password: str,
     emit: Emit,
     cancel: threading.Event | None,
+    handle: Step,
 ) -> str:
     import docker
     import requests
@@ -718,12 +715,7 @@ def _push(
         raise _lost(exc) from exc
     finally:
         client.close()
-    emit(
-        StepFinished(
-            step="push",
-            summary=f"Pushed {settings.docker.image.strip()} ({digest})",
-        )
-    )
+    handle.done(f"Pushed {settings.docker.image.strip()} ({digest})")
     return digest
 
 
@@ -773,14 +765,9 @@ def build_and_push(
     image = settings.docker.image.strip()
     _parse(image)
     if not settings.docker.build:
-        with step(emit, "push", f"Check {image} in the registry", field="docker.image"):
+        with step(emit, "push", f"Check {image} in the registry", field="docker.image") as handle:
             digest = verify_remote(settings, password or None)
-            emit(
-                StepFinished(
-                    step="push",
-                    summary=f"Using the existing {image} ({digest})",
-                )
-            )
+            handle.done(f"Using the existing {image} ({digest})")
         return ImageResult(image, digest, False, False, state.context_hash)
 
     try:

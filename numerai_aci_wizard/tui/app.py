@@ -363,18 +363,14 @@ class WizardApp(App[int]):
 
 def farewell_lines(result: DeployResult) -> list[str]:
     """What the terminal keeps after the wizard closes: the URL whole, then the next step."""
-    from ..present import WEBHOOK_URL_LABEL, manual_step_lines, texts
+    from ..present import WEBHOOK_URL_LABEL, next_step_lines, texts
 
-    lines = [
+    return [
         WEBHOOK_URL_LABEL,
         result.webhook_url,  # whole, on its own line, never wrapped or masked
+        *texts(next_step_lines(result)),
+        f"Later: {where_else_url()}",
     ]
-    if result.manual_steps:
-        lines.extend(texts(manual_step_lines(result.manual_steps, lead="Next:")))
-    else:
-        lines.append("Next: nothing to do; Numerai starts the container when a round opens.")
-    lines.append(f"Later: {where_else_url()}")
-    return lines
 
 
 def where_else_url() -> str:

@@ -16,8 +16,9 @@ from rich.text import Text
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from .. import redact
 from ..events import ErrorCode, Event, Progress, WizardError, describe
+from ..present import failure_lines
+from .style import styled
 
 if TYPE_CHECKING:  # the types the messages carry: the modules load when the work runs
     from ..engines import Account, AzureSession, ConnectionStatus, Location, Subscription
@@ -28,11 +29,11 @@ if TYPE_CHECKING:  # the types the messages carry: the modules load when the wor
 
 
 def failure_text(error: WizardError) -> Text:
-    """A failure as every step shows it: what failed, then on its own line what to do
-    (never the hint glued to the end of the message). Plain text, never markup, and what
-    came from outside has its control characters written out (redact.shown)."""
-    said = f"✗ {error.message}" + (f"\n  What to do: {error.hint}" if error.hint else "")
-    return Text(redact.shown(said))
+    """A failure as every step shows it, the Deploy step's way (present.failure_lines): what
+    failed, then on its own line what to do (never the hint glued to the end of the
+    message). Plain text, never markup, and what came from outside has its control
+    characters written out and secrets masked (styled applies redact.shown)."""
+    return styled(failure_lines(error.message, error.hint))
 
 
 class WorkFailed(Message):

@@ -17,7 +17,7 @@ from numerai_aci_wizard import workflow as lw
 from numerai_aci_wizard.events import Event, StepFinished, StepStarted, WizardError
 from numerai_aci_wizard.plan import FINGERPRINT_TAG, MANAGED_BY_TAG, MANAGED_BY_VALUE
 from numerai_aci_wizard.services.azure_auth import sign_in
-from numerai_aci_wizard.services.azure_provision import Azure
+from numerai_aci_wizard.services.azure_provision import ROLE_NAME, Azure
 from numerai_aci_wizard.settings import Secrets, Settings
 from tests.support import ANSWER_ONLY_WORKFLOW
 
@@ -925,3 +925,52 @@ def test_a_failed_stop_after_create_is_stopped_by_the_next_run(env: Env) -> None
     assert [r.method for r in calls(env.server, None, stop_re)] == ["POST"]
     assert not calls(env.server, "PUT", GROUP_RE)  # stopped, not rewritten
     assert env.azure(settings).status().state != "Running"
+
+
+def _finished(env: Env) -> list[tuple[str, str, str | None]]:
+    """Each step's end as the front ends read it: its summary and the change it carried out."""
+    said = [
+        (e.step, e.summary, e.change.action if e.change is not None else None)
+        for e in env.events
+        if isinstance(e, StepFinished)
+    ]
+    env.events.clear()
+    return sorted(said)  # the group and the connection overlap: their order varies
+
+
+def test_each_step_ends_with_what_it_did_and_the_change_it_carried_out(env: Env) -> None:
+    """The summaries and typed changes the Deploy step and the CLI show, through a first
+    deploy, an unchanged re-run, a switch of trigger mode and destroy."""
+    deploy(env, env.settings())
+    assert _finished(env) == [
+        ("api_connection", "created aci (authorize it once in the portal)", "create"),
+        ("container_group", "created numerai-predict (1 vCPU, 2.5 GB)", "create"),
+        ("resource_group", "created numerai-rg in eastus", "create"),
+        ("workflow", "created startaci (api-connection)", "create"),
+    ]
+    deploy(env, env.settings())
+    assert _finished(env) == [
+        (
+            "api_connection",
+            "exists, not authorized yet (status Error): deploy shows the one manual step",
+            None,
+        ),
+        ("container_group", "unchanged", None),
+        ("resource_group", "numerai-rg exists", None),
+        ("workflow", "unchanged", None),
+    ]
+    deploy(env, env.settings("managed-identity"))
+    assert _finished(env) == [
+        ("api_connection", "deleted (managed-identity mode)", "delete"),
+        ("container_group", "unchanged", None),
+        ("resource_group", "numerai-rg exists", None),
+        ("role_assignment", f"granted {ROLE_NAME} on numerai-rg", "create"),
+        ("workflow", "updated startaci (managed-identity)", "update"),
+    ]
+    env.azure(env.settings("managed-identity")).destroy()
+    assert _finished(env) == [
+        ("container_group", "deleted numerai-predict", "delete"),
+        ("resource_group", "deleted numerai-rg", "delete"),
+        ("role_assignment", "deleted", "delete"),
+        ("workflow", "deleted startaci", "delete"),
+    ]

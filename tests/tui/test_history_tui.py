@@ -63,7 +63,9 @@ async def test_done_says_when_the_history_cannot_be_read(make_app, world) -> Non
         await pilot.click("#next")
         await settle(pilot)
         assert text(app, "#history") == "The run history could not be read: cannot reach Azure"
-        assert "Numerai has it" in text(app, "#numerai-status")  # the rest of Done is intact
+        assert "The webhook of ada_model is" in text(
+            app, "#numerai-status"
+        )  # the rest of Done is intact
 
 
 async def test_welcome_on_a_rerun_shows_how_the_last_rounds_went(make_app, world) -> None:
@@ -122,7 +124,7 @@ async def test_a_failing_rehearsal_shows_the_models_error(make_app, world) -> No
         await settle(pilot)
         shown = text(app, "#rehearsal")
         assert shown.startswith("✗ the rehearsal failed: the container exited with 1")
-        assert "ValueError: broken model" in shown and "what to do" in shown
+        assert "ValueError: broken model" in shown and "What to do" in shown
         assert text(app, "#plan-status") == "Deploy makes 6 changes (6 rows below):"  # untouched
 
 

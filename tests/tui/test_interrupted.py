@@ -57,7 +57,7 @@ async def test_a_cancel_during_the_recreate_waits_until_the_group_exists_again(
     said = "\n".join(app.farewell)
     assert "stopped at a safe point" in said
     assert "done          Container group numerai-predict: recreated" in said
-    assert GONE not in said and "Next: nothing to do" not in said
+    assert GONE not in said and "manual step" not in said
     assert store.RunState.load(store.state_path(config)).group_missing == ""
 
 
@@ -142,4 +142,4 @@ async def test_a_quit_while_the_deploy_runs_says_what_azure_holds(make_app, worl
     assert app.return_value == 1
     said = "\n".join(app.farewell)
     assert "Container group numerai-predict: recreated" in said
-    assert "Next: nothing to do" not in said
+    assert "manual step" not in said

@@ -155,7 +155,9 @@ async def test_finish_leaves_the_url_whole_on_its_own_line_and_the_next_step(mak
     assert app.return_value == 0
     assert WEBHOOK_URL in app.farewell  # a line of its own, whole
     said = "\n".join(app.farewell)
-    assert "Next: authorize the API connection" in said and "connections/aci/edit" in said
+    assert (
+        "One manual step: authorize the API connection" in said and "connections/aci/edit" in said
+    )
 
 
 async def test_any_exit_after_a_successful_deploy_prints_the_url(make_app) -> None:
@@ -165,7 +167,7 @@ async def test_any_exit_after_a_successful_deploy_prints_the_url(make_app) -> No
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert WEBHOOK_URL in app.farewell
-    assert any(line.startswith("Next: nothing to do") for line in app.farewell)
+    assert any(line.startswith("✓ No manual step: the Logic App") for line in app.farewell)
 
 
 async def test_copy_url_says_the_terminal_was_asked_and_where_else_to_get_it(make_app) -> None:
@@ -338,9 +340,7 @@ async def test_a_failed_check_keys_says_why_without_python_text_and_refocuses(
     app = make_app(answered(), env=KEYS_ENV)
     async with app.run_test(size=SIZE) as pilot:
         await check_keys(app, pilot)
-        assert (
-            text(app, "#keys-status") == "✗ Numerai refused the keys\n  What to do: make a new key"
-        )
+        assert text(app, "#keys-status") == "✗ Numerai refused the keys\nWhat to do: make a new key"
         assert app.focused is app.screen.query_one("#check-keys")
 
 

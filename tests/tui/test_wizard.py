@@ -660,7 +660,7 @@ async def test_a_plan_failure_is_shown_with_its_hint(make_app, world) -> None:
         app.goto("review")
         await settle(pilot)
         status = text(app, "#plan-status")
-        assert "cannot reach Azure" in status and "what to do: check the ARM endpoint" in status
+        assert "cannot reach Azure" in status and "What to do: check the ARM endpoint" in status
 
 
 async def test_review_refuses_to_deploy_while_another_run_holds_the_lock(make_app) -> None:
@@ -721,7 +721,7 @@ async def test_deploy_shows_steps_progress_and_log_then_done(make_app, world, co
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#webhook-url") == WEBHOOK_URL  # whole
-        assert text(app, "#numerai-status").startswith("✓ Numerai has it")
+        assert text(app, "#numerai-status").startswith("✓ The webhook of ada_model is")
         assert "Container group numerai-predict (create)" in text(app, "#changed")
         await pilot.click("#copy-url")
         assert app.clipboard == WEBHOOK_URL
@@ -746,8 +746,8 @@ async def test_two_models_register_one_webhook_and_done_says_which(make_app, wor
         await pilot.pause()
         assert isinstance(app.screen, DoneScreen)
         assert text(app, "#numerai-status") == (
-            "✓ Numerai has it: it is the webhook of model ada_model. One run a round submits "
-            "for both models: ada_model, ada_second."
+            "✓ The webhook of ada_model is the Logic App's URL.\n"
+            "One run a round submits for 2 models: ada_model, ada_second."
         )
 
 

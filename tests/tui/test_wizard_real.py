@@ -104,7 +104,7 @@ async def test_the_wizard_sets_up_the_pipeline_end_to_end(
             ]
             == 1.5
         )
-        assert text(app, "#numerai-status").startswith("✓ Numerai has it")
+        assert text(app, "#numerai-status").startswith("✓ The webhook of ")
 
         # the one manual step, then the status check polls the real connection
         app.screen.poll_seconds = 0.05

@@ -12,7 +12,14 @@ from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
 from ... import redact
-from ...present import changed_line, history_unread, manual_step_lines
+from ...present import (
+    changed_line,
+    connection_check_line,
+    history_unread,
+    next_step_lines,
+    no_manual_step,
+    numerai_lines,
+)
 from ..messages import (
     ConnectionChecked,
     ConnectionFailed,
@@ -44,47 +51,18 @@ class DoneScreen(StepScreen):
                 "Nothing deployed yet: go back to Review and press Deploy.", classes="para"
             )
             return
-        n, a = w.settings.numerai, w.settings.azure
         yield Static("Webhook URL (Numerai calls it when a round opens):", classes="field-label")
         yield Static(Text(redact.escape_controls(result.webhook_url)), id="webhook-url")
         with Horizontal(classes="row"):
             yield Button("Copy URL", id="copy-url", variant="primary")
-        if result.webhook_registered:
-            holder = result.webhook_model or n.model_name or n.model_id
-            numerai = f"✓ Numerai has it: it is the webhook of model {holder}."
-            if len(result.models) > 1:
-                every = "both" if len(result.models) == 2 else f"all {len(result.models)}"
-                numerai += (
-                    f" One run a round submits for {every} models: "
-                    + ", ".join(result.models)
-                    + "."
-                )
-        else:
-            numerai = "! Numerai does not have it yet: paste it at numer.ai > Models > your model > Compute."
-        yield Static(numerai, id="numerai-status", classes="para")
+        yield Static(styled(numerai_lines(result)), id="numerai-status", classes="para")
         changed = changed_line(result.changed, labels=RESOURCE_LABEL, earlier=w.changes_made)
         yield Static(styled([changed]), id="changed", classes="para")
         for note in result.notes:
             yield Static(Text(note), classes="para muted")
-        if a.trigger == "managed-identity":
-            yield Static(
-                "✓ No manual step: the Logic App starts the container with its managed identity.",
-                id="manual",
-                classes="para",
-            )
-        elif not result.manual_steps:
-            yield Static(
-                "✓ The API connection 'aci' is authorized: no manual step.",
-                id="manual",
-                classes="para",
-            )
-        else:
-            steps = manual_step_lines(result.manual_steps, indent="", check=False)
-            yield Static(
-                styled(steps),
-                id="manual",
-                classes="para",
-            )
+        next_steps = next_step_lines(result, indent="", check=False)
+        yield Static(styled(next_steps), id="manual", classes="para")
+        if result.manual_steps:
             with Horizontal(classes="row"):
                 yield Button("Copy portal link", id="copy-link")
                 yield Button("Check connection", id="check-connection", variant="primary")
@@ -180,15 +158,12 @@ class DoneScreen(StepScreen):
 
     @on(ConnectionChecked)
     def _status(self, message: ConnectionChecked) -> None:
-        label = self.query_one("#connection-status", Static)
+        said = connection_check_line(message.status, self.poll_seconds)
+        self.query_one("#connection-status", Static).update(styled([said]))
         if message.status.connected:
-            label.update("✓ Connected: Numerai's calls will start the container.")
-            self.query_one("#manual", Static).update(
-                "✓ The API connection 'aci' is authorized: no manual step left."
-            )
+            done = no_manual_step(managed_identity=False)
+            self.query_one("#manual", Static).update(styled([done]))
             self.query_one("#finish", Button).focus()
-        else:
-            label.update(f"Not authorized yet: checking again every {self.poll_seconds:g} s...")
 
     @on(HistoryFailed)
     def _history_failed(self, message: HistoryFailed) -> None:

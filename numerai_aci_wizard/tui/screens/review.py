@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 from ... import redact, runlock
 from ...events import ErrorCode, Event, LogLine, StepStarted, WizardError, ignore
 from ...plan import Plan
+from ...present import failure_lines
 from ...settings import FIELDS, SECRET_FIELDS, needs_registry_login, validate
 from ..messages import (
     CostEstimated,
@@ -20,8 +21,10 @@ from ..messages import (
     PlanMade,
     RehearsalFailed,
     Rehearsed,
+    failure_text,
     report,
 )
+from ..style import styled
 from .azure import endpoint_warning
 from .base import StepScreen
 
@@ -163,7 +166,7 @@ class ReviewScreen(StepScreen):
         shown = self.query_one("#locked", Static)
         shown.display = error is not None
         if error is not None:
-            shown.update(f"✗ {error.message}\n  what to do: {error.hint}")
+            shown.update(failure_text(error))
 
     def on_mount(self) -> None:
         self._show_locked(self.locked())
@@ -207,9 +210,9 @@ class ReviewScreen(StepScreen):
     def _plan_failed(self, message: PlanFailed) -> None:
         error = message.error
         if error.code == ErrorCode.CANCELLED:
-            text = "✗ Planning was cancelled."
+            text = styled(failure_lines("Planning was cancelled."))
         else:
-            text = f"✗ {error.message}" + (f"\n  what to do: {error.hint}" if error.hint else "")
+            text = failure_text(error)
         status = self.query_one("#plan-status", Static)
         status.update(text)
         status.add_class("error")
@@ -268,9 +271,7 @@ class ReviewScreen(StepScreen):
     def _rehearsal_failed(self, message: RehearsalFailed) -> None:
         error = message.error
         label = self.query_one("#rehearsal", Static)
-        label.update(
-            Text(f"✗ {error.message}" + (f"\n  what to do: {error.hint}" if error.hint else ""))
-        )
+        label.update(failure_text(error))
         label.add_class("error")
         self.query_one("#rehearse", Button).disabled = False
 
