@@ -5,7 +5,7 @@ The container has an hour from the round opening (cold start, pull, download, pr
 upload) and its memory is what the user pays for, so predict.py must stay small: targets are
 <= 600 MB peak RSS whatever the number of models (one model in memory at a time, one copy of
 the live data), and <= 20 s per run here plus 5 s for each further model. The run is the real
-script as a subprocess against the local Numerai (tests/fakes_numerai: ~5,000 rows x ~2,400
+script as a subprocess against the local Numerai (tests/support/numerai: ~5,000 rows x ~2,400
 int8 features): without a model (example predictions), with a small LightGBM booster (medium
 and all feature sets), and with 1, 2 and 5 models in one run (a booster of its own per model,
 in ``models/<model id>/``), and with a Numerai Model Upload made like hello_numerai's last
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes_numerai import FakeNumerai, synthetic_round  # noqa: E402
-from tests.fakes_numerai.models import model_upload_pkl, train_lightgbm_txt  # noqa: E402
+from tests.support.numerai import FakeNumerai, synthetic_round  # noqa: E402
+from tests.support.numerai.models import model_upload_pkl, train_lightgbm_txt  # noqa: E402
 
 RSS_TARGET_MB, TIME_TARGET_S, TIME_PER_EXTRA_MODEL_S = 600, 20.0, 5.0
 # several models: the peak of one model, plus one model's size (these boosters: ~0.1 MB), plus

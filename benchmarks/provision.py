@@ -9,7 +9,7 @@ ARM server taking 0 s and then L seconds (Retry-After: 1):
   connection -> Logic App chain runs beside it): target <= 1.3;
 * resize: delete + create of the group, two LROs in a row: target <= 2.3.
 
-The real SDK clients talk HTTPS to tests/fakes/arm.py started in this process; the
+The real SDK clients talk HTTPS to tests/support/arm.py started in this process; the
 credential is a fixed bearer token (sign-in is not what is measured).
 
 Run: python benchmarks/provision.py [L seconds] [runs]   (from the repository root;
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from numerai_aci_wizard.services.azure_provision import Azure  # noqa: E402
 from numerai_aci_wizard.settings import Secrets, Settings  # noqa: E402
-from tests.fakes.arm import ArmServer, LocalCA  # noqa: E402
+from tests.support.arm import ArmServer, LocalCA  # noqa: E402
 
 TARGETS = {"first deploy": 1.3, "resize": 2.3}
 SECRETS = Secrets("A" * 32, "B" * 64, "registry-password")

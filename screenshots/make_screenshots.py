@@ -1,7 +1,7 @@
 """Make the README's screenshots from the real wizard: screenshots/<nn>-<screen>.svg.
 
 The real app, driven like a user (Pilot) at 100x40, with the fake engines of the TUI
-tests (tests/tui/fakes.py): fixed names, obviously fake keys (masked anyway), prices from
+tests (tests/support/engines.py): fixed names, obviously fake keys (masked anyway), prices from
 the built-in table, a webhook URL whose sig is FAKE-SIGNATURE. Nothing is read from or
 written to the user's own settings, state or keyring.
 
@@ -53,7 +53,7 @@ async def main(out: Path) -> list[Path]:
     from numerai_aci_wizard.store import save
     from numerai_aci_wizard.tui.app import WizardApp
     from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
-    from tests.tui.fakes import (
+    from tests.support.engines import (
         MODEL_ID,
         OTHER_MODEL_ID,
         PUBLIC_ID,

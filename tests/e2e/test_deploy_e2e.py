@@ -75,7 +75,7 @@ class Runs:
 
 def _container_runner(engine: Any, arm: Any):
     """Run a started container group's image like ACI: pull with its registry credentials, then run."""
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     def run(spec: Any) -> Any:
         client = engine.client()

@@ -133,7 +133,7 @@ def test_a_real_container_runs_submission_appears_under_its_round(
     prediction_image: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tests.fakes.arm import ContainerRun, RunOutcome
+    from tests.support.arm import ContainerRun, RunOutcome
 
     config, url = deployed
     client = docker_engine.client()

@@ -56,7 +56,7 @@ def _group(arm_server, image: str = "example/predict:latest") -> None:
     )
     from azure.mgmt.resource.resources import ResourceManagementClient
 
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     def run(_: Any) -> RunOutcome:
         return RunOutcome(0, f"predicting\n{HOSTILE}\n")

@@ -12,7 +12,7 @@ import pytest
 from numerai_aci_wizard.cli import main
 from numerai_aci_wizard.settings import Settings
 from numerai_aci_wizard.store import save
-from tests.fakes.registry_token import OCI_INDEX
+from tests.support.registry_token import OCI_INDEX
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 PASSWORD = "alice-Secret-pw-42"

@@ -13,8 +13,8 @@ import pytest
 from numerai_aci_wizard.cli import main
 from numerai_aci_wizard.settings import Settings
 from numerai_aci_wizard.store import save
-from tests.fakes_numerai.models import untrained_sklearn_pkl
 from tests.fixtures.python_base import copy_context
+from tests.support.numerai.models import untrained_sklearn_pkl
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

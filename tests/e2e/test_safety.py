@@ -95,7 +95,7 @@ def test_two_deploys_started_together_one_runs_the_other_is_refused(user: Path, 
 
 
 def test_json_refusal_names_the_code(user: Path, capsys) -> None:
-    from tests.lock_holder import lock_held_elsewhere
+    from tests.support.lock_holder import lock_held_elsewhere
 
     with lock_held_elsewhere(SUBSCRIPTION, RG, "trigger") as pid:
         code, out, err = _run(capsys, "destroy", "--yes", "--json", "--config", str(user))
@@ -244,7 +244,7 @@ def test_an_arm_endpoint_from_the_environment_is_used_named_once_and_never_saved
 def test_logs_mask_what_the_container_echoed(
     user: Path, arm_server, numerai_server, capsys
 ) -> None:
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     secret = numerai_server.secret_key
     b64 = base64.b64encode(f"user:{secret}".encode()).decode()
@@ -281,7 +281,7 @@ def test_the_log_file_tells_the_story_privately(user: Path, numerai_server, caps
 def test_a_failed_stop_after_deploy_is_planned_and_done_by_the_next_deploy(
     user: Path, arm_server, capsys
 ) -> None:
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     def long_run(run: Any) -> RunOutcome:
         run.halted.wait(120)  # a prediction takes minutes; a stop ends it
@@ -322,7 +322,7 @@ def test_a_deploy_interrupted_during_the_create_leaves_a_stop_for_the_next_run(
     """Restart policy Never runs the group once created: the stop that follows is pending from
     before the create is sent, so an interrupt there (Ctrl+C, SIGTERM, a kill) is repaired by
     the next run, not left running (billing)."""
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     def long_run(run: Any) -> RunOutcome:
         run.halted.wait(120)  # a prediction takes minutes; a stop ends it

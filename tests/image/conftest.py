@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes_numerai import SyntheticRound
-from tests.fakes_numerai.models import model_upload_pkl, train_lightgbm_txt, train_sklearn_pkl
+from tests.support.numerai import SyntheticRound
+from tests.support.numerai.models import model_upload_pkl, train_lightgbm_txt, train_sklearn_pkl
 
 
 @pytest.fixture(scope="session")

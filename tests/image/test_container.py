@@ -12,9 +12,9 @@ import lightgbm
 import pandas as pd
 import pytest
 
-from tests.fakes_numerai import FakeNumerai
-from tests.fakes_numerai.models import untrained_sklearn_pkl
 from tests.fixtures.python_base import build_prediction_image, copy_context
+from tests.support.numerai import FakeNumerai
+from tests.support.numerai.models import untrained_sklearn_pkl
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -17,9 +17,9 @@ import pytest
 from numerai_aci_wizard.events import LogLine, StepFinished, WizardError
 from numerai_aci_wizard.services import docker_image
 from numerai_aci_wizard.settings import Settings
-from tests.fakes_numerai import FakeNumerai
-from tests.fakes_numerai.models import upload_function_pkl
 from tests.fixtures.python_base import EXTRA, copy_context
+from tests.support.numerai import FakeNumerai
+from tests.support.numerai.models import upload_function_pkl
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

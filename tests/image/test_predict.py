@@ -14,8 +14,8 @@ import lightgbm
 import pandas as pd
 import pytest
 
-from tests.fakes_numerai import FakeNumerai, Submission, dead_url
-from tests.fakes_numerai.models import (
+from tests.support.numerai import FakeNumerai, Submission, dead_url
+from tests.support.numerai.models import (
     pickle_from_python_310,
     untrained_sklearn_pkl,
     upload_function_pkl,

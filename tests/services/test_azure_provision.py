@@ -454,7 +454,7 @@ def test_destroy_keeps_a_group_holding_something_else_without_waiting(env: Env) 
 
 
 def test_a_run_that_ended_shows_in_status_and_logs_and_can_be_updated(env: Env) -> None:
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     env.server.run_container = lambda run: RunOutcome(
         0, "loaded model\nuploaded 5000 predictions\n"
@@ -518,7 +518,7 @@ def test_failed_deployment_is_reported_with_its_code_and_recreated_next_time(env
 def test_start_runs_the_job_and_follow_logs_streams_until_it_ends(env: Env) -> None:
     import time as _time
 
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     go_on = threading.Event()
 
@@ -894,7 +894,7 @@ def test_adopt_tags_a_foreign_connection_without_touching_its_authorization(env:
 
 def test_a_failed_stop_after_create_is_stopped_by_the_next_run(env: Env) -> None:
     from numerai_aci_wizard.plan import STOP_LEFTOVER, Plan, leftover_run
-    from tests.fakes.arm import RunOutcome
+    from tests.support.arm import RunOutcome
 
     def long_run(run: Any) -> RunOutcome:
         run.halted.wait(120)  # a prediction takes a while; a stop ends it

@@ -1,5 +1,5 @@
 """The Docker engines of Windows and macOS users, as a fake Engine API shows them
-(tests/fakes/docker_api.py, reached over DOCKER_HOST=tcp://127.0.0.1:PORT).
+(tests/support/docker_api.py, reached over DOCKER_HOST=tcp://127.0.0.1:PORT).
 
 - Docker Desktop switched to Windows containers: a clear refusal before any build.
 - A credential helper the Docker config names but PATH lacks: a clear message, not
@@ -31,7 +31,7 @@ from numerai_aci_wizard.services import docker_image
 from numerai_aci_wizard.services.docker_engine import engine_in_a_vm
 from numerai_aci_wizard.services.local_run import run_local
 from numerai_aci_wizard.settings import Settings
-from tests.fakes.docker_api import FakeDockerApi
+from tests.support.docker_api import FakeDockerApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

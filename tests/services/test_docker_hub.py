@@ -1,5 +1,5 @@
 """Docker Hub repository visibility before the first push, against the Hub API stand-in
-(tests/fakes/docker_hub.py): the models baked into the image never become public without
+(tests/support/docker_hub.py): the models baked into the image never become public without
 the user's word. What a user would notice: a missing repository ends up private, a public
 one is refused with what to do, and the password never shows."""
 
@@ -12,7 +12,7 @@ from numerai_aci_wizard.events import Event, LogLine, WizardError
 from numerai_aci_wizard.image_ref import parse_image_ref
 from numerai_aci_wizard.services import docker_hub, docker_image
 from numerai_aci_wizard.settings import Settings
-from tests.fakes.docker_hub import DockerHubAPI
+from tests.support.docker_hub import DockerHubAPI
 
 PASSWORD = "dckr_pat_alice-0123456789"
 

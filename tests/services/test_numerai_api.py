@@ -11,7 +11,7 @@ import pytest
 
 from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.services.numerai_api import Account, Numerai
-from tests.fakes_numerai import FakeNumerai, dead_url
+from tests.support.numerai import FakeNumerai, dead_url
 
 WEBHOOK = "https://prod-01.eastus.logic.azure.com/workflows/abc/triggers/request/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers&sv=1.0&sig=SECRETSIGNATURE123"
 

@@ -2,7 +2,7 @@
 
 Two real servers: Docker Distribution with htpasswd (Basic auth, plain HTTP on loopback,
 from tests/fixtures/docker_engine.py, with DOCKER_HOST pointed at a dead socket), and a
-stand-in for Docker Hub's bearer-token flow over HTTPS (tests/fakes/registry_token.py).
+stand-in for Docker Hub's bearer-token flow over HTTPS (tests/support/registry_token.py).
 What a user would notice: the digest of the image they pushed elsewhere; a failure that
 says which kind it is (missing, refused, throttled, unreachable, the registry's own 5xx)
 and never shows the password or the token.
@@ -28,9 +28,9 @@ from numerai_aci_wizard.image_ref import parse_image_ref
 from numerai_aci_wizard.services import docker_image, registry_api
 from numerai_aci_wizard.services.registry_api import MANIFEST_MEDIA_TYPES, parse_challenges
 from numerai_aci_wizard.settings import Settings
-from tests.fakes.arm import LocalCA
-from tests.fakes.registry_token import OCI_INDEX, SERVICE, TokenRegistry
 from tests.fixtures.docker_engine import DockerEngine, free_port
+from tests.support.arm import LocalCA
+from tests.support.registry_token import OCI_INDEX, SERVICE, TokenRegistry
 
 PASSWORD = "alice-Secret-pw-42"
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"

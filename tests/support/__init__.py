@@ -1,11 +1,21 @@
-"""Small helpers shared by tests (not fixtures); the package where shared test doubles go."""
+"""Everything tests share that is not a fixture: small helpers here, and the test doubles.
+
+The doubles, importable without pytest (benchmarks and the screenshots script start them
+too); the pytest fixtures wrapping them live in tests/fixtures/:
+- ``arm`` (the Azure Resource Manager REST API, with ``arm_specs`` and ``azure_specs/``),
+  ``entra`` (Entra ID's device code), ``az_cli`` (the ``az`` CLI): Azure;
+- ``docker_api`` (a Docker Engine API), ``docker_hub`` (Docker Hub's repository API),
+  ``registry_token`` (a registry with Docker Hub's bearer-token sign-in): Docker;
+- ``numerai`` (a synthetic live round and Numerai's GraphQL API);
+- ``windows_os`` (msvcrt and kernel32, for the run lock on Windows);
+- ``engines``: in-process stand-ins of the engine Protocols, for the fast TUI tests and
+  the screenshots.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
-
-import pytest
 
 from numerai_aci_wizard.settings import Secrets, Settings
 
@@ -49,6 +59,8 @@ def in_ci() -> bool:
 
 def need(condition: bool, reason: str) -> None:
     """Skip when a real engine is missing on a developer machine; fail in CI, where it must exist."""
+    import pytest
+
     if condition:
         return
     if in_ci():

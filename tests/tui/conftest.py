@@ -12,7 +12,7 @@ import pytest
 from numerai_aci_wizard.settings import Settings
 from numerai_aci_wizard.store import save
 from numerai_aci_wizard.tui.app import WizardApp
-from tests.tui.fakes import MODEL_ID, PUBLIC_ID, SECRET_KEY, SUBSCRIPTION, World
+from tests.support.engines import MODEL_ID, PUBLIC_ID, SECRET_KEY, SUBSCRIPTION, World
 
 SIZE = (100, 40)
 

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from numerai_aci_wizard.tui.app import run
-from tests.tui.fakes import World
+from tests.support.engines import World
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ from numerai_aci_wizard.tui.screens.numerai import NumeraiScreen
 from numerai_aci_wizard.tui.screens.review import ReviewScreen
 from numerai_aci_wizard.tui.screens.size import SizeScreen
 from numerai_aci_wizard.tui.screens.welcome import WelcomeScreen
+from tests.support.engines import MODEL_ID, WEBHOOK_URL
 from tests.tui.conftest import FULL_ENV, SIZE, answered, settle, text
-from tests.tui.fakes import MODEL_ID, WEBHOOK_URL
 
 HOW = ["enter", "click"]
 SCREENS_DIR = Path(inspect.getfile(WelcomeScreen)).parent

@@ -8,8 +8,8 @@ import threading
 
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.tui.screens import DeployScreen
+from tests.support.engines import PUBLIC_ID, SECRET_KEY
 from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text
-from tests.tui.fakes import PUBLIC_ID, SECRET_KEY
 
 WRONG_ID = "WRONGPUBLICID" + "Q" * 19  # well formed, not the account's
 

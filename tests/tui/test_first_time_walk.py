@@ -5,8 +5,8 @@ one deploy. tests/tui/test_terminal.py walks the same keys in a real terminal (t
 from __future__ import annotations
 
 from numerai_aci_wizard.tui.screens import DoneScreen
+from tests.support.engines import MODEL_ID, WEBHOOK_URL
 from tests.tui.conftest import FULL_ENV, settle, text
-from tests.tui.fakes import MODEL_ID, WEBHOOK_URL
 
 #: what a new user types, step by step (also sent through tmux by test_terminal.py)
 IMAGE = "ada1/numerai-predict:latest"

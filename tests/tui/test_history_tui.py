@@ -9,8 +9,8 @@ from textual.widgets import Button
 from numerai_aci_wizard.engines import Submission, WorkflowRun
 from numerai_aci_wizard.tui.screens import DoneScreen, ReviewScreen, WelcomeScreen
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
+from tests.support.engines import MODEL_ID, World
 from tests.tui.conftest import FULL_ENV, SIZE, answered, settle, text
-from tests.tui.fakes import MODEL_ID, World
 
 
 def _last_week(world: World) -> None:

@@ -13,8 +13,8 @@ from numerai_aci_wizard import store
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.tui.screens import DeployScreen, WelcomeScreen
 from numerai_aci_wizard.tui.screens.dialogs import ChoiceScreen
+from tests.support.engines import WEBHOOK_URL
 from tests.tui.conftest import FULL_ENV, SIZE, answered, settle, text
-from tests.tui.fakes import WEBHOOK_URL
 
 GONE = "was deleted for the resize and not re-created: the next round will fail"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from textual.widgets import SelectionList
 
+from tests.support.engines import MODEL_ID, OTHER_MODEL_ID
 from tests.tui.conftest import KEYS_ENV, SIZE, answered, check_keys, settle, text
-from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID
 
 
 def _rows(app) -> list[str]:

@@ -16,6 +16,7 @@ from numerai_aci_wizard.events import WizardError
 from numerai_aci_wizard.store import load
 from numerai_aci_wizard.tui.screens import DeployScreen, DoneScreen
 from numerai_aci_wizard.tui.screens.dialogs import ChoiceScreen
+from tests.support.engines import MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL
 from tests.tui.conftest import (
     FULL_ENV,
     KEYS_ENV,
@@ -26,7 +27,6 @@ from tests.tui.conftest import (
     settle,
     text,
 )
-from tests.tui.fakes import MODEL_ID, PUBLIC_ID, SECRET_KEY, WEBHOOK_URL
 
 
 async def _start_deploy(pilot, until: str) -> None:

@@ -15,8 +15,8 @@ import pytest
 from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
+from tests.support.engines import MODEL_ID, OTHER_MODEL_ID
 from tests.tui.conftest import FULL_ENV, KEYS_ENV, answered, check_keys, input_of, settle
-from tests.tui.fakes import MODEL_ID, OTHER_MODEL_ID
 
 #: every snapshot at both sizes
 SIZES = [(80, 24), (100, 32)]

@@ -1,6 +1,6 @@
 """Pilot tests of every step: what the user sees, where the cursor lands, what the engines got.
 
-The engines are the stand-ins of tests/tui/fakes.py (fixed data, injectable faults); the
+The engines are the stand-ins of tests/support/engines.py (fixed data, injectable faults); the
 same path against the real local servers is in test_wizard_real.py.
 """
 
@@ -41,6 +41,15 @@ from numerai_aci_wizard.tui.screens import (
 )
 from numerai_aci_wizard.tui.screens.dialogs import DeviceCodeScreen
 from numerai_aci_wizard.tui.widgets.field import field_id
+from tests.support.engines import (
+    MODEL_ID,
+    OTHER_MODEL_ID,
+    PUBLIC_ID,
+    SECRET_KEY,
+    SUBSCRIPTION,
+    WEBHOOK_URL,
+    FakeDocker,
+)
 from tests.tui.conftest import (
     FULL_ENV,
     KEYS_ENV,
@@ -51,15 +60,6 @@ from tests.tui.conftest import (
     input_of,
     settle,
     text,
-)
-from tests.tui.fakes import (
-    MODEL_ID,
-    OTHER_MODEL_ID,
-    PUBLIC_ID,
-    SECRET_KEY,
-    SUBSCRIPTION,
-    WEBHOOK_URL,
-    FakeDocker,
 )
 
 # --- welcome --------------------------------------------------------------------------
@@ -664,7 +664,7 @@ async def test_a_plan_failure_is_shown_with_its_hint(make_app, world) -> None:
 
 
 async def test_review_refuses_to_deploy_while_another_run_holds_the_lock(make_app) -> None:
-    from tests.lock_holder import lock_held_elsewhere
+    from tests.support.lock_holder import lock_held_elsewhere
 
     settings = answered()
     a = settings.azure

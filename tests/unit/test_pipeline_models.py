@@ -12,7 +12,7 @@ from numerai_aci_wizard.engines import NumeraiEngine
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.session import Session
 from numerai_aci_wizard.settings import Secrets, Settings
-from tests.tui.fakes import (
+from tests.support.engines import (
     MODEL_ID,
     OTHER_MODEL_ID,
     PUBLIC_ID,

@@ -12,8 +12,8 @@ import pytest
 from numerai_aci_wizard import runlock
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.settings import Settings
-from tests.fakes.windows_os import FakeKernel32, FakeMsvcrt, SharingViolations, running
-from tests.lock_holder import lock_held_elsewhere
+from tests.support.lock_holder import lock_held_elsewhere
+from tests.support.windows_os import FakeKernel32, FakeMsvcrt, SharingViolations, running
 
 SUB = "00000000-0000-0000-0000-000000000001"
 
@@ -52,7 +52,7 @@ def test_the_lock_is_the_same_for_any_spelling_of_the_names() -> None:
 def test_a_crashed_holder_leaves_no_stale_lock(tmp_path) -> None:
     import subprocess
 
-    from tests.lock_holder import _CHILD, ROOT
+    from tests.support.lock_holder import _CHILD, ROOT
 
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, SUB, "numerai-rg", "deploy"],
@@ -120,7 +120,7 @@ def test_a_refusal_in_the_instant_before_the_winner_says_who_it_is_still_names_i
 
 def _windows(processes: dict[int, Any], files: Any = None) -> runlock.WindowsLocks:
     """The Windows implementation: on Windows with the real msvcrt; elsewhere with stand-ins
-    for msvcrt and kernel32 (tests/fakes/windows_os.py)."""
+    for msvcrt and kernel32 (tests/support/windows_os.py)."""
     if sys.platform == "win32":  # pragma: no cover - the Windows CI job
         return runlock.WindowsLocks(files=files)
     return runlock.WindowsLocks(FakeMsvcrt(), FakeKernel32(processes), files)

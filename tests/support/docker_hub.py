@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes.arm import LocalCA, TLSThreadingServer
+from tests.support.arm import LocalCA, TLSThreadingServer
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _REPO_PATH = re.compile(r"^/v2/namespaces/([^/]+)/repositories(?:/([^/]+))?/?$")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.arm import DEFAULT_TENANT_ID, LocalCA, TLSThreadingServer
+from tests.support.arm import DEFAULT_TENANT_ID, LocalCA, TLSThreadingServer
 
 DEFAULT_USERNAME = "tester@example.com"
 DEFAULT_OID = "11111111-2222-3333-4444-555555555555"

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.fakes.arm import ROLE_ACI_CONTRIBUTOR, ArmServer, ContainerRun, RunOutcome
+from tests.support.arm import ROLE_ACI_CONTRIBUTOR, ArmServer, ContainerRun, RunOutcome
 
 RG = "numerai-rg"
 CG = "numerai-predict"
@@ -683,7 +683,7 @@ def test_a_start_while_a_run_is_in_progress_changes_nothing(arm_server: ArmServe
 
 
 def test_the_workflow_language_pieces_the_runtime_reads() -> None:
-    from tests.fakes.arm import evaluate_expression, iso_duration_seconds
+    from tests.support.arm import evaluate_expression, iso_duration_seconds
 
     outputs = {"start_request": {"statusCode": 403}}
     expr = "@not(equals(outputs('start_request')?['statusCode'], 403))"

@@ -3,7 +3,7 @@
 ARM refuses a body whose required fields, types or enums are wrong, so the fake must too:
 a service that passes here sends what the real API accepts. The specs are the files copied
 from Azure/azure-rest-api-specs (see their README); they are looked up in, in order,
-$ARM_SPECS_DIR, tests/fakes/azure_specs/ (vendored copy) and /work/shared/azure-specs/.
+$ARM_SPECS_DIR, tests/support/azure_specs/ (vendored copy) and /work/shared/azure-specs/.
 
 Two deliberate readings, both how ARM behaves in practice:
 - `allOf` is flattened into the child (properties and required merged), so a child's

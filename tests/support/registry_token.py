@@ -12,7 +12,7 @@ and only in a media type the client accepts. Pull rate limits come back as 429 w
 ``Retry-After``. (docs.docker.com/registry/spec/auth/token/, /docker-hub/download-rate-limit/,
 distribution spec "Checking if content exists in the registry".)
 
-Two HTTPS listeners (trustme certificates from :class:`tests.fakes.arm.LocalCA`), so the
+Two HTTPS listeners (trustme certificates from :class:`tests.support.arm.LocalCA`), so the
 token never travels to the wrong host and TLS trust goes through REQUESTS_CA_BUNDLE. Every
 request is recorded for assertions; :meth:`fail_next` injects 429 or 5xx answers.
 """
@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.arm import LocalCA, TLSThreadingServer
+from tests.support.arm import LocalCA, TLSThreadingServer
 
 SERVICE = "registry.test"
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.arm import DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID
-from tests.fakes.entra import DEFAULT_OID, DEFAULT_USERNAME, access_token_claims, make_jwt
+from tests.support.arm import DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID
+from tests.support.entra import DEFAULT_OID, DEFAULT_USERNAME, access_token_claims, make_jwt
 
 _SCRIPT = r"""
 import base64, datetime, json, sys

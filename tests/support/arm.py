@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.fakes import arm_specs
+from tests.support import arm_specs
 
 DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 DEFAULT_TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
@@ -3124,7 +3124,7 @@ _ROUTES: list[tuple[re.Pattern[str], str, Callable[..., Any]]] = [
 ]
 
 
-def main() -> None:  # pragma: no cover - manual poking: python -m tests.fakes.arm
+def main() -> None:  # pragma: no cover - manual poking: python -m tests.support.arm
     with ArmServer() as server:
         print(f"fake ARM on {server.endpoint}; REQUESTS_CA_BUNDLE={server.ca_path}; ctrl-c stops")
         try:
