@@ -18,9 +18,26 @@ pytest_plugins = [
 ]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the CPUs this process may use. A test here waits about
+    as much as it computes (dockerd building, the CLI in a subprocess, a Pilot waiting for the
+    screen to go idle); the extra worker fills those waits. PYTEST_XDIST_AUTO_NUM_WORKERS wins,
+    as it does in xdist's own default."""
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "")
+    if chosen.strip().isdigit():
+        return int(chosen)
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return (len(usable) if usable else os.cpu_count() or 1) + 1
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``-n auto --dist loadgroup``) every real-engine test runs in one
     worker: one private dockerd, registry and base image for them all, built once.
+
+    First among the hooks: xdist's own reads the ``xdist_group`` marks to name the groups, and
+    a mark added after it is not seen (the docker tests were spread over both workers, each
+    starting a dockerd and building the image: tests/unit/test_test_groups.py).
 
     ``linux_only`` (see pyproject.toml): skipped off Linux, never skipped on Linux, so the
     Linux CI job runs every one of them while the Windows and macOS jobs run the rest."""
