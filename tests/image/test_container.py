@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import lightgbm
 import pandas as pd
 import pytest
 
-from tests.fixtures.python_base import build_prediction_image, copy_context
+from tests.fixtures.python_base import IMAGE_DIR, build_prediction_image, copy_context, wheelhouse
 from tests.support.numerai import FakeNumerai
 from tests.support.numerai.models import untrained_sklearn_pkl
 
@@ -134,10 +136,33 @@ def test_the_image_runs_as_a_user_and_carries_no_numerai_settings(
     assert out.decode().strip() != "0"
 
 
+def _through_the_os_step(dockerfile: str) -> str:
+    """The shipped Dockerfile up to its OS step (libgomp, the user), before the Python packages."""
+    head, found, _ = dockerfile.partition("\nCOPY requirements.txt ")
+    assert found, "the Dockerfile no longer copies requirements.txt before installing it"
+    assert "libgomp" in head, "the Dockerfile's OS step no longer sees to libgomp"
+    return head + "\n"
+
+
+def _lightgbm_library(tmp_path: Path) -> Path:
+    """LightGBM's own shared library, out of the pinned wheel the image's pip installs."""
+    [wheel] = wheelhouse().glob("lightgbm-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [member] = [n for n in archive.namelist() if n.endswith("/lib_lightgbm.so")]
+        target = tmp_path / "lib_lightgbm.so"
+        target.write_bytes(archive.read(member))
+    return target
+
+
 def test_a_base_without_libgomp_gets_it_installed(
     docker_client: Any, python_base_image: str, tmp_path: Path
 ) -> None:
-    """As on python:3.12-slim: LightGBM's wheel cannot load without the OS's libgomp.so.1."""
+    """As on python:3.12-slim: LightGBM's library cannot load without the OS's libgomp.so.1.
+
+    The shipped Dockerfile's own OS step, built on a base without it, installs it: LightGBM's
+    library (from the wheel the image installs) loads after that step and not before. Only the
+    steps up to it are built: the packages after it take half a minute and prove nothing here.
+    """
     base = f"{python_base_image}-nogomp"
     dockerfile = (
         f"FROM {python_base_image}\n"
@@ -146,16 +171,25 @@ def test_a_base_without_libgomp_gets_it_installed(
     docker_client.images.build(
         fileobj=io.BytesIO(dockerfile.encode()), tag=base, pull=False, rm=True
     )
-    image = build_prediction_image(
-        docker_client, copy_context(tmp_path), "numerai-predict:test-nogomp", base
+    library = _lightgbm_library(tmp_path)
+
+    def load_lightgbm(image: str) -> str:
+        return docker_client.containers.run(
+            image,
+            ["python3", "-c", "import ctypes; ctypes.CDLL('/lib_lightgbm.so'); print('loaded')"],
+            volumes={str(library): {"bind": "/lib_lightgbm.so", "mode": "ro"}},
+            remove=True,
+            network_mode="none",
+        ).decode()
+
+    with pytest.raises(docker.errors.ContainerError, match=r"libgomp\.so\.1"):
+        load_lightgbm(base)
+    context = copy_context(tmp_path)
+    (context / "Dockerfile").write_text(
+        _through_the_os_step(IMAGE_DIR.joinpath("Dockerfile").read_text())
     )
-    out = docker_client.containers.run(
-        image,
-        ["python", "-c", "import lightgbm; print('lightgbm', lightgbm.__version__)"],
-        remove=True,
-        network_mode="none",
-    )
-    assert out.decode().startswith("lightgbm 4.")
+    image = build_prediction_image(docker_client, context, "numerai-predict:test-nogomp", base)
+    assert load_lightgbm(image).strip() == "loaded"
 
 
 def ranked_predictions(server: FakeNumerai, model_file: Path) -> dict[str, float]:
