@@ -319,7 +319,7 @@ def _status(ctx: Context) -> int:
     for line in said:
         ctx.out.line(str(line))
     if webhook_url:
-        ctx.out.line(present.STATUS_URL_LABEL)
+        ctx.out.line(present.WEBHOOK_URL_LABEL)
         ctx.out.line(webhook_url, raw=True)  # whole, on its own line, never wrapped or masked
     return 0
 

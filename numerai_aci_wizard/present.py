@@ -153,9 +153,9 @@ def run_failure_lines(error: WizardError, gone: Mapping[str, str]) -> list[Line]
 
 # --- a deploy's outcome ------------------------------------------------------------------
 
-WEBHOOK_URL_LABEL = (
-    "Webhook URL (paste it into numer.ai > your model > Compute if it is not registered):"
-)
+#: The label above the webhook URL wherever it is given whole (deploy, status, the wizard's
+#: Done step and farewell); whether Numerai has it is said on a line of its own (numerai_lines).
+WEBHOOK_URL_LABEL = "Webhook URL (Numerai calls it when a round opens):"
 AUTHORIZE = "authorize the API connection so the Logic App may start the container."
 CHECK_CONNECTION = "Check it with: numerai-aci-wizard status"
 
@@ -282,9 +282,6 @@ def next_round(gone: Mapping[str, str]) -> list[Line]:
 
 
 # --- status ------------------------------------------------------------------------------
-
-#: The label above the webhook URL ``status`` prints (the URL itself goes out raw, whole).
-STATUS_URL_LABEL = "Webhook URL (what Numerai calls when a round opens):"
 
 
 def utc_time(when: dt.datetime | None, form: str = "%Y-%m-%d %H:%M:%S UTC") -> str:

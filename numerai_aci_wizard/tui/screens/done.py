@@ -13,6 +13,7 @@ from textual.worker import get_current_worker
 
 from ... import redact
 from ...present import (
+    WEBHOOK_URL_LABEL,
     changed_line,
     connection_check_line,
     history_unread,
@@ -51,7 +52,7 @@ class DoneScreen(StepScreen):
                 "Nothing deployed yet: go back to Review and press Deploy.", classes="para"
             )
             return
-        yield Static("Webhook URL (Numerai calls it when a round opens):", classes="field-label")
+        yield Static(WEBHOOK_URL_LABEL, classes="field-label")
         yield Static(Text(redact.escape_controls(result.webhook_url)), id="webhook-url")
         with Horizontal(classes="row"):
             yield Button("Copy URL", id="copy-url", variant="primary")
