@@ -111,6 +111,7 @@ IGNORE = "# PowerShell wrote this\ncache/\n*.log\n"
         # Out-File -Encoding utf8 in 5.1, Notepad's "UTF-8 with BOM"
         ("utf8-bom", codecs.BOM_UTF8 + IGNORE.replace("\n", "\r\n").encode()),
     ],
+    ids=lambda value: value if isinstance(value, str) else "bytes",  # the name says which
 )
 def test_a_dockerignore_from_powershell_excludes_what_it_says(
     tmp_path: Path, name: str, data: bytes
