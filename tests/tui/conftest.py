@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,17 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def until(pilot: Any, condition: Callable[[], object], what: str = "") -> None:
+    """Pause until ``condition()`` holds (a worker's events reached the screen); fail naming
+    ``what`` if it never does. Generous on purpose: under a loaded machine the worker's
+    thread may lag far behind, and a test (or a snapshot) must not go on from another state."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what or condition}")
+        await pilot.pause(0.02)
 
 
 async def check_keys(app: WizardApp, pilot: Any) -> None:

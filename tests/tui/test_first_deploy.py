@@ -9,7 +9,7 @@ import threading
 from numerai_aci_wizard.events import ErrorCode, WizardError
 from numerai_aci_wizard.tui.screens import DeployScreen
 from tests.support.engines import PUBLIC_ID, SECRET_KEY
-from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text
+from tests.tui.conftest import FULL_ENV, SIZE, answered, error_of, input_of, settle, text, until
 
 WRONG_ID = "WRONGPUBLICID" + "Q" * 19  # well formed, not the account's
 
@@ -88,10 +88,9 @@ async def test_back_after_a_cancel_goes_to_review_with_no_field_blamed(make_app,
         app.goto("review")
         await settle(pilot)
         await pilot.press("enter")
-        for _ in range(300):
-            await pilot.pause(0.02)
-            if "… Resource group" in text(app, "#steps-text"):
-                break
+        await until(
+            pilot, lambda: "… Resource group" in text(app, "#steps-text"), "… Resource group"
+        )
         await pilot.click("#cancel")
         await settle(pilot)
         await pilot.click("#back")

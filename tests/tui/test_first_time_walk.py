@@ -6,19 +6,15 @@ from __future__ import annotations
 
 from numerai_aci_wizard.tui.screens import DoneScreen
 from tests.support.engines import MODEL_ID, WEBHOOK_URL
-from tests.tui.conftest import FULL_ENV, settle, text
+from tests.tui.conftest import FULL_ENV, settle, text, until
 
 #: what a new user types, step by step (also sent through tmux by test_terminal.py)
 IMAGE = "ada1/numerai-predict:latest"
 
 
 async def _until(pilot, step: str) -> None:
-    for _ in range(300):
-        await pilot.pause(0.02)
-        if getattr(pilot.app.screen, "STEP", "") == step:
-            await settle(pilot)
-            return
-    raise AssertionError(f"not on {step}: {pilot.app.screen}")
+    await until(pilot, lambda: getattr(pilot.app.screen, "STEP", "") == step, f"on {step}")
+    await settle(pilot)
 
 
 async def test_first_time_setup_with_the_keyboard_ends_on_done_after_one_deploy(

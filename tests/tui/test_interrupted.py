@@ -15,6 +15,7 @@ from numerai_aci_wizard.tui.screens import DeployScreen, WelcomeScreen
 from numerai_aci_wizard.tui.screens.dialogs import ChoiceScreen
 from tests.support.engines import WEBHOOK_URL
 from tests.tui.conftest import FULL_ENV, SIZE, answered, settle, text
+from tests.tui.conftest import until as wait_until
 
 GONE = "was deleted for the resize and not re-created: the next round will fail"
 
@@ -26,11 +27,13 @@ async def _start_deploy(pilot, until: str, mark: str = "…") -> None:
     await settle(pilot)
     assert app.focused is app.screen.query_one("#next")
     await pilot.press("enter")
-    for _ in range(300):
-        await pilot.pause(0.02)
-        if isinstance(app.screen, DeployScreen) and f"{mark} {until}" in text(app, "#steps-text"):
-            return
-    raise AssertionError(text(app, "#steps-text"))
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, DeployScreen) and f"{mark} {until}" in text(app, "#steps-text")
+        ),
+        f"{mark} {until}",
+    )
 
 
 async def test_a_cancel_during_the_recreate_waits_until_the_group_exists_again(

@@ -27,6 +27,7 @@ from tests.tui.conftest import (
     settle,
     text,
 )
+from tests.tui.conftest import until as wait_until
 
 
 async def _start_deploy(pilot, until: str) -> None:
@@ -35,11 +36,11 @@ async def _start_deploy(pilot, until: str) -> None:
     app.goto("review")
     await settle(pilot)
     await pilot.press("ctrl+n")
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if isinstance(app.screen, DeployScreen) and until in text(app, "#steps-text"):
-            return
-    raise AssertionError(text(app, "#steps-text"))
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, DeployScreen) and until in text(app, "#steps-text"),
+        until,
+    )
 
 
 async def _deploy(pilot) -> None:
@@ -226,10 +227,7 @@ async def test_done_says_not_authorized_yet_instead_of_error(make_app, world) ->
         await pilot.pause()
         app.screen.poll_seconds = 60
         await pilot.click("#check-connection")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if world.status_calls:
-                break
+        await wait_until(pilot, lambda: world.status_calls, "a check of the connection")
         await pilot.pause()
         status = text(app, "#connection-status")
         assert status.startswith("Not authorized yet") and "Error" not in status

@@ -16,7 +16,7 @@ from textual.widgets import SelectionList
 
 from numerai_aci_wizard.events import WizardError
 from tests.support.engines import MODEL_ID, OTHER_MODEL_ID
-from tests.tui.conftest import FULL_ENV, KEYS_ENV, answered, check_keys, input_of, settle
+from tests.tui.conftest import FULL_ENV, KEYS_ENV, answered, check_keys, input_of, settle, until
 
 #: every snapshot at both sizes
 SIZES = [(80, 24), (100, 32)]
@@ -217,10 +217,11 @@ def test_quit_during_deploy_asks(snap_compare, size, make_app, world) -> None:
         app.goto("review")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if "Logic App" in str(app.screen.query_one("#steps-text").content):
-                break
+        await until(
+            pilot,
+            lambda: "Logic App" in str(app.screen.query_one("#steps-text").content),
+            "Logic App",
+        )
         await pilot.press("ctrl+q")
         await pilot.pause()
 

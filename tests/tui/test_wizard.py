@@ -60,6 +60,7 @@ from tests.tui.conftest import (
     input_of,
     settle,
     text,
+    until,
 )
 
 # --- welcome --------------------------------------------------------------------------
@@ -386,10 +387,7 @@ async def test_device_code_sign_in_shows_the_code_in_a_dialog(make_app, world) -
         app.goto("azure")
         await pilot.pause()
         await pilot.click("#sign-in")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DeviceCodeScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "the device code")
         assert isinstance(app.screen, DeviceCodeScreen)
         assert text(app, "#device-code-text") == "FAKE-CODE"
         assert "https://microsoft.com/devicelogin" in text(app, "#device-uri")
@@ -419,10 +417,7 @@ async def test_a_personal_account_is_asked_for_its_tenant_before_any_code(make_a
         tenant = "11111111-2222-3333-4444-555555555555"
         input_of(app, "azure.tenant_id").value = tenant
         await pilot.click("#sign-in")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DeviceCodeScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "the device code")
         assert isinstance(app.screen, DeviceCodeScreen)
         assert not app.screen.query("#device-personal-note")  # the code can work here
         world.approve.set()
@@ -440,10 +435,7 @@ async def test_the_device_code_dialog_warns_a_personal_account_at_the_work_sign_
         app.goto("azure")
         await pilot.pause()
         await pilot.click("#sign-in")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DeviceCodeScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "the device code")
         note = text(app, "#device-personal-note")
         assert "personal Microsoft account" in note and "tenant" in note
         await pilot.click("#cancel-sign-in")
@@ -457,10 +449,7 @@ async def test_cancelling_the_device_code_says_so_and_allows_a_new_try(make_app,
         app.goto("azure")
         await pilot.pause()
         await pilot.click("#sign-in")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, DeviceCodeScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, DeviceCodeScreen), "the device code")
         await pilot.click("#cancel-sign-in")
         await settle(pilot)
         assert isinstance(app.screen, AzureScreen)
@@ -856,10 +845,7 @@ async def test_cancel_stops_the_run_and_says_so(make_app, world) -> None:
         app.goto("review")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "Build" in text(app, "#steps-text"):
-                break
+        await until(pilot, lambda: "Build" in text(app, "#steps-text"), "Build")
         await pilot.click("#cancel")
         await settle(pilot)
         assert text(app, "#failure").startswith("✗ Cancelled")
