@@ -28,12 +28,14 @@ if TYPE_CHECKING:  # the types the messages carry: the modules load when the wor
     from ..rehearse import Rehearsal
 
 
-def failure_text(error: WizardError) -> Text:
+def failure_text(error: WizardError, about: str = "") -> Text:
     """A failure as every step shows it, the Deploy step's way (present.failure_lines): what
-    failed, then on its own line what to do (never the hint glued to the end of the
-    message). Plain text, never markup, and what came from outside has its control
-    characters written out and secrets masked (styled applies redact.shown)."""
-    return styled(failure_lines(error.message, error.hint))
+    failed (after ``about``, what the screen was doing, when given), then on its own line
+    what to do (never the hint glued to the end of the message). Plain text, never markup,
+    and what came from outside has its control characters written out and secrets masked
+    (styled applies redact.shown)."""
+    headline = f"{about}: {error.message}" if about else error.message
+    return styled(failure_lines(headline, error.hint))
 
 
 class WorkFailed(Message):

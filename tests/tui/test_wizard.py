@@ -476,6 +476,27 @@ async def test_an_azure_failure_while_listing_is_shown(make_app, world) -> None:
 # --- size ------------------------------------------------------------------------------
 
 
+async def test_size_says_when_the_regions_limits_cannot_be_read_and_what_to_do(
+    make_app, world
+) -> None:
+    world.fail["region_limits"] = WizardError(
+        "Azure answered 503 [b]ServiceUnavailable[/b]",
+        "try again in a minute",
+        code=ErrorCode.AZURE_UNREACHABLE,
+    )
+    app = make_app(answered())
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("size")
+        await settle(pilot)
+        assert isinstance(app.screen, SizeScreen)
+        # the failure as every step shows one: what failed, then what to do; the text as sent
+        assert text(app, "#limits").splitlines() == [
+            "✗ Could not read the region's limits: Azure answered 503 [b]ServiceUnavailable[/b]",
+            "What to do: try again in a minute",
+        ]
+        assert text(app, "#cost").startswith("Cost: about $0.01 per run")  # the rest still works
+
+
 async def test_size_uses_the_regions_real_maximum_and_estimates_the_cost(make_app, world) -> None:
     world.limits = (4.0, 2.0)
     app = make_app(answered())

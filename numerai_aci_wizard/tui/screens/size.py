@@ -16,7 +16,7 @@ from ...settings import (
     check_run_minutes,
     parse_decimal,
 )
-from ..messages import CostEstimated, LimitsFailed, LimitsRead, report
+from ..messages import CostEstimated, LimitsFailed, LimitsRead, failure_text, report
 from ..widgets.field import TextField
 from .base import StepScreen
 
@@ -102,7 +102,7 @@ class SizeScreen(StepScreen):
     @on(LimitsFailed)
     def _limits_failed(self, message: LimitsFailed) -> None:
         self.query_one("#limits", Static).update(
-            f"✗ Could not read the region's limits: {message.error}"
+            failure_text(message.error, "Could not read the region's limits")
         )
 
     @on(Input.Changed)
