@@ -300,7 +300,8 @@ class WizardApp(App[int]):
             path = store.save(self.settings, self.config_path)
         except (OSError, ValueError) as exc:  # translated: never Python's exception text
             error = describe(exc) if isinstance(exc, OSError) else WizardError(str(exc))
-            self.notify(f"Settings not saved: {redact.redact(str(error))}", severity="error")
+            said = f"Settings not saved: {error.message}" + (f" {error.hint}" if error.hint else "")
+            self.notify(redact.shown(said), severity="error", markup=False)
             return False
         self.notify(f"Settings saved to {path}")
         return True

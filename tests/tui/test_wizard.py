@@ -92,6 +92,24 @@ async def test_a_broken_settings_file_is_shown_and_the_wizard_still_starts(
         assert isinstance(app.screen, NumeraiScreen)
 
 
+async def test_unknown_keys_that_cannot_be_rewritten_say_why_in_words_and_keep_the_choice(
+    make_app, config
+) -> None:
+    save(answered(), config)
+    config.write_text(config.read_text().replace("[azure]\n", '[azure]\ncontainer_grup = "x"\n'))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        config.unlink()
+        config.mkdir()  # the file is gone and a folder has its name: it cannot be rewritten
+        await pilot.click("#drop-unknown")
+        await pilot.pause()
+        said = text(app, "#unknown-said").splitlines()
+        assert said[0].startswith("✗ Could not rewrite the file: ")
+        assert "Errno" not in said[0] and "IsADirectoryError" not in said[0]  # words, not Python
+        assert said[1].startswith("What to do: ")
+        assert app.screen.query_one("#unknown-keys").display  # the choice is still there
+
+
 async def test_unknown_keys_are_shown_and_renamed_as_suggested(make_app, config) -> None:
     save(answered(), config)
     text_before = config.read_text()

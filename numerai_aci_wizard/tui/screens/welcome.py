@@ -9,8 +9,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from ... import store
-from ...events import WizardError
-from ..messages import HistoryFailed, HistoryRead, report
+from ...events import WizardError, describe
+from ..messages import HistoryFailed, HistoryRead, failure_text, report
 from ..widgets.history import history_text
 from .base import StepScreen
 
@@ -95,9 +95,10 @@ class WelcomeScreen(StepScreen):
         w = self.wizard
         try:
             said = store.settle_unknown(w.settings, w.config_path, w.unknown_keys, rename=rename)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # translated: never Python's exception text
+            error = describe(exc) if isinstance(exc, OSError) else WizardError(str(exc))
             shown = self.query_one("#unknown-said", Static)
-            shown.update(Text(f"Could not rewrite the file: {exc}"))
+            shown.update(failure_text(error, "Could not rewrite the file"))
             shown.display = True
             return
         w.notes = [n for n in w.notes if n not in w.unknown_notes]
