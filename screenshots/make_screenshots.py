@@ -101,7 +101,6 @@ async def main(out: Path) -> list[Path]:
             blink=False,
             polling_interval=0.01,
         )
-        app.animation_level = "none"  # a scroll lands at once: the same picture on any machine
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await drive(app, pilot)
