@@ -360,7 +360,10 @@ def describe(exc: BaseException) -> WizardError:
         )
     if isinstance(exc, OSError):
         what = exc.strerror or type(exc).__name__
-        where = f": {exc.filename}" if exc.filename else ""
+        # a move names its destination second: the file the user knows (the first is often
+        # our own temporary file, written beside it to replace it at once)
+        path = exc.filename2 or exc.filename
+        where = f": {path}" if path else ""
         return WizardError(
             f"the system refused an operation ({what}{where})",
             "check the path and its permissions, then run again",

@@ -246,3 +246,17 @@ def test_unknown_keys_are_kept_with_their_line_and_suggestion(tmp_path: Path) ->
     assert "did you mean `container_group`?" in caught.value.message
     assert resolved.warnings(acting=True) == []
     assert len(resolved.warnings()) == 3
+
+
+def test_a_save_that_cannot_replace_the_file_names_the_settings_file_not_a_temporary_one(
+    tmp_path: Path,
+) -> None:
+    from numerai_aci_wizard.events import describe
+
+    target = tmp_path / "config.toml"
+    target.mkdir()  # a folder has the file's name: the write beside it cannot replace it
+    with pytest.raises(OSError) as caught:
+        store.save(Settings(), target)
+    error = describe(caught.value)
+    assert error.message.endswith(f": {target})") and ".tmp" not in error.message
+    assert error.hint == "check the path and its permissions, then run again"
