@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,11 @@ class Output:
         shown = redact.escape_controls(text) if raw else redact.shown(text)
         with self._lock:
             print(shown, file=self.human, flush=True)
+
+    def lines(self, lines: Iterable[present.Line]) -> None:
+        """The presenter's lines, a human line each (their text; tones are for the wizard)."""
+        for line in lines:
+            self.line(str(line))
 
     def json(self, data: Any) -> None:
         print(json.dumps(_plain(data), indent=2 if self.is_tty else None), flush=True)
@@ -272,16 +277,13 @@ def _deploy(ctx: Context) -> int:
     ctx.out.line(str(present.changed_line(result.changed)))
     for note in result.notes:
         ctx.out.line(note)
-    for line in present.numerai_lines(result):
-        ctx.out.line(str(line))
+    ctx.out.lines(present.numerai_lines(result))
     ctx.out.line("")
     ctx.out.line(present.WEBHOOK_URL_LABEL)
-    # whole, on its own line, never wrapped or masked; as ARM gave it, but never executed
-    print(redact.escape_controls(result.webhook_url), flush=True)
+    ctx.out.line(result.webhook_url, raw=True)  # whole, on its own line, never wrapped or masked
     if result.manual_steps:
         ctx.out.line("")
-        for line in present.manual_step_lines(result.manual_steps):
-            ctx.out.line(str(line))
+        ctx.out.lines(present.manual_step_lines(result.manual_steps))
     return 0
 
 
@@ -308,16 +310,16 @@ def _status(ctx: Context) -> int:
         )
         return 0
     a = ctx.settings.azure
-    said = present.status_lines(
-        status,
-        models,
-        connection,
-        container_group=a.container_group,
-        resource_group=a.resource_group,
-        location=a.location,
+    ctx.out.lines(
+        present.status_lines(
+            status,
+            models,
+            connection,
+            container_group=a.container_group,
+            resource_group=a.resource_group,
+            location=a.location,
+        )
     )
-    for line in said:
-        ctx.out.line(str(line))
     if webhook_url:
         ctx.out.line(present.WEBHOOK_URL_LABEL)
         ctx.out.line(webhook_url, raw=True)  # whole, on its own line, never wrapped or masked
@@ -392,8 +394,7 @@ def _history(ctx: Context) -> int:
         return 0
     a = ctx.settings.azure
     ctx.out.line(f"Webhook calls of Logic App {a.logic_app} ({a.resource_group}), newest first:")
-    for line in present.history_lines(found):
-        ctx.out.line(str(line))
+    ctx.out.lines(present.history_lines(found))
     return 0
 
 
