@@ -512,12 +512,7 @@ class Azure(AzureRuntime):
                         self.emit(
                             LogLine(step, "waiting for the new identity to replicate", "debug")
                         )
-                        if self.cancel is not None and self.cancel.wait(
-                            min(delay * (attempt + 1), 10)
-                        ):
-                            raise Cancelled() from None
-                        if self.cancel is None:
-                            time.sleep(min(delay * (attempt + 1), 10))
+                        self._sleep(min(delay * (attempt + 1), 10))
             granted = plan.for_resource(step) or Action(step, ROLE_NAME, "create", "missing")
             handle.done(f"granted {ROLE_NAME} on {a.resource_group}", change=granted)
 
@@ -610,11 +605,7 @@ class Azure(AzureRuntime):
                 self.emit(
                     LogLine("resource_group", "waiting for Azure to list the deletions", "debug")
                 )
-                if self.cancel is not None:
-                    if self.cancel.wait(delay):
-                        raise Cancelled()
-                else:
-                    time.sleep(delay)
+                self._sleep(delay)
         return left
 
     def _destroy_resource_group(self, rg: ObservedResourceGroup, gone: set[str]) -> Action:

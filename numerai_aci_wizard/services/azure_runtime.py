@@ -261,6 +261,7 @@ class AzureRuntime(AzureDiscovery):
             self._sleep(poll)
 
     def _sleep(self, seconds: float) -> None:
+        """Wait, or end the wait at once with Cancelled when the run is cancelled meanwhile."""
         if self.cancel is not None:
             if self.cancel.wait(seconds):
                 raise Cancelled()

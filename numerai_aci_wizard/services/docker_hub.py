@@ -26,10 +26,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, redact
+from .. import __version__, netreason, redact
 from ..events import ErrorCode, WizardError
 from ..image_ref import ImageRef
-from .registry_api import network_reason
 
 if TYPE_CHECKING:
     import requests
@@ -83,9 +82,6 @@ class _Hub:
         self.repository = ref.hub_path
         self.headers: dict[str, str] = {"Accept": "application/json"}
 
-    def _verify(self) -> str | bool:
-        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         import requests
 
@@ -96,11 +92,10 @@ class _Hub:
                 json=body,
                 headers=self.headers,
                 timeout=TIMEOUT,
-                verify=self._verify(),
             )
         except requests.exceptions.RequestException as exc:
             raise WizardError(
-                f"Docker Hub's API ({self.base}) cannot be reached: {network_reason(exc)}. Without it "
+                f"Docker Hub's API ({self.base}) cannot be reached: {netreason.plain(str(exc))}. Without it "
                 f"the tool cannot tell whether {self.repository} is private, so nothing was "
                 "pushed.",
                 "Check your network or proxy and try again; to push without this check, "

@@ -168,11 +168,6 @@ def platform_error(image: str, found: tuple[str, ...]) -> WizardError:
     )
 
 
-def network_reason(exc: Exception) -> str:
-    """The short cause of a requests failure (DNS, refused, TLS), for other HTTP services."""
-    return _reason(exc)
-
-
 class _Registry:
     """One image's registry, one check: the state of its auth flow and where it answered."""
 
