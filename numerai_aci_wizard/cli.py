@@ -241,9 +241,9 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     make_streams_safe()  # a cp1252 pipe on Windows must not turn a mark into a failure
-    use_os_trust_store()  # a corporate proxy's CA, trusted by the OS, is trusted here too
     parser = _wizard_parser() if _opens_the_wizard(argv) else build_parser("--json" in argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help, --version and bad usage end here, before TLS
+    use_os_trust_store()  # a corporate proxy's CA, trusted by the OS, is trusted here too
     if args.command is None:
         # what the wizard imports lives as long as it does: collecting meanwhile only costs
         # time before the first frame (run() turns the collector back on)

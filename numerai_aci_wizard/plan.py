@@ -150,12 +150,12 @@ def container_env(settings: Settings, secrets: Secrets) -> dict[str, str]:
     """The secure variables predict.py reads (SECURE_ENV), built once for the container
     group on Azure and for the rehearsal on this machine: the Numerai keys, every model
     the one run submits for, and the first alone for images that read only it."""
-    ids = [m.strip() for m in settings.numerai.model_ids if m.strip()]
+    ids = model_ids_env(settings.numerai.model_ids)
     return {
         "NUMERAI_PUBLIC_ID": secrets.numerai_public_id.strip(),
         "NUMERAI_SECRET_KEY": secrets.numerai_secret_key.strip(),
-        "NUMERAI_MODEL_IDS": ",".join(ids),
-        "NUMERAI_MODEL_ID": ids[0] if ids else "",
+        "NUMERAI_MODEL_IDS": ids,
+        "NUMERAI_MODEL_ID": ids.split(",")[0],
     }
 
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from ..clouds import CLOUD_NAMES
 from ..clouds import cloud as cloud_named
+from ..dirs import APP_NAME
 from ..engines import AzureSession, DeviceCodePrompt
 from ..events import Cancelled, ErrorCode, WizardError, check_cancel
 from ..netreason import network_reason
 
-APP_NAME = "numerai-aci-wizard"
 #: The public ARM audience: Azure Stack and local test servers accept the same token.
 ARM_SCOPE = cloud_named().token_scope
 #: Entra's answers when a personal Microsoft account signs in where only work or school

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..dirs import APP_NAME
 from ..engines import DEFAULT_REGION, Estimate, Prices
 from ..events import ErrorCode, WizardError
 from ..netreason import host_of, network_reason
@@ -29,7 +30,6 @@ from ..netreason import host_of, network_reason
 if TYPE_CHECKING:
     import ssl
 
-APP_NAME = "numerai-aci-wizard"
 
 #: The public endpoint; ``url=`` or ``NUMERAI_ACI_PRICES_URL`` point elsewhere (tests, proxies).
 PRICES_URL = "https://prices.azure.com/api/retail/prices"
